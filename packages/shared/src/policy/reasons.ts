@@ -1,0 +1,22 @@
+/**
+ * Every verdict reason, defined once. The decision, the `X-Cuttle-Deny` header, the access log, the metric label
+ * and docs/errors.md all use these codes; a test keeps docs/errors.md in sync with this table.
+ */
+export const DENY_REASONS = {
+  client_denied: 'The client address is not in `clients` (or is on another interface than the listener).',
+  port_denied: 'The destination port is not in `ports`.',
+  connect_port_denied: 'CONNECT to a port not in `connect_ports`.',
+  method_denied: 'The method is not one cuttle forwards.',
+  not_allowlisted: 'The destination name matches no `allow` entry.',
+  ip_literal: 'The destination is an IP literal not covered by `allow_ips`.',
+  invalid_host: 'The destination host is not a valid name or address.',
+  rule_denied: 'A `rules` entry with `action: deny` matched.',
+  private_address: 'A resolved address of the destination is private (loopback, RFC 1918, link-local, ...).',
+  sni_mismatch: 'The TLS ClientHello in a CONNECT tunnel had no SNI or an SNI other than the CONNECT host.',
+  limit_exceeded: 'A connection limit was reached.',
+} as const;
+
+export type DenyReason = keyof typeof DENY_REASONS;
+
+/** Reason attached to an allowed decision. */
+export type AllowReason = 'allowlisted' | 'ip_allowed' | 'rule_allowed';
