@@ -14,7 +14,12 @@ export default defineConfig({
       { resolve: { alias }, test: { name: 'shared', include: ['packages/shared/test/**/*.test.ts'] } },
       {
         resolve: { alias },
-        test: { name: 'proxy', include: ['packages/proxy/test/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 },
+        test: {
+          name: 'proxy',
+          include: ['packages/proxy/test/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
       },
       {
         resolve: { alias },
@@ -26,7 +31,10 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
-      { resolve: { alias }, test: { name: 'bench', include: ['bench/test/**/*.test.ts'], testTimeout: 120_000 } },
+      {
+        resolve: { alias },
+        test: { name: 'bench', include: ['bench/test/**/*.test.ts'], testTimeout: 120_000 },
+      },
     ],
   },
 });

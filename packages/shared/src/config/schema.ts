@@ -11,31 +11,75 @@ import { z } from 'zod';
 const port = z.number().int().min(1).max(65535);
 
 /** A CIDR range or a single address, IPv4 or IPv6; an IPv6 range may carry a zone (`fe80::/10%lxdbr0`). */
-const cidr = z.string().min(1).describe('CIDR range or address, e.g. `fe80::/10`, `127.0.0.1`, `fe80::/10%lxdbr0`');
+const cidr = z
+  .string()
+  .min(1)
+  .describe('CIDR range or address, e.g. `fe80::/10`, `127.0.0.1`, `fe80::/10%lxdbr0`');
 
 const durationMs = z.number().int().min(1);
 
 export const timeoutsSchema = z
   .strictObject({
-    header_ms: durationMs.default(10_000).describe('Time allowed to receive a request head (slowloris guard), ms.'),
-    request_body_idle_ms: durationMs.default(30_000).describe('Idle time allowed while a request body streams, ms.'),
-    upstream_connect_ms: durationMs.default(10_000).describe('Time allowed to connect to an origin or parent, ms.'),
-    upstream_response_ms: durationMs.default(60_000).describe('Time allowed for an origin to start its response, ms.'),
-    tunnel_idle_ms: durationMs.default(300_000).describe('A CONNECT tunnel with no traffic either way is closed after this, ms.'),
-    keepalive_ms: durationMs.default(5_000).describe('Idle time a client keep-alive connection is kept open, ms.'),
+    header_ms: durationMs
+      .default(10_000)
+      .describe('Time allowed to receive a request head (slowloris guard), ms.'),
+    request_body_idle_ms: durationMs
+      .default(30_000)
+      .describe('Idle time allowed while a request body streams, ms.'),
+    upstream_connect_ms: durationMs
+      .default(10_000)
+      .describe('Time allowed to connect to an origin or parent, ms.'),
+    upstream_response_ms: durationMs
+      .default(60_000)
+      .describe('Time allowed for an origin to start its response, ms.'),
+    tunnel_idle_ms: durationMs
+      .default(300_000)
+      .describe('A CONNECT tunnel with no traffic either way is closed after this, ms.'),
+    keepalive_ms: durationMs
+      .default(5_000)
+      .describe('Idle time a client keep-alive connection is kept open, ms.'),
     dns_ms: durationMs.default(5_000).describe('Time allowed for one name resolution, ms.'),
-    drain_ms: durationMs.default(30_000).describe('On SIGTERM, time in-flight requests and tunnels get to finish, ms.'),
+    drain_ms: durationMs
+      .default(30_000)
+      .describe('On SIGTERM, time in-flight requests and tunnels get to finish, ms.'),
   })
   .prefault({})
   .describe('Timeouts, all in milliseconds.');
 
 export const limitsSchema = z
   .strictObject({
-    max_connections: z.number().int().min(1).default(4096).describe('Client connections open at once, in total.'),
-    max_connections_per_client: z.number().int().min(1).default(256).describe('Client connections open at once from one client address.'),
-    max_header_count: z.number().int().min(8).max(1000).default(100).describe('Header lines in a request or response head; reaching it is 431 (request) or 502 (response).'),
-    max_header_bytes: z.number().int().min(1024).max(1_048_576).default(16_384).describe('Bytes in a request or response head.'),
-    over_limit: z.enum(['reject', 'drop']).default('reject').describe('Over a connection limit: `reject` answers 503, `drop` closes at once.'),
+    max_connections: z
+      .number()
+      .int()
+      .min(1)
+      .default(4096)
+      .describe('Client connections open at once, in total.'),
+    max_connections_per_client: z
+      .number()
+      .int()
+      .min(1)
+      .default(256)
+      .describe('Client connections open at once from one client address.'),
+    max_header_count: z
+      .number()
+      .int()
+      .min(8)
+      .max(1000)
+      .default(100)
+      .describe(
+        'Header lines in a request or response head; reaching it is 431 (request) or 502 (response).',
+      ),
+    max_header_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1_048_576)
+      .default(16_384)
+      .describe('Bytes in a request or response head.'),
+    over_limit: z
+      .enum(['reject', 'drop'])
+      .default('reject')
+      .describe('Over a connection limit: `reject` answers 503, `drop` closes at once.'),
   })
   .prefault({})
   .describe('Connection and header limits.');
@@ -51,8 +95,14 @@ export const ruleSchema = z
     not_ports: z.array(port).optional().describe('Destination port is none of these.'),
     methods: z.array(z.string().min(1)).optional().describe('Method is one of these (CONNECT included).'),
     not_methods: z.array(z.string().min(1)).optional().describe('Method is none of these.'),
-    domains: z.array(z.string().min(1)).optional().describe('Destination name matches one of these patterns (same forms as `allow`).'),
-    not_domains: z.array(z.string().min(1)).optional().describe('Destination name matches none of these patterns.'),
+    domains: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('Destination name matches one of these patterns (same forms as `allow`).'),
+    not_domains: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('Destination name matches none of these patterns.'),
     dst: z.array(cidr).optional().describe('Destination is an IP literal in one of these ranges.'),
     not_dst: z.array(cidr).optional().describe('Destination is not an IP literal in one of these ranges.'),
   })
@@ -64,25 +114,39 @@ export const configSchema = z
       .array(z.string().min(1))
       .min(1)
       .describe(
-        'Where to listen: `IFACE:PORT` (that interface\'s fe80 address with zone), `[fe80::1%lxdbr0]:3128`, `127.0.0.1:3128`, `[::1]:3128`. Never a wildcard.',
+        "Where to listen: `IFACE:PORT` (that interface's fe80 address with zone), `[fe80::1%lxdbr0]:3128`, `127.0.0.1:3128`, `[::1]:3128`. Never a wildcard.",
       ),
-    clients: z.array(cidr).default(['fe80::/10']).describe('Source ranges allowed to use the proxy (Squid: acl src).'),
+    clients: z
+      .array(cidr)
+      .default(['fe80::/10'])
+      .describe('Source ranges allowed to use the proxy (Squid: acl src).'),
     ports: z.array(port).default([80, 443]).describe('Destination ports for plain HTTP (Squid: Safe_ports).'),
-    connect_ports: z.array(port).default([443]).describe('Destination ports for CONNECT (Squid: SSL_ports that are also Safe_ports).'),
+    connect_ports: z
+      .array(port)
+      .default([443])
+      .describe('Destination ports for CONNECT (Squid: SSL_ports that are also Safe_ports).'),
     allow: z
       .array(z.string().min(1))
       .default([])
       .describe(
         'Destination names (Squid: dstdomain): `name` exactly, `.name` the name and all subdomains, globs where `*` is one label and `**` one or more.',
       ),
-    allow_ips: z.array(cidr).default([]).describe('IP-literal destinations allowed (Squid: dst). Empty: every IP literal is denied.'),
+    allow_ips: z
+      .array(cidr)
+      .default([])
+      .describe('IP-literal destinations allowed (Squid: dst). Empty: every IP literal is denied.'),
     rules: z
       .array(ruleSchema)
       .default([])
-      .describe('First-match rules checked after `clients`, `ports` and `connect_ports` and before `allow`; used by the squid.conf importer.'),
+      .describe(
+        'First-match rules checked after `clients`, `ports` and `connect_ports` and before `allow`; used by the squid.conf importer.',
+      ),
     destinations: z
       .strictObject({
-        allow_ranges: z.array(cidr).default([]).describe('Resolved addresses exempt from the private-address guard.'),
+        allow_ranges: z
+          .array(cidr)
+          .default([])
+          .describe('Resolved addresses exempt from the private-address guard.'),
       })
       .prefault({})
       .describe('What resolved destination addresses may be.'),
@@ -91,14 +155,26 @@ export const configSchema = z
         hosts: z
           .record(z.string().min(1), z.array(z.string().min(1)).min(1))
           .default({})
-          .describe('Static answers checked before the system resolver, e.g. `{"mirror.test": ["127.0.0.1"]}` (Squid: hosts_file).'),
-        max_ttl_s: z.number().int().min(0).default(300).describe('Longest time a resolver answer is cached, seconds.'),
+          .describe(
+            'Static answers checked before the system resolver, e.g. `{"mirror.test": ["127.0.0.1"]}` (Squid: hosts_file).',
+          ),
+        max_ttl_s: z
+          .number()
+          .int()
+          .min(0)
+          .default(300)
+          .describe('Longest time a resolver answer is cached, seconds.'),
       })
       .prefault({})
       .describe('Name resolution.'),
     connect: z
       .strictObject({
-        require_sni: z.boolean().default(true).describe('Close a CONNECT tunnel whose TLS ClientHello has no SNI or one that is not the CONNECT host.'),
+        require_sni: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Close a CONNECT tunnel whose TLS ClientHello has no SNI or one that is not the CONNECT host.',
+          ),
       })
       .prefault({})
       .describe('CONNECT tunnels.'),
@@ -107,7 +183,9 @@ export const configSchema = z
       .min(1)
       .nullable()
       .default(null)
-      .describe('Parent proxy `http://[user:pass@]host:port` for every request (Squid: cache_peer parent + never_direct).'),
+      .describe(
+        'Parent proxy `http://[user:pass@]host:port` for every request (Squid: cache_peer parent + never_direct).',
+      ),
     forwarded: z
       .strictObject({
         via: z.boolean().default(false).describe('Add a `Via: 1.1 cuttle` header to forwarded requests.'),
@@ -120,13 +198,21 @@ export const configSchema = z
     log: z
       .strictObject({
         file: z.string().min(1).default('stdout').describe('Access log: `stdout`, `stderr` or a file path.'),
-        format: z.enum(['json', 'squid']).default('json').describe('`json` lines, or Squid\'s native access.log line.'),
+        format: z
+          .enum(['json', 'squid'])
+          .default('json')
+          .describe("`json` lines, or Squid's native access.log line."),
       })
       .prefault({})
       .describe('The access log: one line per request and per tunnel.'),
     metrics: z
       .strictObject({
-        listen: z.string().min(1).nullable().default('[::1]:9128').describe('Where Prometheus metrics and /healthz are served; null turns them off.'),
+        listen: z
+          .string()
+          .min(1)
+          .nullable()
+          .default('[::1]:9128')
+          .describe('Where Prometheus metrics and /healthz are served; null turns them off.'),
       })
       .prefault({})
       .describe('Prometheus metrics.'),

@@ -1,0 +1,55 @@
+/**
+ * What every traffic path (forward, tunnel) is handed: the compiled policy and config of the moment, the checked
+ * resolver, and the sink that turns one finished request or tunnel into one access-log line and metric updates.
+ * A reload swaps the whole context object atomically; in-flight work keeps the one it started with.
+ */
+import type { Config, Decision, Policy } from '@cuttle/shared';
+
+/** One finished request or tunnel, as the access log and the metrics see it. No credentials, no request headers. */
+export interface AccessRecord {
+  /** Start time, ms since the epoch. */
+  time: number;
+  /** Client address with zone (`fe80::2%lxdbr0`), or the unix socket name in socket mode. */
+  client: string;
+  /** Container name when the identity map knows the client, else null. */
+  container: string | null;
+  method: string;
+  host: string;
+  port: number;
+  /** Path and query for plain HTTP (for the squid format's URL column); null for CONNECT. */
+  path: string | null;
+  verdict: 'allow' | 'deny' | 'would_deny' | 'error';
+  /** A deny reason, an allow reason, or an error code (`dns_failure`, `upstream_refused`, `upstream_timeout`, `bad_request`...). */
+  reason: string;
+  rule: string | null;
+  /** Status sent to the client (200 for an established tunnel); 0 when the connection closed before any status. */
+  status: number;
+  bytesUp: number;
+  bytesDown: number;
+  durationMs: number;
+  /** The origin or parent address actually connected to, `addr:port`, or null. */
+  upstream: string | null;
+  /** Every address the name resolved to (logged on private_address denies), or null. */
+  answers: string[] | null;
+  /** Tunnels only: why it closed (`client_end`, `upstream_end`, `idle_timeout`, `sni_mismatch`, `error`, `drain`). */
+  closeReason: string | null;
+  /** Tunnels only: the SNI seen in the ClientHello, or null. */
+  sni: string | null;
+  /** Response content type for the squid format's `%mt`, or null. */
+  contentType: string | null;
+}
+
+/** Resolution result: every answer checked against the private-address guard before any connection. */
+export type ResolveResult =
+  | { ok: true; addresses: string[] }
+  | { ok: false; code: 'private_address'; addresses: string[] }
+  | { ok: false; code: 'dns_failure' | 'dns_timeout'; message: string };
+
+export interface ProxyContext {
+  readonly config: Config;
+  readonly policy: Policy;
+  /** Resolves a normalised name (static `dns.hosts` first, cached for TTL) or passes an IP literal through the guard. */
+  resolve(host: string, hostKind: Decision['hostKind']): Promise<ResolveResult>;
+  /** Called exactly once per finished request or tunnel. */
+  record(entry: AccessRecord): void;
+}

@@ -1,0 +1,2 @@
+export * from './reasons.js';
+export type * from './types.js';
