@@ -59,9 +59,11 @@ fi
 run_vitest() { # NAME NODE_BINARY
   local name=$1 node=$2 json=$work/vitest-$1.json rc counts
   banner "vitest on $name ($("$node" --version))"
-  PATH="$(dirname "$node"):$PATH" "$node" node_modules/vitest/vitest.mjs run \
-    --reporter=default --reporter=json --outputFile.json="$json"
+  # A bound per run, so a hung test cannot eat CI's 90 minutes; 124 means it was hit.
+  PATH="$(dirname "$node"):$PATH" timeout --kill-after=30 "${CUTTLE_VITEST_TIMEOUT:-2100}" \
+    "$node" node_modules/vitest/vitest.mjs run --reporter=default --reporter=json --outputFile.json="$json"
   rc=$?
+  ((rc == 124)) && echo "test-all: vitest on $name was stopped after ${CUTTLE_VITEST_TIMEOUT:-2100} s" >&2
   # passed failed skipped, from the JSON report; a file that failed to load counts as one failure.
   if counts=$(node -e '
     const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));

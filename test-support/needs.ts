@@ -10,7 +10,7 @@ export function missingNeeds(needs: { root?: boolean; commands?: string[] }): st
     try {
       execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
     } catch {
-      return `needs the command ${cmd} (installed by scripts/test-all.sh)`;
+      return `needs the command ${cmd} (scripts/install-deps.sh installs it, as root)`;
     }
   }
   return null;
