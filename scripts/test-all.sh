@@ -31,6 +31,17 @@ banner 'system packages (scripts/install-deps.sh)'
 export CUTTLE_APT_LOG=$work/apt.log
 if bash scripts/install-deps.sh; then note 'packages: ok'; else note 'packages: FAILED'; fi
 
+# The README's quick start and .ci/run must not drift apart: its first sh block is two lines, the second is .ci/run.
+banner 'README quick start = .ci/run'
+quick=$(awk '/^## Quick start/ {q = 1} q && /^```sh/ {b = 1; next} b && /^```/ {exit} b' README.md)
+ci_line=$(grep -v -e '^#' -e '^set ' -e '^$' .ci/run)
+if [[ $(wc -l <<<"$quick") -eq 2 ]] && [[ $(sed -n 2p <<<"$quick") == "$ci_line" ]]; then
+  note 'readme: ok'
+else
+  printf 'README quick start block:\n%s\n.ci/run:\n%s\n' "$quick" "$ci_line"
+  note 'readme: FAILED (the quick start block must be two lines, the second equal to .ci/run)'
+fi
+
 # 2. Node 24 for the second run.
 banner 'Node 24 (scripts/node24.sh)'
 if node24=$(bash scripts/node24.sh); then
