@@ -63,7 +63,13 @@ export LXD_DIR=${LXD_DIR:-/tmp/cuttle-lxd}
 if [[ -f scripts/lxd-daemon.sh ]] && [[ $(id -u) -eq 0 ]]; then
   banner "private LXD daemon (LXD_DIR=$LXD_DIR)"
   lxd_started=1
-  if bash scripts/lxd-daemon.sh start; then note 'lxd: ok'; else note 'lxd: FAILED'; fi
+  # Through a file, so a daemon that inherits stdout cannot hold CI's output pipe open after the run.
+  if bash scripts/lxd-daemon.sh start </dev/null >"$work/lxd-start.log" 2>&1; then
+    note 'lxd: ok'
+  else
+    note 'lxd: FAILED'
+  fi
+  cat "$work/lxd-start.log"
 fi
 
 # 5. The suite, once per Node. Children the tests spawn with process.execPath, or `node` from PATH, use the same Node.
