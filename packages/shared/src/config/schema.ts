@@ -158,6 +158,12 @@ export const configSchema = z
           .describe(
             'Static answers checked before the system resolver, e.g. `{"mirror.test": ["127.0.0.1"]}` (Squid: hosts_file).',
           ),
+        servers: z
+          .array(z.string().min(1))
+          .default([])
+          .describe(
+            'Resolvers to ask (`127.0.0.53`, `[::1]:5353`) instead of the system ones; when set, /etc/hosts and the system lookup are not consulted. Empty: the system resolver configuration.',
+          ),
         max_ttl_s: z
           .number()
           .int()
