@@ -1,1 +1,7 @@
-export {};
+export { type InvalidHostReason, type NormalizedHost, normalizeHost } from './normalize-host.js';
+export {
+  type ProxyTarget,
+  type ProxyTargetError,
+  type ProxyTargetResult,
+  parseProxyTarget,
+} from './proxy-target.js';

@@ -1,0 +1,151 @@
+/**
+ * Host normalisation: the one place a destination host becomes either a canonical name, a canonical IP literal or
+ * `invalid`. Every matcher works on its output only. Decisions are documented in docs/policy.md.
+ */
+import { domainToASCII } from 'node:url';
+import {
+  formatIpv4,
+  formatIpv6,
+  type IpAddress,
+  isValidZone,
+  parseIpv4Literal,
+  parseIpv6,
+} from '../net/index.js';
+
+/** Why a host was refused; shown in `cuttle check` and logs next to reason `invalid_host`. */
+export type InvalidHostReason =
+  | 'empty'
+  | 'too_long'
+  | 'empty_label'
+  | 'label_too_long'
+  | 'bad_character'
+  | 'percent_encoded'
+  | 'userinfo'
+  | 'idna'
+  | 'bad_ip_literal'
+  | 'bad_ipv6'
+  | 'bad_zone';
+
+/** A normalised host: a lowercase ASCII name without trailing dot, a canonical IP literal, or invalid. */
+export type NormalizedHost =
+  | { readonly kind: 'name'; readonly host: string }
+  | { readonly kind: 'ipv4'; readonly host: string; readonly address: IpAddress }
+  | {
+      readonly kind: 'ipv6';
+      readonly host: string;
+      readonly address: IpAddress;
+      readonly zone?: string | undefined;
+    }
+  | { readonly kind: 'invalid'; readonly reason: InvalidHostReason };
+
+/** Longest input looked at; anything longer cannot become a 253-octet name even through IDNA. */
+const MAX_RAW_LENGTH = 1024;
+const MAX_NAME_LENGTH = 253;
+const MAX_LABEL_LENGTH = 63;
+/** WHATWG "ends in a number": a last label of digits or 0x-hex makes the whole host an IPv4 literal or invalid. */
+const NUMERIC_LABEL = /^(?:[0-9]+|0x[0-9a-f]*)$/;
+
+const INVALID: Record<InvalidHostReason, NormalizedHost> = Object.fromEntries(
+  (
+    [
+      'empty',
+      'too_long',
+      'empty_label',
+      'label_too_long',
+      'bad_character',
+      'percent_encoded',
+      'userinfo',
+      'idna',
+      'bad_ip_literal',
+      'bad_ipv6',
+      'bad_zone',
+    ] as const
+  ).map((reason) => [reason, Object.freeze({ kind: 'invalid', reason })]),
+) as Record<InvalidHostReason, NormalizedHost>;
+
+function normalizeIpv6(inner: string): NormalizedHost {
+  let text = inner;
+  let zone: string | undefined;
+  const pct = inner.indexOf('%');
+  if (pct !== -1) {
+    zone = inner.slice(pct + 1);
+    // RFC 6874: in a URI the zone separator is written %25; a bare % is what sockets print.
+    if (zone.startsWith('25') && zone.length > 2) zone = zone.slice(2);
+    if (!isValidZone(zone)) return INVALID.bad_zone;
+    text = inner.slice(0, pct);
+  }
+  const parts = parseIpv6(text);
+  if (parts === null) return INVALID.bad_ipv6;
+  const host = formatIpv6(parts);
+  return zone === undefined
+    ? { kind: 'ipv6', host, address: { kind: 'ipv6', parts } }
+    : { kind: 'ipv6', host, zone, address: { kind: 'ipv6', parts, zone } };
+}
+
+/** Checks an ASCII lowercase candidate name label by label; returns it as a name, an IPv4 literal or invalid. */
+function checkAsciiName(input: string): NormalizedHost {
+  const s = input.charCodeAt(input.length - 1) === 0x2e ? input.slice(0, -1) : input;
+  if (s.length === 0) return INVALID.empty;
+  if (s.length > MAX_NAME_LENGTH) return INVALID.too_long;
+  let labelStart = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i === s.length ? 0x2e : s.charCodeAt(i);
+    if (c === 0x2e) {
+      const len = i - labelStart;
+      if (len === 0) return INVALID.empty_label;
+      if (len > MAX_LABEL_LENGTH) return INVALID.label_too_long;
+      if (i < s.length) labelStart = i + 1;
+      continue;
+    }
+    const ok =
+      (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f; /* a-z 0-9 - _ */
+    if (!ok) return c === 0x25 ? INVALID.percent_encoded : INVALID.bad_character;
+  }
+  const first = s.charCodeAt(labelStart);
+  if (first >= 0x30 && first <= 0x39 && NUMERIC_LABEL.test(s.slice(labelStart))) {
+    const value = parseIpv4Literal(s);
+    if (value === null) return INVALID.bad_ip_literal;
+    return { kind: 'ipv4', host: formatIpv4(value), address: { kind: 'ipv4', value } };
+  }
+  return { kind: 'name', host: s };
+}
+
+/**
+ * Normalises a destination host as received (URL host or CONNECT host, brackets allowed): lowercase, IDNA to
+ * ASCII (UTS 46, only when non-ASCII or `xn--` is present), one trailing dot stripped, LDH plus underscore labels
+ * of 1-63 octets, 253 octets at most. IPv4 literals in every inet_aton form and IPv6 literals (zone `%eth0` or
+ * `%25eth0`) come back as canonical text. Pure: no DNS.
+ */
+export function normalizeHost(raw: string): NormalizedHost {
+  const len = raw.length;
+  if (len === 0) return INVALID.empty;
+  if (len > MAX_RAW_LENGTH) return INVALID.too_long;
+  if (raw.charCodeAt(0) === 0x5b) {
+    return raw.charCodeAt(len - 1) === 0x5d ? normalizeIpv6(raw.slice(1, -1)) : INVALID.bad_ipv6;
+  }
+  if (raw.indexOf(':') !== -1) return normalizeIpv6(raw);
+  let ascii = true;
+  let upper = false;
+  for (let i = 0; i < len; i++) {
+    const c = raw.charCodeAt(i);
+    if (c >= 0x80) {
+      ascii = false;
+    } else if (c >= 0x41 && c <= 0x5a) {
+      upper = true;
+    } else if (
+      !((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x5f)
+    ) {
+      if (c === 0x25) return INVALID.percent_encoded;
+      if (c === 0x40) return INVALID.userinfo;
+      return INVALID.bad_character;
+    }
+  }
+  let s = upper ? raw.toLowerCase() : raw;
+  if (!ascii || s.includes('xn--')) {
+    // domainToASCII runs the whole WHATWG host parser: it percent-decodes, ends the host at `/` or `\` and reads
+    // IPv4 forms. Every ASCII delimiter was refused above, and its output is checked again like any ASCII name.
+    s = domainToASCII(s);
+    if (s === '') return INVALID.idna;
+  }
+  return checkAsciiName(s);
+}
