@@ -69,8 +69,9 @@ function normalizeIpv6(inner: string): NormalizedHost {
   const pct = inner.indexOf('%');
   if (pct !== -1) {
     zone = inner.slice(pct + 1);
-    // RFC 6874: in a URI the zone separator is written %25; a bare % is what sockets print.
-    if (zone.startsWith('25') && zone.length > 2) zone = zone.slice(2);
+    // RFC 6874: in a URI the zone separator is written %25 (always read so: `%25` alone is an empty zone); a bare
+    // % is what sockets print.
+    if (zone.startsWith('25')) zone = zone.slice(2);
     if (!isValidZone(zone)) return INVALID.bad_zone;
     text = inner.slice(0, pct);
   }

@@ -1,0 +1,151 @@
+import { normalizeHost } from '@cuttle/shared';
+import { describe, expect, it } from 'vitest';
+
+type Row = readonly [input: string, kind: string, hostOrReason: string];
+
+const NAMES: Row[] = [
+  ['archive.ubuntu.com', 'name', 'archive.ubuntu.com'],
+  ['ARCHIVE.Ubuntu.COM', 'name', 'archive.ubuntu.com'],
+  ['archive.ubuntu.com.', 'name', 'archive.ubuntu.com'],
+  ['ARCHIVE.ubuntu.com.', 'name', 'archive.ubuntu.com'],
+  ['localhost', 'name', 'localhost'],
+  ['a_b.example', 'name', 'a_b.example'],
+  ['-a-.example', 'name', '-a-.example'],
+  ['a.b.c.d.e.f.example', 'name', 'a.b.c.d.e.f.example'],
+  ['1.2.3.example', 'name', '1.2.3.example'],
+  ['example.0x', 'invalid', 'bad_ip_literal'],
+  ['example.123', 'invalid', 'bad_ip_literal'],
+  ['example.0xzz', 'name', 'example.0xzz'],
+  [`${'a'.repeat(63)}.example`, 'name', `${'a'.repeat(63)}.example`],
+  [`${'a'.repeat(64)}.example`, 'invalid', 'label_too_long'],
+  [`${'abcdefghi.'.repeat(25)}abc`, 'name', `${'abcdefghi.'.repeat(25)}abc`],
+  [`${'abcdefghi.'.repeat(25)}abcd`, 'invalid', 'too_long'],
+  [`${'abcdefghi.'.repeat(25)}abc.`, 'name', `${'abcdefghi.'.repeat(25)}abc`],
+  ['', 'invalid', 'empty'],
+  ['.', 'invalid', 'empty'],
+  ['a.com..', 'invalid', 'empty_label'],
+  ['a..com', 'invalid', 'empty_label'],
+  ['.a.com', 'invalid', 'empty_label'],
+  ['a.com%2e', 'invalid', 'percent_encoded'],
+  ['%61.com', 'invalid', 'percent_encoded'],
+  ['user@a.com', 'invalid', 'userinfo'],
+  ['a.com@evil.com', 'invalid', 'userinfo'],
+  ['a.com\\evil.com', 'invalid', 'bad_character'],
+  ['a.com/evil', 'invalid', 'bad_character'],
+  ['a.com#frag', 'invalid', 'bad_character'],
+  ['a.com?q', 'invalid', 'bad_character'],
+  ['a com', 'invalid', 'bad_character'],
+  ['a.com\t', 'invalid', 'bad_character'],
+  ['a.com\u0000', 'invalid', 'bad_character'],
+  ['a*b.com', 'invalid', 'bad_character'],
+  ['a"b.com', 'invalid', 'bad_character'],
+  ['x'.repeat(2000), 'invalid', 'too_long'],
+];
+
+// UTS 46 via node:url domainToASCII: compatibility forms map, so a homograph cannot dodge a rule.
+const IDNA: Row[] = [
+  ['\uff41.com', 'name', 'a.com'], // fullwidth a
+  ['\uff21RCHIVE.ubuntu.com', 'name', 'archive.ubuntu.com'], // fullwidth A
+  ['archive\u3002ubuntu\uff0ecom', 'name', 'archive.ubuntu.com'], // ideographic and fullwidth full stops
+  ['archive.ubuntu.com\u3002', 'name', 'archive.ubuntu.com'],
+  ['b\u00fccher.example', 'name', 'xn--bcher-kva.example'],
+  ['B\u00dcCHER.example', 'name', 'xn--bcher-kva.example'],
+  ['xn--bcher-kva.example', 'name', 'xn--bcher-kva.example'],
+  ['XN--BCHER-KVA.example', 'name', 'xn--bcher-kva.example'],
+  ['stra\u00dfe.de', 'name', 'xn--strae-oqa.de'],
+  ['xn--.example', 'invalid', 'idna'],
+  ['xn--zz.example', 'invalid', 'idna'],
+  ['a\uff05.com', 'invalid', 'idna'], // fullwidth percent
+  ['a\uff0fb.com', 'invalid', 'idna'], // fullwidth solidus
+  ['\u2100.com', 'invalid', 'idna'], // maps to a/c
+  ['a\uff20b.com', 'invalid', 'idna'], // fullwidth commercial at
+  ['\u00e4..com', 'invalid', 'empty_label'],
+  ['\u00e4.com\u3002\u3002', 'invalid', 'empty_label'],
+  ['\uff11\uff12\uff17.\uff10.\uff10.\uff11', 'ipv4', '127.0.0.1'], // fullwidth digits become an IP literal
+];
+
+// Every form inet_aton accepts: a URL host in any of them reaches the same address.
+const IPV4: Row[] = [
+  ['127.0.0.1', 'ipv4', '127.0.0.1'],
+  ['127.0.0.1.', 'ipv4', '127.0.0.1'],
+  ['2130706433', 'ipv4', '127.0.0.1'],
+  ['0x7f000001', 'ipv4', '127.0.0.1'],
+  ['0X7F000001', 'ipv4', '127.0.0.1'],
+  ['017700000001', 'ipv4', '127.0.0.1'],
+  ['0177.0.0.1', 'ipv4', '127.0.0.1'],
+  ['0177.0000.0.01', 'ipv4', '127.0.0.1'],
+  ['0x7f.0.0.1', 'ipv4', '127.0.0.1'],
+  ['0x7f.1', 'ipv4', '127.0.0.1'],
+  ['127.1', 'ipv4', '127.0.0.1'],
+  ['127.0.1', 'ipv4', '127.0.0.1'],
+  ['0x7f.0.0x0.1', 'ipv4', '127.0.0.1'],
+  ['0177.1', 'ipv4', '127.0.0.1'],
+  ['169.254.43518', 'ipv4', '169.254.169.254'],
+  ['0xa9fea9fe', 'ipv4', '169.254.169.254'],
+  ['0', 'ipv4', '0.0.0.0'],
+  ['4294967295', 'ipv4', '255.255.255.255'],
+  ['4294967296', 'invalid', 'bad_ip_literal'],
+  ['1.2.3.4.5', 'invalid', 'bad_ip_literal'],
+  ['999.1.1.1', 'invalid', 'bad_ip_literal'],
+  ['1.2.3.256', 'invalid', 'bad_ip_literal'],
+  ['1.2.65536', 'invalid', 'bad_ip_literal'],
+  ['0x', 'invalid', 'bad_ip_literal'],
+  ['0x.1', 'invalid', 'bad_ip_literal'],
+  ['08.0.0.1', 'invalid', 'bad_ip_literal'], // 8 is not octal
+  ['0x1g', 'name', '0x1g'],
+  ['1..1', 'invalid', 'empty_label'],
+];
+
+const IPV6: Row[] = [
+  ['::1', 'ipv6', '::1'],
+  ['[::1]', 'ipv6', '::1'],
+  ['[0:0:0:0:0:0:0:1]', 'ipv6', '::1'],
+  ['[2001:DB8:0:0:1:0:0:1]', 'ipv6', '2001:db8::1:0:0:1'],
+  ['[2001:db8::0:1]', 'ipv6', '2001:db8::1'],
+  ['[1:2:3:4:5:6:7:0]', 'ipv6', '1:2:3:4:5:6:7:0'],
+  ['[::ffff:127.0.0.1]', 'ipv6', '::ffff:127.0.0.1'],
+  ['[::ffff:7f00:1]', 'ipv6', '::ffff:127.0.0.1'],
+  ['[::127.0.0.1]', 'ipv6', '::7f00:1'],
+  ['[64:ff9b::127.0.0.1]', 'ipv6', '64:ff9b::7f00:1'],
+  ['[fe80::1%eth0]', 'ipv6', 'fe80::1'],
+  ['[fe80::1%25eth0]', 'ipv6', 'fe80::1'],
+  ['fe80::1%lxdbr0', 'ipv6', 'fe80::1'],
+  ['[fe80::1%]', 'invalid', 'bad_zone'],
+  ['[fe80::1%eth0/x]', 'invalid', 'bad_zone'],
+  ['[fe80::1%25]', 'invalid', 'bad_zone'],
+  ['[::1', 'invalid', 'bad_ipv6'],
+  ['[1.2.3.4]', 'invalid', 'bad_ipv6'],
+  ['[:::1]', 'invalid', 'bad_ipv6'],
+  ['[1::2::3]', 'invalid', 'bad_ipv6'],
+  ['[12345::]', 'invalid', 'bad_ipv6'],
+  ['[1:2:3:4:5:6:7:8:9]', 'invalid', 'bad_ipv6'],
+  ['[::ffff:127.1]', 'invalid', 'bad_ipv6'],
+  ['[::ffff:0x7f.0.0.1]', 'invalid', 'bad_ipv6'],
+  ['[::1.2.3.4:5]', 'invalid', 'bad_ipv6'],
+  ['a.com:80', 'invalid', 'bad_ipv6'],
+];
+
+describe('normalizeHost', () => {
+  it.each([...NAMES, ...IDNA, ...IPV4, ...IPV6])('%j -> %s %s', (input, kind, expected) => {
+    const n = normalizeHost(input);
+    expect(n.kind).toBe(kind);
+    if (n.kind === 'invalid') expect(n.reason).toBe(expected);
+    else expect(n.host).toBe(expected);
+  });
+
+  it('keeps the zone of an IPv6 literal apart from its canonical text', () => {
+    expect(normalizeHost('[fe80::1%25lxdbr0]')).toMatchObject({
+      kind: 'ipv6',
+      host: 'fe80::1',
+      zone: 'lxdbr0',
+    });
+    expect(normalizeHost('[::1]')).not.toHaveProperty('zone');
+  });
+
+  it('is idempotent on its own output', () => {
+    for (const [input] of [...NAMES, ...IDNA, ...IPV4]) {
+      const n = normalizeHost(input);
+      if (n.kind === 'name' || n.kind === 'ipv4') expect(normalizeHost(n.host)).toEqual(n);
+    }
+  });
+});
