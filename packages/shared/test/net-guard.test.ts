@@ -72,7 +72,7 @@ const TABLE: (readonly [string, boolean, string, string?])[] = [
 
 describe('isGuardedAddress', () => {
   it.each(TABLE)('%s -> guarded %s (%s %s)', (addr, guarded, category, embedding) => {
-    const r = isGuardedAddress(addr);
+    const r = isGuardedAddress(addr as string);
     expect(r.guarded).toBe(guarded);
     expect(r.category).toBe(category);
     expect(r.embedding).toBe(embedding);

@@ -50,39 +50,37 @@ export function compilePolicy(config: Config): Policy {
     const n = normalizeHost(input.host);
     const host = n.kind === 'invalid' ? input.host : n.host;
     const hostKind = n.kind;
-    const deny = (reason: Parameters<typeof denyOf>[0], rule: string | null = null): Decision =>
-      denyOf(reason, rule, host, hostKind);
 
     let client: IpAddress | null = null;
     if (input.client !== undefined) {
       client = parseClient(input.client);
-      if (client === null || !clients.has(client)) return deny('client_denied');
+      if (client === null || !clients.has(client)) return denyOf('client_denied', null, host, hostKind);
     }
     const method = input.method;
-    if (!ALLOWED_METHODS.has(method)) return deny('method_denied');
+    if (!ALLOWED_METHODS.has(method)) return denyOf('method_denied', null, host, hostKind);
     if (method === 'CONNECT') {
-      if (!connectPorts.has(input.port)) return deny('connect_port_denied');
+      if (!connectPorts.has(input.port)) return denyOf('connect_port_denied', null, host, hostKind);
     } else if (!ports.has(input.port)) {
-      return deny('port_denied');
+      return denyOf('port_denied', null, host, hostKind);
     }
-    if (n.kind === 'invalid') return deny('invalid_host');
+    if (n.kind === 'invalid') return denyOf('invalid_host', null, host, hostKind);
 
     const ip = n.kind === 'name' ? null : n.address;
     if (rules.length > 0) {
       const subject: RuleSubject = { client, method, port: input.port, name: ip ? null : n.host, ip };
       for (const rule of rules) {
         if (!rule.matches(subject)) continue;
-        if (rule.action === 'deny') return deny('rule_denied', rule.label);
+        if (rule.action === 'deny') return denyOf('rule_denied', rule.label, host, hostKind);
         return { verdict: 'allow', reason: 'rule_allowed', rule: rule.label, host, hostKind: n.kind };
       }
     }
     if (ip !== null) {
       const range = allowIps.find(ip);
-      if (range === null) return deny('ip_literal');
+      if (range === null) return denyOf('ip_literal', null, host, hostKind);
       return { verdict: 'allow', reason: 'ip_allowed', rule: range.text, host, hostKind: n.kind };
     }
     const entry = allow.match(n.host);
-    if (entry === null) return deny('not_allowlisted');
+    if (entry === null) return denyOf('not_allowlisted', null, host, hostKind);
     return { verdict: 'allow', reason: 'allowlisted', rule: entry, host, hostKind: 'name' };
   };
   return { decide };
