@@ -1,0 +1,306 @@
+/**
+ * CONNECT tunnels. Nothing reaches the network before the decision and the guard, and no client byte reaches the
+ * origin before the SNI check has passed.
+ *
+ *   CONNECT host:port --parseProxyTarget--> 400
+ *                     --policy.decide--> 403 X-Cuttle-Deny
+ *                     --ctx.resolve (guard; the parent's host when chained)--> 403 private_address | 502 dns
+ *                     --connect checked addresses (or CONNECT via parent)--> 502 refused | 504 timeout
+ *   "200 Connection established"
+ *     --require_sni: read ClientHello (bounded, timed), SNI == host?--> close (sni_mismatch, nothing sent upstream)
+ *     --relay (backpressure, half-close, idle timeout)--> both sides closed
+ *   every outcome --> ctx.record(one AccessRecord)
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type ClientAddress, type Decision, type DenyReason, parseProxyTarget } from '@cuttle/shared';
+import { rawAnswer, rawDeny, rawError } from '../answers.js';
+import type { AccessRecord, ProxyContext } from '../context.js';
+import { ERROR_CODES, type ErrorCode } from '../errors.js';
+import { clientOf } from '../server/client.js';
+import { connectAddresses, formatHostPort } from '../upstream/connect-addresses.js';
+import { connectViaParent } from '../upstream/parent-connect.js';
+import { type ParentProxy, parentProxyOf } from '../upstream/parent-proxy.js';
+import { checkSni } from './check-sni.js';
+import { trackRelay } from './registry.js';
+import { startRelay } from './relay.js';
+
+const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
+/** How long a refused client gets to read our answer and close before we drop the connection. */
+const LINGER_MS = 2_000;
+
+type Allowed = Extract<Decision, { verdict: 'allow' }>;
+
+/**
+ * Handles a CONNECT request handed over by the server's 'connect' event (after its client and zone checks). Owns
+ * `socket` from then on: always answers with a status line or relays, and records exactly one AccessRecord.
+ * `client` defaults to what the server recorded on the socket at accept time (`clientOf`).
+ */
+export function handleConnect(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  client?: ClientAddress,
+): void {
+  const info = clientOf(socket as Socket);
+  const address = client ?? info.address;
+  const label = client === undefined ? info.label : clientLabel(client);
+  new Tunnel(ctx, socket, address, label).run(req.url ?? '', head);
+}
+
+/** `fe80::2%lxdbr0`: the client as logged. */
+function clientLabel(client: ClientAddress): string {
+  return client.zone !== undefined && client.zone !== ''
+    ? `${client.address}%${client.zone}`
+    : client.address;
+}
+
+class Tunnel {
+  readonly #ctx: ProxyContext;
+  readonly #socket: Duplex;
+  readonly #client: ClientAddress;
+  readonly #rec: AccessRecord;
+  readonly #abort = new AbortController();
+  #recorded = false;
+
+  constructor(ctx: ProxyContext, socket: Duplex, client: ClientAddress, label: string) {
+    this.#ctx = ctx;
+    this.#socket = socket;
+    this.#client = client;
+    this.#rec = {
+      time: Date.now(),
+      client: label,
+      container: null,
+      method: 'CONNECT',
+      host: '-',
+      port: 0,
+      path: null,
+      verdict: 'error',
+      reason: 'bad_target',
+      rule: null,
+      status: 0,
+      bytesUp: 0,
+      bytesDown: 0,
+      durationMs: 0,
+      upstream: null,
+      answers: null,
+      closeReason: null,
+      sni: null,
+      contentType: null,
+    };
+    // The server's own timeouts and listeners no longer apply: this socket is a tunnel now.
+    (socket as Partial<Socket>).setTimeout?.(0);
+    (socket as Partial<Socket>).setNoDelay?.(true);
+    // Until the relay takes over, a client error or close only aborts what is in progress.
+    socket.on('error', this.#onEarlyGone);
+    socket.on('close', this.#onEarlyGone);
+  }
+
+  readonly #onEarlyGone = (): void => {
+    this.#abort.abort();
+  };
+
+  run(target: string, head: Buffer): void {
+    this.#start(target, head).catch(() => {
+      // A bug, not a client's doing: fail closed (a 502 if no status went out yet) and keep the daemon up.
+      if (this.#rec.status === 0) return this.#fail('upstream_failed');
+      this.#socket.destroy();
+      this.#record();
+    });
+  }
+
+  async #start(target: string, head: Buffer): Promise<void> {
+    const rec = this.#rec;
+    const parsed = parseProxyTarget('CONNECT', target);
+    if (!parsed.ok) return this.#fail('bad_target');
+    rec.host = parsed.host;
+    rec.port = parsed.port;
+
+    const decision = this.#ctx.policy.decide({
+      client: this.#client,
+      method: 'CONNECT',
+      host: parsed.host,
+      port: parsed.port,
+    });
+    rec.host = decision.host;
+    rec.rule = decision.rule;
+    if (decision.verdict === 'deny') return this.#deny(decision.reason);
+    rec.verdict = 'allow';
+    rec.reason = decision.reason;
+
+    let parent: ParentProxy | null;
+    try {
+      parent = parentProxyOf(this.#ctx.config);
+    } catch {
+      return this.#fail('upstream_failed');
+    }
+    // Chained, the parent resolves the origin's name: the guard can only check the parent's own address.
+    const resolved = parent
+      ? await this.#ctx.resolve(parent.host, parent.hostKind)
+      : await this.#ctx.resolve(decision.host, decision.hostKind);
+    if (this.#abort.signal.aborted) return this.#clientGone();
+    if (!resolved.ok) {
+      if (resolved.code === 'private_address') {
+        rec.answers = resolved.addresses;
+        return this.#deny('private_address');
+      }
+      return this.#fail(resolved.code);
+    }
+
+    const timeoutMs = this.#ctx.config.timeouts.upstream_connect_ms;
+    let upstream: Socket;
+    let firstDown: Buffer | undefined;
+    if (parent) {
+      const result = await connectViaParent({
+        parent,
+        addresses: resolved.addresses,
+        host: decision.host,
+        port: parsed.port,
+        timeoutMs,
+        signal: this.#abort.signal,
+      });
+      rec.upstream = result.address;
+      if (!result.ok) {
+        if (result.code === 'aborted') return this.#clientGone();
+        return this.#fail(result.code, result.parentStatus);
+      }
+      upstream = result.socket;
+      firstDown = result.head;
+    } else {
+      const result = await connectAddresses({
+        addresses: resolved.addresses,
+        port: parsed.port,
+        timeoutMs,
+        signal: this.#abort.signal,
+      });
+      if (!result.ok) {
+        if (result.code === 'aborted') return this.#clientGone();
+        return this.#fail(result.code);
+      }
+      upstream = result.socket;
+      rec.upstream = formatHostPort(result.address, parsed.port);
+    }
+    this.#established(decision, upstream, head, firstDown);
+  }
+
+  /** The upstream connection is up: answer 200, check the SNI if required, then relay. */
+  #established(decision: Allowed, upstream: Socket, head: Buffer, firstDown: Buffer | undefined): void {
+    const socket = this.#socket;
+    // Errors on the upstream before the relay starts are seen through its 'close'; swallow them here.
+    upstream.on('error', noop);
+    if (this.#abort.signal.aborted) {
+      upstream.destroy();
+      this.#clientGone();
+      return;
+    }
+    this.#rec.status = 200;
+    socket.write(ESTABLISHED);
+    if (!this.#ctx.config.connect.require_sni) {
+      this.#relay(upstream, head, firstDown);
+      return;
+    }
+    checkSni(socket, {
+      head,
+      host: decision.host,
+      hostKind: decision.hostKind,
+      timeoutMs: this.#ctx.config.timeouts.header_ms,
+    }).then((check) => {
+      this.#rec.sni = check.sni;
+      if (check.kind === 'pass') return this.#relay(upstream, check.buffered, firstDown);
+      upstream.destroy();
+      if (check.kind === 'closed') {
+        this.#rec.closeReason = 'client_end';
+        socket.destroy();
+        return this.#record();
+      }
+      this.#rec.verdict = 'deny';
+      this.#rec.reason = 'sni_mismatch';
+      this.#rec.closeReason = 'sni_mismatch';
+      // A TLS client gets a fatal unrecognized_name alert, so it reports why; anything else is just closed.
+      if (check.kind === 'mismatch') {
+        socket.end(UNRECOGNIZED_NAME_ALERT, () => socket.destroy());
+        socket.resume();
+        setTimeout(() => socket.destroy(), LINGER_MS).unref();
+      } else {
+        socket.destroy();
+      }
+      this.#record();
+    }, noop);
+  }
+
+  #relay(upstream: Socket, firstUp: Buffer, firstDown: Buffer | undefined): void {
+    const socket = this.#socket;
+    socket.off('error', this.#onEarlyGone);
+    socket.off('close', this.#onEarlyGone);
+    upstream.off('error', noop);
+    const relay = startRelay(
+      socket,
+      upstream,
+      { idleMs: this.#ctx.config.timeouts.tunnel_idle_ms, firstUp, firstDown },
+      (stats) => {
+        untrack();
+        this.#rec.bytesUp = stats.bytesUp;
+        this.#rec.bytesDown = stats.bytesDown;
+        this.#rec.closeReason = stats.closeReason;
+        this.#record();
+      },
+    );
+    const untrack = trackRelay(relay);
+  }
+
+  #deny(reason: DenyReason): void {
+    this.#rec.verdict = 'deny';
+    this.#rec.reason = reason;
+    this.#answer(reason === 'limit_exceeded' ? 503 : 403, rawDeny(reason));
+  }
+
+  /** Answers a failure with its status line (`status` overrides the code's own, for a parent's refusal). */
+  #fail(code: ErrorCode, status?: number): void {
+    this.#rec.verdict = 'error';
+    this.#rec.reason = code;
+    const own = ERROR_CODES[code].status;
+    if (status === undefined || status === 0 || status === own) {
+      this.#answer(own, rawError(code));
+    } else {
+      const body = `The parent proxy refused the tunnel (${status}).\n`;
+      this.#answer(status, rawAnswer(status, { 'X-Cuttle-Error': code }, body));
+    }
+  }
+
+  /**
+   * Sends a final answer and closes. The client's unread bytes are drained meanwhile: closing a socket with
+   * unread data makes the kernel send a reset, which can destroy the answer before the client reads it.
+   */
+  #answer(status: number, text: string): void {
+    const socket = this.#socket;
+    this.#rec.status = status;
+    if (!socket.destroyed) {
+      socket.end(text);
+      socket.resume();
+      setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    }
+    this.#record();
+  }
+
+  #clientGone(): void {
+    this.#rec.verdict = this.#rec.verdict === 'allow' ? 'allow' : 'error';
+    if (this.#rec.verdict === 'error') this.#rec.reason = 'client_closed';
+    this.#rec.closeReason = 'client_end';
+    this.#socket.destroy();
+    this.#record();
+  }
+
+  #record(): void {
+    if (this.#recorded) return;
+    this.#recorded = true;
+    this.#rec.durationMs = Date.now() - this.#rec.time;
+    this.#ctx.record(this.#rec);
+  }
+}
+
+function noop(): void {}
+
+/** A fatal TLS alert record: unrecognized_name (112), RFC 8446 §6.2. */
+const UNRECOGNIZED_NAME_ALERT = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70]);

@@ -1,0 +1,91 @@
+/**
+ * Opens a TCP connection to the first address that accepts, from a list the private-address guard has already
+ * checked; no name is ever looked up here. A refusal moves on to the next address; the connect timeout is one
+ * deadline for the whole list (a silent address would otherwise cost the timeout once per address).
+ */
+import { connect, type Socket } from 'node:net';
+import { classifyUpstreamError, type ErrorCode } from '../errors.js';
+
+/** Why no connection could be opened: an error code of ../errors.ts (`upstream_refused` 502, `upstream_timeout`
+ * 504, ...), or `aborted` when the client went away first. */
+export type ConnectResult =
+  | { readonly ok: true; readonly socket: Socket; readonly address: string }
+  | { readonly ok: false; readonly code: ErrorCode | 'aborted'; readonly message: string };
+
+export interface ConnectAddressesOptions {
+  /** Checked addresses, in the resolver's order. */
+  readonly addresses: readonly string[];
+  readonly port: number;
+  readonly timeoutMs: number;
+  /** Aborts the attempt (the client went away); the result is then `aborted`. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+const failure = (code: ErrorCode | 'aborted', message: string): ConnectResult => ({
+  ok: false,
+  code,
+  message,
+});
+
+/** `addr:port` as logged: IPv6 in brackets. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Connects to the first address that accepts. The connected socket is returned with no listener of ours: the caller
+ * attaches its error handling as soon as the promise settles. Never rejects.
+ */
+export function connectAddresses(options: ConnectAddressesOptions): Promise<ConnectResult> {
+  const deadline = Date.now() + options.timeoutMs;
+  const { addresses, port, signal } = options;
+  return new Promise((resolve) => {
+    let index = 0;
+    let last = failure('upstream_unreachable', 'no address to connect to');
+    const next = (): void => {
+      const address = addresses[index++];
+      const left = deadline - Date.now();
+      if (signal?.aborted) resolve(failure('aborted', 'client closed'));
+      else if (address === undefined) resolve(last);
+      else if (left <= 0)
+        resolve(failure('upstream_timeout', `connect to ${formatHostPort(address, port)} timed out`));
+      else attempt(address, left);
+    };
+    const attempt = (address: string, timeoutMs: number): void => {
+      const where = formatHostPort(address, port);
+      const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true });
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        socket.off('connect', onConnect);
+        socket.off('error', onError);
+      };
+      const onConnect = (): void => {
+        cleanup();
+        resolve({ ok: true, socket, address });
+      };
+      const onError = (err: NodeJS.ErrnoException): void => {
+        cleanup();
+        socket.destroy();
+        const code = classifyUpstreamError(err);
+        last = failure(code, `connect to ${where}: ${err.code ?? err.message}`);
+        if (code === 'upstream_timeout') resolve(last);
+        else next();
+      };
+      const onAbort = (): void => {
+        cleanup();
+        socket.destroy();
+        resolve(failure('aborted', 'client closed'));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        socket.destroy();
+        resolve(failure('upstream_timeout', `connect to ${where} timed out`));
+      }, timeoutMs);
+      socket.once('connect', onConnect);
+      socket.on('error', onError);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    };
+    next();
+  });
+}
