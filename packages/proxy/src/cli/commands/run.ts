@@ -1,5 +1,70 @@
-/** `cuttle run --config FILE`: runs the proxy in the foreground. Owned by the proxy core; stub until then. */
-export async function runCommand(_argv: string[]): Promise<number> {
-  process.stderr.write('cuttle run: not implemented yet\n');
-  return 3;
+/**
+ * `cuttle run --config FILE`: loads and validates the config, compiles the policy, binds every `listen` entry and
+ * serves until SIGTERM/SIGINT, then stops accepting, lets in-flight requests finish and exits 0. The proxy's own
+ * messages go to stderr; the access log goes where `log.file` says, never to stderr unless configured so.
+ */
+import { readFile } from 'node:fs/promises';
+import { type Config, configSchema } from '@cuttle/shared';
+import { createJsonLineSink } from '../../access/sink.js';
+import { createContext } from '../../create-context.js';
+import { startProxyServer } from '../../server/index.js';
+
+const USAGE = 'usage: cuttle run --config FILE\n';
+
+const say = (line: string): void => {
+  process.stderr.write(`cuttle: ${line}\n`);
+};
+
+function parseArgs(argv: string[]): { config: string } | null {
+  let config: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--config' || a === '-c') config = argv[++i] ?? null;
+    else if (a?.startsWith('--config=')) config = a.slice('--config='.length);
+    else return null;
+  }
+  return config === null ? null : { config };
+}
+
+async function readConfig(file: string): Promise<Config> {
+  const text = await readFile(file, 'utf8');
+  // TODO(config): switch to loadConfig(text, file) from @cuttle/shared once it lands (YAML, file:line:col errors).
+  const parsed = configSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) {
+    throw new Error(parsed.error.issues.map((i) => `${file}: ${i.path.join('.')}: ${i.message}`).join('\n'));
+  }
+  return parsed.data;
+}
+
+/** Runs the proxy; resolves with the process exit code. */
+export async function runCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args === null) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  let config: Config;
+  try {
+    config = await readConfig(args.config);
+  } catch (err) {
+    say(`config error: ${(err as Error).message}`);
+    return 1;
+  }
+  const sink = createJsonLineSink(config.log);
+  let server: Awaited<ReturnType<typeof startProxyServer>>;
+  try {
+    server = await startProxyServer({ context: createContext(config, (e) => sink.record(e)), say });
+  } catch (err) {
+    say(`cannot start: ${(err as Error).message}`);
+    await sink.close();
+    return 1;
+  }
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  say(`${signal}: closing`);
+  await server.close();
+  await sink.close();
+  return 0;
 }

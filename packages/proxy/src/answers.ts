@@ -1,0 +1,84 @@
+/**
+ * What the proxy itself answers: short plain-text bodies, the deny reason in `X-Cuttle-Deny`, never an echo of
+ * anything the client sent. Built for both a ServerResponse and a raw socket (client errors, CONNECT).
+ */
+import type { ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { DenyReason } from '@cuttle/shared';
+import { ERROR_CODES, type ErrorCode } from './errors.js';
+
+/** Header naming the deny reason on a 403. */
+export const DENY_HEADER = 'X-Cuttle-Deny';
+/** Header naming the error code on a 4xx/5xx the proxy produced itself. */
+export const ERROR_HEADER = 'X-Cuttle-Error';
+
+const DENY_BODIES = new Map<string, string>();
+
+function denyBody(reason: DenyReason): string {
+  let body = DENY_BODIES.get(reason);
+  if (body === undefined) {
+    body = `Access denied by cuttle: ${reason}\n`;
+    DENY_BODIES.set(reason, body);
+  }
+  return body;
+}
+
+/** Status for a deny: 503 for connection limits, 403 for everything the policy refuses. */
+export function denyStatus(reason: DenyReason): number {
+  return reason === 'limit_exceeded' ? 503 : 403;
+}
+
+/** Answers a policy deny on a ServerResponse. `close` also ends the client connection. */
+export function sendDeny(res: ServerResponse, reason: DenyReason, close = false): number {
+  const status = denyStatus(reason);
+  const body = denyBody(reason);
+  res.shouldKeepAlive = res.shouldKeepAlive && !close;
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+    [DENY_HEADER]: reason,
+  });
+  res.end(body);
+  return status;
+}
+
+/** Answers an error on a ServerResponse; returns the status sent. */
+export function sendError(res: ServerResponse, code: ErrorCode, close = false): number {
+  const { status, message } = ERROR_CODES[code];
+  if (res.headersSent) {
+    // Too late for a status: the client sees a truncated response, which is the honest answer.
+    res.destroy();
+    return res.statusCode;
+  }
+  res.shouldKeepAlive = res.shouldKeepAlive && !close;
+  const body = `${message}\n`;
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+    [ERROR_HEADER]: code,
+    ...(close ? { Connection: 'close' } : {}),
+  });
+  res.end(body);
+  return status;
+}
+
+/** A complete HTTP/1.1 response for a raw socket, with `Connection: close`. */
+export function rawAnswer(status: number, headers: Record<string, string>, body: string): string {
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n`;
+  for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+  head += `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`;
+  return `${head}Cache-Control: no-store\r\nConnection: close\r\n\r\n${body}`;
+}
+
+/** Raw-socket form of a policy deny. */
+export function rawDeny(reason: DenyReason): string {
+  return rawAnswer(denyStatus(reason), { [DENY_HEADER]: reason }, denyBody(reason));
+}
+
+/** Raw-socket form of an error answer. */
+export function rawError(code: ErrorCode): string {
+  const { status, message } = ERROR_CODES[code];
+  return rawAnswer(status, { [ERROR_HEADER]: code }, `${message}\n`);
+}

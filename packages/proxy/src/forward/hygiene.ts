@@ -1,0 +1,107 @@
+/**
+ * Header hygiene for plain HTTP, both directions. Framing is checked on `rawHeaders` (what llhttp saw), because
+ * JavaScript's view can hide headers: on Node 20 the ones past the header-count limit never reach `headers` or
+ * `rawHeaders`, yet llhttp still frames the body with them. So reaching the limit is itself a rejection.
+ * RFC 9112 §6.3 (message body length), RFC 9110 §7.6.1 (Connection), §7.2 (Host).
+ */
+
+/** Hop-by-hop headers never forwarded (lowercase). Headers named in `Connection` are removed as well. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'proxy-connection',
+  'keep-alive',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+]);
+const DIGITS = /^[0-9]+$/;
+/** Any CR, LF or NUL in a value: llhttp rejects these already; checked again because framing is at stake. */
+const BAD_VALUE = /[\r\n\0]/;
+
+/** Why a head is refused, with the error code to answer. */
+export type FramingProblem = { code: 'headers_too_large' | 'bad_request' | 'bad_response'; detail: string };
+
+/**
+ * Checks a parsed head's framing. `limit` is `limits.max_header_count`; `code` is what to report on ambiguity
+ * (`bad_request` for clients, `bad_response` for origins). Returns null when the head is unambiguous.
+ */
+export function checkFraming(
+  rawHeaders: readonly string[],
+  limit: number,
+  code: 'bad_request' | 'bad_response',
+): FramingProblem | null {
+  if (rawHeaders.length / 2 >= limit) {
+    return {
+      code: code === 'bad_request' ? 'headers_too_large' : 'bad_response',
+      detail: 'header count limit',
+    };
+  }
+  let contentLength = 0;
+  let transferEncoding = 0;
+  let host = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] as string).toLowerCase();
+    const value = rawHeaders[i + 1] as string;
+    if (BAD_VALUE.test(value)) return { code, detail: 'control character in header value' };
+    if (name === 'content-length') {
+      contentLength++;
+      if (!DIGITS.test(value)) return { code, detail: 'malformed Content-Length' };
+    } else if (name === 'transfer-encoding') transferEncoding++;
+    else if (name === 'host') host++;
+  }
+  if (contentLength > 1) return { code, detail: 'duplicate Content-Length' };
+  if (contentLength > 0 && transferEncoding > 0)
+    return { code, detail: 'Content-Length with Transfer-Encoding' };
+  if (code === 'bad_request' && host > 1) return { code, detail: 'duplicate Host' };
+  return null;
+}
+
+/** The lowercase header names listed in every `Connection` header (`Connection: close, X-Secret`). */
+function connectionNamed(rawHeaders: readonly string[]): Set<string> | null {
+  let named: Set<string> | null = null;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if ((rawHeaders[i] as string).toLowerCase() !== 'connection') continue;
+    for (const token of (rawHeaders[i + 1] as string).split(',')) {
+      const t = token.trim().toLowerCase();
+      if (t === '') continue;
+      named ??= new Set();
+      named.add(t);
+    }
+  }
+  return named;
+}
+
+/**
+ * Copies end-to-end headers from `rawHeaders` into a flat `[name, value, ...]` list, in order and with
+ * duplicates kept, dropping hop-by-hop headers, every Connection-named header and Host.
+ */
+export function endToEndHeaders(rawHeaders: readonly string[]): string[] {
+  const named = connectionNamed(rawHeaders);
+  const out: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
+    out.push(name, rawHeaders[i + 1] as string);
+  }
+  return out;
+}
+
+/** The Host header value for a target: brackets for IPv6, the port unless it is 80. */
+export function hostHeader(host: string, hostKind: string, port: number): string {
+  const h = hostKind === 'ipv6' ? `[${host}]` : host;
+  return port === 80 ? h : `${h}:${port}`;
+}
+
+/** True when a request head announces a body (RFC 9112 §6.3: Transfer-Encoding, or Content-Length > 0). */
+export function hasRequestBody(headers: {
+  'content-length'?: string;
+  'transfer-encoding'?: string;
+}): boolean {
+  if (headers['transfer-encoding'] !== undefined) return true;
+  const cl = headers['content-length'];
+  return cl !== undefined && cl !== '0';
+}

@@ -1,0 +1,28 @@
+/**
+ * The keep-alive pool to origins and the one way a request reaches one: a `lookup` that hands back the addresses
+ * the guard already checked, so no second resolution can happen. `autoSelectFamily` makes net try every checked
+ * address in turn when one refuses (RFC 8305 style), and only those.
+ */
+import * as http from 'node:http';
+import type { LookupFunction } from 'node:net';
+
+/** Pooled connections to origins; sockets are keyed by host name (or IP literal) and port. */
+export const ORIGIN_AGENT = new http.Agent({
+  keepAlive: true,
+  keepAliveMsecs: 1000,
+  maxFreeSockets: 256,
+  scheduling: 'lifo',
+});
+
+const familyOf = (address: string): 4 | 6 => (address.indexOf(':') === -1 ? 4 : 6);
+
+/** A lookup answering only with `addresses` (already checked), whatever name net asks for. */
+export function fixedLookup(addresses: readonly string[]): LookupFunction {
+  const all = addresses.map((address) => ({ address, family: familyOf(address) }));
+  const first = all[0];
+  return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+    if (options?.all) callback(null, all);
+    else if (first !== undefined) callback(null, first.address, first.family);
+    else callback(Object.assign(new Error('no checked address'), { code: 'ENOTFOUND' }));
+  }) as unknown as LookupFunction;
+}

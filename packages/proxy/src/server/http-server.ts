@@ -1,0 +1,132 @@
+/**
+ * The node:http server of one listener: explicit limits on the head (count and bytes), slowloris and keep-alive
+ * timeouts, connection limits, and dispatch to the traffic paths with the context of the moment.
+ *
+ *   accept --limits--> 503/drop (limit_exceeded)
+ *          --tag client (zone)--> 'request' -> forward.handleRequest
+ *                                 'connect' -> tunnel.handleConnect
+ *                                 'clientError' -> 400/408/431 + close
+ */
+import * as http from 'node:http';
+import type { Socket } from 'node:net';
+import { rawAnswer, rawDeny } from '../answers.js';
+import type { AccessRecord, ProxyContext } from '../context.js';
+import { ERROR_CODES, type ErrorCode } from '../errors.js';
+import { handleRequest } from '../forward/index.js';
+import { handleConnect } from '../tunnel/index.js';
+import { clientOf, tagClient } from './client.js';
+import type { ConnectionLimits } from './connection-limits.js';
+
+/** How often node checks head and request timeouts (its default, 30 s, would make `header_ms` coarse). */
+const TIMEOUT_CHECK_MS = 1000;
+
+export interface ProxyHttpServerOptions {
+  /** The context of the moment (a reload swaps it). */
+  readonly context: () => ProxyContext;
+  /** The listener's zone for link-local binds, else undefined. */
+  readonly zone: string | undefined;
+  /** Shared by every listener of the process. */
+  readonly limits: ConnectionLimits;
+}
+
+function errorRecord(
+  client: string,
+  code: string,
+  status: number,
+  verdict: AccessRecord['verdict'],
+): AccessRecord {
+  return {
+    time: Date.now(),
+    client,
+    container: null,
+    method: '-',
+    host: '-',
+    port: 0,
+    path: null,
+    verdict,
+    reason: code,
+    rule: null,
+    status,
+    bytesUp: 0,
+    bytesDown: 0,
+    durationMs: 0,
+    upstream: null,
+    answers: null,
+    closeReason: null,
+    sni: null,
+    contentType: null,
+  };
+}
+
+/** llhttp error codes (and node's own) mapped to the answer for a client whose head could not be parsed. */
+function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return 'headers_too_large';
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+    case 'HPE_HEADERS_TIMEOUT':
+      return 'client_timeout';
+    default:
+      return 'bad_request';
+  }
+}
+
+/** Creates the http.Server for one listener (not yet listening). */
+export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Server {
+  const initial = options.context().config;
+  const server = http.createServer({
+    maxHeaderSize: initial.limits.max_header_bytes,
+    headersTimeout: initial.timeouts.header_ms,
+    // Whole-request time is not limited: uploads may be long. Idle bodies are bounded in forward instead.
+    requestTimeout: 0,
+    keepAliveTimeout: initial.timeouts.keepalive_ms,
+    connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+    insecureHTTPParser: false,
+    requireHostHeader: false,
+    joinDuplicateHeaders: false,
+    noDelay: true,
+  });
+  server.maxHeadersCount = initial.limits.max_header_count;
+
+  server.on('connection', (socket: Socket) => {
+    const info = tagClient(socket, options.zone);
+    const ctx = options.context();
+    const { max_connections, max_connections_per_client, over_limit } = ctx.config.limits;
+    if (!options.limits.admit(socket, info.address.address, max_connections, max_connections_per_client)) {
+      ctx.record(errorRecord(info.label, 'limit_exceeded', over_limit === 'drop' ? 0 : 503, 'deny'));
+      if (over_limit === 'drop') socket.destroy();
+      else socket.end(rawDeny('limit_exceeded'));
+      return;
+    }
+    socket.on('error', () => {});
+  });
+
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) =>
+    handleRequest(options.context(), req, res),
+  );
+  server.on('connect', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    const ctx = options.context();
+    const info = clientOf(socket);
+    if (info.zoneMismatch) {
+      const rec = errorRecord(info.label, 'client_denied', 403, 'deny');
+      rec.method = 'CONNECT';
+      ctx.record(rec);
+      socket.end(rawDeny('client_denied'));
+      return;
+    }
+    handleConnect(ctx, req, socket, head, info.address);
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const code = clientErrorCode(err);
+    const info = clientOf(socket);
+    if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+      const { status, message } = ERROR_CODES[code];
+      socket.end(rawAnswer(status, { 'X-Cuttle-Error': code }, `${message}\n`));
+      options.context().record(errorRecord(info.label, code, status, 'error'));
+    } else {
+      options.context().record(errorRecord(info.label, code, 0, 'error'));
+    }
+    socket.destroySoon?.();
+  });
+  return server;
+}
