@@ -3,9 +3,11 @@ import {
   formatIpAddress,
   parseAddressRange,
   parseIpAddress,
+  parseIpv6,
   rangeContains,
   validateAddressRange,
 } from '@cuttle/shared';
+import * as ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 
 describe('parseIpAddress (socket and resolver text)', () => {
@@ -111,5 +113,56 @@ describe('rangeContains: zones and IPv4-mapped clients', () => {
     const set = AddressRangeSet.parse(['10.0.0.0/8', '::1', 'fe80::/10%lxdbr0']);
     expect(set.find(client('fe80::5%lxdbr0'))?.text).toBe('fe80::/10%lxdbr0');
     expect(set.has(client('fe80::5%eth0'))).toBe(false);
+  });
+});
+
+describe('parseIpv6 agrees with ipaddr.js on hex-only text', () => {
+  it.each([
+    ['1:2:3:4:5:6:7::', '1:2:3:4:5:6:7:0'],
+    ['::2:3:4:5:6:7:8', '0:2:3:4:5:6:7:8'],
+    ['1:2:3:4:5:6:1.2.3.4', '1:2:3:4:5:6:102:304'],
+    ['::1.2.3.4', '0:0:0:0:0:0:102:304'],
+  ])('%s -> %s', (text, canon) => {
+    expect(
+      parseIpv6(text)
+        ?.map((p) => p.toString(16))
+        .join(':'),
+    ).toBe(canon);
+  });
+
+  it.each([
+    '1:2:3:4:5:6:7:8:9',
+    '1::2:3:4:5:6:7:8',
+    '1:2:3:4:5:6:7:1.2.3.4',
+    ':1::',
+    '1:',
+    '::1:',
+    '1::2::3',
+    '12345::',
+    '::1.2.3',
+    '::1.2.3.4.5',
+    '::01.2.3.4',
+    '::256.1.1.1',
+    '1.2.3.4',
+    'g::',
+  ])('refuses %s', (text) => {
+    expect(parseIpv6(text)).toBeNull();
+  });
+
+  it('on 3000 seeded random strings of hex digits and colons', () => {
+    let seed = 1234567;
+    const next = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 4294967296;
+    };
+    const chars = '0123456789abcdefF::::';
+    for (let i = 0; i < 3000; i++) {
+      let s = '';
+      const len = 2 + Math.floor(next() * 30);
+      for (let j = 0; j < len; j++) s += chars[Math.floor(next() * chars.length)];
+      const ours = parseIpv6(s);
+      const theirs = ipaddr.IPv6.isValid(s) ? ipaddr.IPv6.parse(s).parts : null;
+      expect({ s, parts: ours }).toEqual({ s, parts: theirs });
+    }
   });
 });

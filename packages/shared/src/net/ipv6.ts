@@ -3,9 +3,6 @@
  * the IPv4-compatible `::127.0.0.1` as the IPv4-mapped `::ffff:127.0.0.1`, and only accepts zones of [0-9a-z].
  */
 
-const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
-const DOTTED_TAIL = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-
 /** Interface names as zones: what Linux allows in practice (IFNAMSIZ 16) and numeric indexes. */
 const ZONE = /^[0-9A-Za-z_.-]{1,15}$/;
 
@@ -14,45 +11,95 @@ export function isValidZone(zone: string): boolean {
   return ZONE.test(zone);
 }
 
-function pushGroups(groups: string[], out: number[], dottedAllowedLast: boolean): boolean {
-  for (let i = 0; i < groups.length; i++) {
-    const g = groups[i] as string;
-    if (HEX_GROUP.test(g)) {
-      out.push(Number.parseInt(g, 16));
-    } else if (dottedAllowedLast && i === groups.length - 1 && DOTTED_TAIL.test(g)) {
-      const b = g.split('.').map(Number) as [number, number, number, number];
-      out.push(b[0] * 256 + b[1], b[2] * 256 + b[3]);
-    } else {
-      return false;
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  if (l >= 0x61 && l <= 0x66) return l - 0x57;
+  return -1;
+}
+
+/** Parses a strict dotted quad at text[from..] (the whole rest); returns the 32-bit value or -1. */
+function dottedTail(text: string, from: number): number {
+  let value = 0;
+  let octets = 0;
+  let i = from;
+  while (octets < 4) {
+    const start = i;
+    let v = 0;
+    while (i < text.length) {
+      const c = text.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) break;
+      v = v * 10 + (c - 0x30);
+      i++;
+    }
+    const len = i - start;
+    if (len === 0 || len > 3 || v > 255 || (len > 1 && text.charCodeAt(start) === 0x30)) return -1;
+    value = value * 256 + v;
+    octets++;
+    if (octets < 4) {
+      if (text.charCodeAt(i) !== 0x2e) return -1;
+      i++;
     }
   }
-  return true;
+  return i === text.length ? value : -1;
 }
 
 /**
  * Parses IPv6 text without brackets or zone into eight 16-bit groups, or null. A dotted-quad tail
- * (`::ffff:127.0.0.1`) is accepted in strict dotted form only.
+ * (`::ffff:127.0.0.1`) is accepted in strict dotted form only. One pass over the characters: this runs for every
+ * client address.
  */
 export function parseIpv6(text: string): number[] | null {
-  if (text.length < 2 || text.length > 45) return null;
-  const dbl = text.indexOf('::');
-  if (dbl === -1) {
-    const out: number[] = [];
-    if (!pushGroups(text.split(':'), out, true) || out.length !== 8) return null;
-    return out;
+  const n = text.length;
+  if (n < 2 || n > 45) return null;
+  const out: number[] = [];
+  let gap = -1; // index in `out` where `::` stands
+  let i = 0;
+  if (text.charCodeAt(0) === 0x3a) {
+    if (text.charCodeAt(1) !== 0x3a) return null;
+    gap = 0;
+    i = 2;
+    if (i === n) return [0, 0, 0, 0, 0, 0, 0, 0];
   }
-  if (text.indexOf('::', dbl + 1) !== -1) return null;
-  const head = text.slice(0, dbl);
-  const tail = text.slice(dbl + 2);
-  const h: number[] = [];
-  const t: number[] = [];
-  if (head !== '' && !pushGroups(head.split(':'), h, false)) return null;
-  if (tail !== '' && !pushGroups(tail.split(':'), t, true)) return null;
-  const missing = 8 - h.length - t.length;
+  for (;;) {
+    if (out.length >= 8) return null;
+    const start = i;
+    let v = 0;
+    while (i < n && i - start < 5) {
+      const h = hexValue(text.charCodeAt(i));
+      if (h < 0) break;
+      v = v * 16 + h;
+      i++;
+    }
+    const len = i - start;
+    if (i < n && text.charCodeAt(i) === 0x2e) {
+      // dotted tail: must be the last thing and leave room for two groups
+      if (len === 0 || out.length > 6) return null;
+      const v4 = dottedTail(text, start);
+      if (v4 < 0) return null;
+      out.push(v4 >>> 16, v4 & 0xffff);
+      break;
+    }
+    if (len === 0 || len > 4) return null;
+    out.push(v);
+    if (i === n) break;
+    if (text.charCodeAt(i) !== 0x3a) return null;
+    i++;
+    if (i < n && text.charCodeAt(i) === 0x3a) {
+      if (gap !== -1) return null;
+      gap = out.length;
+      i++;
+      if (i === n) break;
+    } else if (i === n) {
+      return null; // trailing single colon
+    }
+  }
+  if (gap === -1) return out.length === 8 ? out : null;
+  const missing = 8 - out.length;
   if (missing < 1) return null;
-  const out = h;
-  for (let i = 0; i < missing; i++) out.push(0);
-  for (const v of t) out.push(v);
+  const zeros: number[] = [];
+  for (let k = 0; k < missing; k++) zeros.push(0);
+  out.splice(gap, 0, ...zeros);
   return out;
 }
 

@@ -120,40 +120,56 @@ export class DomainMatcher {
     return null;
   }
 
-  /** The pattern that matches the normalised name `host` (exact first, then the longest suffix, then globs). */
+  /**
+   * The pattern that matches the normalised name `host`: exact first, then the longest `.name`, then the glob with
+   * the longest fixed suffix. One walk over the label boundaries; labels are split only if a glob bucket is hit.
+   */
   match(host: string): string | null {
     const exact = this.#exact.get(host);
     if (exact !== undefined) return exact;
-    if (this.#suffix.size > 0) {
-      let from = 0;
-      for (;;) {
-        const hit = this.#suffix.get(from === 0 ? host : host.slice(from));
-        if (hit !== undefined) return hit;
-        const dot = host.indexOf('.', from);
-        if (dot === -1) break;
-        from = dot + 1;
-      }
-    }
-    return this.#globs.size > 0 ? this.#matchGlob(host) : null;
-  }
-
-  #matchGlob(host: string): string | null {
-    const labels = host.split('.');
-    // leftCount labels lie left of the candidate suffix; the suffix itself must be non-empty except for bucket ''.
+    const suffixes = this.#suffix;
+    const globs = this.#globs;
+    if (suffixes.size === 0 && globs.size === 0) return null;
+    let globHit: string | null = null;
+    let labels: string[] | null = null;
     let from = 0;
-    for (let leftCount = 1; leftCount <= labels.length; leftCount++) {
-      const dot = host.indexOf('.', from);
-      const suffix = dot === -1 ? '' : host.slice(dot + 1);
-      from = dot + 1;
-      const bucket = this.#globs.get(suffix);
-      if (bucket !== undefined) {
-        for (const g of bucket) {
-          if (g.hasMany ? leftCount < g.minLabels : leftCount !== g.minLabels) continue;
-          if (matchLabels(g.left, 0, labels, 0, leftCount)) return g.entry;
+    // leftCount: labels of `host` left of the current suffix.
+    for (let leftCount = 0; ; leftCount++) {
+      const suffix = from === 0 ? host : host.slice(from);
+      if (suffixes.size > 0) {
+        const hit = suffixes.get(suffix);
+        if (hit !== undefined) return hit;
+      }
+      if (globHit === null && leftCount > 0 && globs.size > 0) {
+        const bucket = globs.get(suffix);
+        if (bucket !== undefined) {
+          labels ??= host.split('.');
+          globHit = matchBucket(bucket, labels, leftCount);
         }
       }
+      const dot = host.indexOf('.', from);
       if (dot === -1) break;
+      from = dot + 1;
     }
-    return null;
+    if (globHit === null) {
+      const bucket = globs.get('');
+      if (bucket !== undefined) {
+        labels ??= host.split('.');
+        globHit = matchBucket(bucket, labels, labels.length);
+      }
+    }
+    return globHit;
   }
+}
+
+function matchBucket(
+  bucket: readonly CompiledGlob[],
+  labels: readonly string[],
+  leftCount: number,
+): string | null {
+  for (const g of bucket) {
+    if (g.hasMany ? leftCount < g.minLabels : leftCount !== g.minLabels) continue;
+    if (matchLabels(g.left, 0, labels, 0, leftCount)) return g.entry;
+  }
+  return null;
 }
