@@ -17,7 +17,6 @@ const ACCEPTED: Ok[] = [
   ['GET', 'http://[::1]:8080/', '::1', 8080, '/'],
   ['GET', 'http://[fe80::1%25eth0]/', 'fe80::1%25eth0', 80, '/'],
   ['GET', 'http://[::ffff:127.0.0.1]/', '::ffff:127.0.0.1', 80, '/'],
-  ['GET', 'http://b\u00fccher.example/', 'b\u00fccher.example', 80, '/'],
   ['CONNECT', 'archive.ubuntu.com:443', 'archive.ubuntu.com', 443, ''],
   ['CONNECT', '[2001:db8::1]:443', '2001:db8::1', 443, ''],
   ['CONNECT', '[fe80::1%eth0]:443', 'fe80::1%eth0', 443, ''],
@@ -78,11 +77,24 @@ const REFUSED: Bad[] = [
   ['CONNECT', '[::1]', 'port required'],
   ['CONNECT', ':443', 'empty host'],
   ['CONNECT', 'archive%2eubuntu.com:443', 'percent-encoded host'],
+  // Node reads request lines as latin1: UTF-8 bytes of b\u00fccher arrive as b\u00c3\u00bccher.
+  ['GET', 'http://b\u00c3\u00bccher.example/', 'non-ASCII character'],
+  ['GET', 'http://b\u00fccher.example/', 'non-ASCII character'],
+  ['CONNECT', '\uff41rchive.ubuntu.com:443', 'non-ASCII character'],
 ];
 
 describe('parseProxyTarget', () => {
   it.each(ACCEPTED)('%s %j -> host %j port %i path %j', (method, target, host, port, path) => {
     expect(parseProxyTarget(method, target)).toEqual({ ok: true, host, port, path });
+  });
+
+  it('accepts a Unicode host when asked (cuttle check), leaving IDNA to normalizeHost', () => {
+    expect(parseProxyTarget('GET', 'http://b\u00fccher.example/', { allowNonAscii: true })).toEqual({
+      ok: true,
+      host: 'b\u00fccher.example',
+      port: 80,
+      path: '/',
+    });
   });
 
   it.each(REFUSED)('%s %j -> bad_target (%s)', (method, target, detail) => {

@@ -27,7 +27,7 @@ const LXD: ClientAddress = { address: 'fe80::2', zone: 'lxdbr0' };
 function check(target: string, client?: ClientAddress | string, policy = SEED): Decision {
   const connect = target.startsWith('CONNECT ');
   const method = connect ? 'CONNECT' : 'GET';
-  const t = parseProxyTarget(method, connect ? target.slice(8) : target);
+  const t = parseProxyTarget(method, connect ? target.slice(8) : target, { allowNonAscii: true });
   if (!t.ok) throw new Error(`${target}: ${t.detail}`);
   const c = typeof client === 'string' ? { address: client } : client;
   return policy.decide({ client: c, method, host: t.host, port: t.port });

@@ -2,6 +2,7 @@ export { type InvalidHostReason, type NormalizedHost, normalizeHost } from './no
 export {
   type ProxyTarget,
   type ProxyTargetError,
+  type ProxyTargetOptions,
   type ProxyTargetResult,
   parseProxyTarget,
 } from './proxy-target.js';

@@ -31,11 +31,21 @@ const HTTP_PREFIX = 'http://';
 
 const fail = (detail: string): ProxyTargetResult => ({ ok: false, code: 'bad_target', detail });
 
-/** Characters never allowed anywhere in a target: controls, space, DEL, backslash, fragment. */
-function firstForbidden(target: string): string | null {
+/** Options of `parseProxyTarget`. */
+export interface ProxyTargetOptions {
+  /**
+   * Accept non-ASCII characters (a Unicode host for IDNA), as a human types them into `cuttle check`. Off for the
+   * wire: RFC 9112 targets are ASCII, and Node hands request lines over as latin1, so UTF-8 would be misread.
+   */
+  readonly allowNonAscii?: boolean | undefined;
+}
+
+/** Characters never allowed anywhere in a target: controls, space, DEL, backslash, fragment (and non-ASCII). */
+function firstForbidden(target: string, allowNonAscii: boolean): string | null {
   for (let i = 0; i < target.length; i++) {
     const c = target.charCodeAt(i);
     if (c <= 0x20 || c === 0x7f) return 'control character or space';
+    if (c > 0x7f && !allowNonAscii) return 'non-ASCII character';
     if (c === 0x5c) return 'backslash';
     if (c === 0x23) return 'fragment';
   }
@@ -95,12 +105,16 @@ function parseAuthority(authority: string, defaultPort: number | null): ProxyTar
  * Parses a request target for `method`. CONNECT takes exactly `host:port` (bracketed IPv6, port required); other
  * methods take `http://host[:port][/path][?query]` only: `https://` absolute-form is refused (cuttle does not
  * originate TLS; clients use CONNECT), as are origin-form, fragments, userinfo, backslashes, percent-encoded
- * hosts and non-canonical ports.
+ * hosts, non-canonical ports and (unless `options.allowNonAscii`) non-ASCII characters.
  */
-export function parseProxyTarget(method: string, target: string): ProxyTargetResult {
+export function parseProxyTarget(
+  method: string,
+  target: string,
+  options?: ProxyTargetOptions,
+): ProxyTargetResult {
   if (target.length === 0) return fail('empty target');
   if (target.length > 8192) return fail('target too long');
-  const bad = firstForbidden(target);
+  const bad = firstForbidden(target, options?.allowNonAscii === true);
   if (bad !== null) return fail(bad);
   if (method === 'CONNECT') {
     for (let i = 0; i < target.length; i++) {
