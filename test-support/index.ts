@@ -1,1 +1,5 @@
 export * from './needs.js';
+export * from './netns.js';
+export * from './origin.js';
+export * from './proxy-process.js';
+export * from './raw-http.js';

@@ -1,0 +1,83 @@
+/**
+ * A temporary container stand-in: a network namespace joined by a veth pair to a test bridge whose address is
+ * fe80::1 (see recipes.md). Root only. Names are the caller's (prefix them with the test area). `remove` is
+ * idempotent and never throws, so it is safe in afterAll.
+ */
+import { execFileSync } from 'node:child_process';
+
+export interface LinkLocalNetwork {
+  readonly ns: string;
+  readonly bridge: string;
+  /** Runs a command inside the namespace and returns its stdout (throws on a non-zero exit). */
+  exec(cmd: string, args: string[], timeoutMs?: number): string;
+  /** Deletes and recreates the bridge (new interface index), reattaching the veth. */
+  recreateBridge(): void;
+  remove(): void;
+}
+
+const ip = (...args: string[]): void => {
+  execFileSync('ip', args, { stdio: 'pipe' });
+};
+const quiet = (...args: string[]): void => {
+  try {
+    ip(...args);
+  } catch {
+    // already gone
+  }
+};
+
+/** Waits until the bridge's fe80::1 is no longer tentative (duplicate address detection). */
+function waitForAddress(bridge: string, timeoutMs = 10_000): void {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const out = execFileSync('ip', ['-6', 'addr', 'show', 'dev', bridge], { encoding: 'utf8' });
+    if (/fe80::1\/64/.test(out) && !/tentative/.test(out)) return;
+    execFileSync('sleep', ['0.2']);
+  }
+  throw new Error(`fe80::1 on ${bridge} stayed tentative`);
+}
+
+/** Creates namespace `ns` with eth0, veth `${ns}-h` on `bridge`, and fe80::1 on the bridge. */
+export function createLinkLocalNetwork(ns: string, bridge: string): LinkLocalNetwork {
+  const hostVeth = `${ns.slice(0, 10)}-h`;
+  const up = (): void => {
+    ip('link', 'add', bridge, 'type', 'bridge');
+    ip('link', 'set', bridge, 'up');
+    ip('-6', 'addr', 'add', 'fe80::1/64', 'dev', bridge);
+  };
+  const remove = (): void => {
+    quiet('netns', 'del', ns);
+    quiet('link', 'del', hostVeth);
+    quiet('link', 'del', bridge);
+  };
+  remove();
+  try {
+    ip('netns', 'add', ns);
+    up();
+    ip('link', 'add', hostVeth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+    ip('link', 'set', hostVeth, 'master', bridge, 'up');
+    ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up');
+    ip('netns', 'exec', ns, 'ip', 'link', 'set', 'eth0', 'up');
+    waitForAddress(bridge);
+  } catch (err) {
+    remove();
+    throw err;
+  }
+  return {
+    ns,
+    bridge,
+    exec(cmd, args, timeoutMs = 20_000) {
+      return execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], {
+        encoding: 'utf8',
+        timeout: timeoutMs,
+      });
+    },
+    recreateBridge() {
+      ip('link', 'del', bridge);
+      up();
+      ip('link', 'set', hostVeth, 'master', bridge, 'up');
+      waitForAddress(bridge);
+    },
+    remove,
+  };
+}

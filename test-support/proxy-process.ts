@@ -1,0 +1,167 @@
+/**
+ * A real cuttle daemon for tests: writes a temporary config, spawns the compiled CLI (`pnpm build` first) with the
+ * current node, waits for its "listening on" line(s) on stderr and kills it on dispose. DNS stays on loopback: unless
+ * the test says otherwise the resolver is a closed loopback port, so only `dns.hosts` names resolve.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** The compiled CLI entry. */
+export const CUTTLE_MAIN = fileURLToPath(new URL('../packages/proxy/dist/cli/main.js', import.meta.url));
+
+const RUN_JS = fileURLToPath(new URL('../packages/proxy/dist/cli/commands/run.js', import.meta.url));
+const RUN_INLINE = `import { runCommand } from ${JSON.stringify(pathToFileURL(RUN_JS).href)};
+process.exitCode = await runCommand(process.argv.slice(1));`;
+
+export interface ProxyProcess extends AsyncDisposable {
+  /** Port of the first listener. */
+  readonly port: number;
+  /** Every `listening on` endpoint seen so far (`127.0.0.1:4711`, `[fe80::1%br0]:4711`). */
+  readonly endpoints: string[];
+  readonly child: ChildProcess;
+  readonly configFile: string;
+  /** Everything the daemon wrote to stderr so far. */
+  stderr(): string;
+  /** Everything written to stdout so far (should stay empty unless `log.file` is stdout). */
+  stdout(): string;
+  /** Parsed access-log lines so far (JSON format). */
+  accessLog(): Record<string, unknown>[];
+  /** Waits until stderr matches `re` (or throws after `timeoutMs`). */
+  waitForStderr(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  close(): Promise<void>;
+}
+
+export interface StartProxyOptions {
+  /** Wait for this many "listening on" lines before resolving (default 1; 0 to not wait). */
+  readonly listeners?: number;
+  readonly timeoutMs?: number;
+  /** Node binary (default: the current one). */
+  readonly node?: string;
+}
+
+const LISTEN_RE = /listening on (\S+)/g;
+
+/**
+ * Starts the daemon with `config` merged over test defaults (listen 127.0.0.1:0, loopback clients, metrics off,
+ * access log in a temp file, resolver on a closed loopback port).
+ */
+export async function startProxy(
+  config: Record<string, unknown>,
+  options: StartProxyOptions = {},
+): Promise<ProxyProcess> {
+  if (!existsSync(RUN_JS)) throw new Error(`${RUN_JS} missing: run \`pnpm build\` first`);
+  const dir = mkdtempSync(join(tmpdir(), 'cuttle-proxy-'));
+  const accessFile = join(dir, 'access.log');
+  const dns = (config.dns ?? {}) as Record<string, unknown>;
+  const full = {
+    listen: ['127.0.0.1:0'],
+    clients: ['127.0.0.0/8', '::1/128'],
+    metrics: { listen: null },
+    log: { file: accessFile, format: 'json' },
+    ...config,
+    dns: { servers: ['127.0.0.1:1'], ...dns },
+  };
+  const configFile = join(dir, 'cuttle.yaml');
+  // JSON is YAML: one writer, no dependency.
+  writeFileSync(configFile, `${JSON.stringify(full, null, 2)}\n`);
+  const args = existsSync(CUTTLE_MAIN)
+    ? [CUTTLE_MAIN, 'run', '--config', configFile]
+    : // Until the CLI entry is built: the run command itself.
+      ['--input-type=module', '-e', RUN_INLINE, '--', '--config', configFile];
+  const child = spawn(options.node ?? process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  let err = '';
+  let out = '';
+  const waiters = new Set<() => void>();
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+    for (const w of waiters) w();
+  });
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  let exited: number | null | undefined;
+  const exit = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      exited = code;
+      for (const w of waiters) w();
+      resolve(code);
+    }),
+  );
+  const waitForStderr = (re: RegExp, timeoutMs = options.timeoutMs ?? 15_000): Promise<RegExpMatchArray> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        const m = err.match(re);
+        if (m) {
+          cleanup();
+          resolve(m);
+        } else if (exited !== undefined) {
+          cleanup();
+          reject(new Error(`cuttle exited (${exited}) before ${re}; stderr:\n${err}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out waiting for ${re}; stderr:\n${err}`));
+      }, timeoutMs);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
+      waiters.add(check);
+      check();
+    });
+  const endpoints = (): string[] => [...err.matchAll(LISTEN_RE)].map((m) => m[1] as string);
+  const wanted = options.listeners ?? 1;
+  if (wanted > 0) {
+    const re = new RegExp(`(?:listening on \\S+[\\s\\S]*){${wanted}}`);
+    try {
+      await waitForStderr(re);
+    } catch (e) {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+  const first = endpoints()[0];
+  const port = first === undefined ? 0 : Number(first.slice(first.lastIndexOf(':') + 1));
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => {
+    if (exited === undefined) child.kill(signal);
+    return exit;
+  };
+  const close = async (): Promise<void> => {
+    if (exited === undefined) {
+      child.kill('SIGKILL');
+      await exit;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return {
+    port,
+    get endpoints() {
+      return endpoints();
+    },
+    child,
+    configFile,
+    stderr: () => err,
+    stdout: () => out,
+    accessLog: () => {
+      if (!existsSync(accessFile)) return [];
+      return readFileSync(accessFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+    waitForStderr,
+    stop,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
