@@ -53,6 +53,7 @@ const IDNA: Row[] = [
   ['xn--bcher-kva.example', 'name', 'xn--bcher-kva.example'],
   ['XN--BCHER-KVA.example', 'name', 'xn--bcher-kva.example'],
   ['stra\u00dfe.de', 'name', 'xn--strae-oqa.de'],
+  ['\u0430rchive.ubuntu.com', 'name', 'xn--rchive-2nf.ubuntu.com'], // Cyrillic a: another name, not archive
   ['xn--.example', 'invalid', 'idna'],
   ['xn--zz.example', 'invalid', 'idna'],
   ['a\uff05.com', 'invalid', 'idna'], // fullwidth percent

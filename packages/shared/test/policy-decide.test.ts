@@ -60,6 +60,7 @@ describe('hostile destinations on the seed policy', () => {
     ['http://x.archive.ubuntu.com/', 'deny', 'not_allowlisted', 'x.archive.ubuntu.com'],
     ['http://archive.ubuntu.com../', 'deny', 'invalid_host', 'archive.ubuntu.com..'],
     ['http://\uff41rchive.ubuntu.com/', 'allow', 'allowlisted', 'archive.ubuntu.com'],
+    ['http://\u0430rchive.ubuntu.com/', 'deny', 'not_allowlisted', 'xn--rchive-2nf.ubuntu.com'],
     ['http://xn--rchive-2ya.ubuntu.com/', 'deny', 'not_allowlisted', 'xn--rchive-2ya.ubuntu.com'],
     ['http://127.0.0.1/', 'deny', 'ip_literal', '127.0.0.1'],
     ['http://0x7f.1/', 'deny', 'ip_literal', '127.0.0.1'],
