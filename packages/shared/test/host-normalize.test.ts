@@ -56,6 +56,11 @@ const IDNA: Row[] = [
   ['\u0430rchive.ubuntu.com', 'name', 'xn--rchive-2nf.ubuntu.com'], // Cyrillic a: another name, not archive
   ['xn--.example', 'invalid', 'idna'],
   ['xn--zz.example', 'invalid', 'idna'],
+  ['xn--a.example', 'invalid', 'idna'],
+  ['xn--abc-.example', 'invalid', 'idna'], // decodes to plain "abc" on Node 20
+  ['a.xn--zz', 'invalid', 'idna'],
+  ['xn--ls8h.la', 'name', 'xn--ls8h.la'],
+  ['xn--nxasmq6b.com', 'name', 'xn--nxasmq6b.com'],
   ['a\uff05.com', 'invalid', 'idna'], // fullwidth percent
   ['a\uff0fb.com', 'invalid', 'idna'], // fullwidth solidus
   ['\u2100.com', 'invalid', 'idna'], // maps to a/c

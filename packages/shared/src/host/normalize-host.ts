@@ -2,7 +2,7 @@
  * Host normalisation: the one place a destination host becomes either a canonical name, a canonical IP literal or
  * `invalid`. Every matcher works on its output only. Decisions are documented in docs/policy.md.
  */
-import { domainToASCII } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
 import {
   formatIpv4,
   formatIpv6,
@@ -111,6 +111,27 @@ function checkAsciiName(input: string): NormalizedHost {
   return { kind: 'name', host: s };
 }
 
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/**
+ * True if every `xn--` label of an ASCII name is Punycode for a non-ASCII label that encodes back to itself.
+ * Node 20 refuses `xn--zz` in domainToASCII, Node 24 passes it through unchanged: this makes both refuse it.
+ */
+function hasValidAceLabels(name: string): boolean {
+  const unicode = domainToUnicode(name);
+  if (unicode === '' || domainToASCII(unicode) !== name) return false;
+  const ace = name.split('.');
+  const uni = unicode.split('.');
+  if (ace.length !== uni.length) return false;
+  for (let i = 0; i < ace.length; i++) {
+    if ((ace[i] as string).startsWith('xn--') && isAscii(uni[i] as string)) return false;
+  }
+  return true;
+}
+
 /**
  * Normalises a destination host as received (URL host or CONNECT host, brackets allowed): lowercase, IDNA to
  * ASCII (UTS 46, only when non-ASCII or `xn--` is present), one trailing dot stripped, LDH plus underscore labels
@@ -146,7 +167,7 @@ export function normalizeHost(raw: string): NormalizedHost {
     // domainToASCII runs the whole WHATWG host parser: it percent-decodes, ends the host at `/` or `\` and reads
     // IPv4 forms. Every ASCII delimiter was refused above, and its output is checked again like any ASCII name.
     s = domainToASCII(s);
-    if (s === '') return INVALID.idna;
+    if (s === '' || (s.includes('xn--') && !hasValidAceLabels(s))) return INVALID.idna;
   }
   return checkAsciiName(s);
 }
