@@ -74,8 +74,8 @@ export class Listener {
       return;
     }
     await this.#poll();
+    // Not unref'd: while the interface is missing this timer is what keeps the daemon alive.
     this.#timer = setInterval(() => void this.#poll(), INTERFACE_POLL_MS);
-    this.#timer.unref();
   }
 
   #problem(why: string): void {

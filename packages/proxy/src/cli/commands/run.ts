@@ -50,6 +50,11 @@ export async function runCommand(argv: string[]): Promise<number> {
     say(`config error: ${(err as Error).message}`);
     return 1;
   }
+  // Handlers first: a signal that arrives while binding must not kill the process with the default action.
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
   const sink = createJsonLineSink(config.log);
   let server: Awaited<ReturnType<typeof startProxyServer>>;
   try {
@@ -59,10 +64,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     await sink.close();
     return 1;
   }
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await stopped;
   say(`${signal}: closing`);
   await server.close();
   await sink.close();
