@@ -1,1 +1,4 @@
+export * from '../errors.js';
+export * from './listen-address.js';
+export * from './load-config.js';
 export * from './schema.js';

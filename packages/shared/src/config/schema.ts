@@ -7,14 +7,44 @@
  * and meanings.
  */
 import { z } from 'zod';
+import { parseIpAddress } from '../net/address.js';
+import { validateAddressRange } from '../net/cidr.js';
+import { validateDomainPattern } from '../policy/compile-policy.js';
+import { validateListenAddress } from './listen-address.js';
+
+/** A string refined by `check` (null: valid, else the message); the same checks the policy compiler makes. */
+const checked = (check: (s: string) => string | null) =>
+  z
+    .string()
+    .min(1)
+    .superRefine((value, ctx) => {
+      const message = check(value);
+      if (message !== null) ctx.addIssue({ code: 'custom', message, input: value });
+    });
 
 const port = z.number().int().min(1).max(65535);
 
 /** A CIDR range or a single address, IPv4 or IPv6; an IPv6 range may carry a zone (`fe80::/10%lxdbr0`). */
-const cidr = z
-  .string()
-  .min(1)
-  .describe('CIDR range or address, e.g. `fe80::/10`, `127.0.0.1`, `fe80::/10%lxdbr0`');
+const cidr = checked(validateAddressRange).describe(
+  'CIDR range or address, e.g. `fe80::/10`, `127.0.0.1`, `fe80::/10%lxdbr0`',
+);
+
+/** A destination name pattern: `name`, `.name` (name and subdomains) or a label glob. */
+const domainPattern = checked(validateDomainPattern).describe(
+  'Name pattern: `name`, `.name` (the name and its subdomains), `*.name` (one label), `**.name` (one or more)',
+);
+
+/** A listen address (see listen-address.ts). */
+const listenAddress = checked(validateListenAddress).describe(
+  '`IFACE:PORT`, `[IPV6%ZONE]:PORT`, `IPV4:PORT`, `[::1]:PORT` or `unix:PATH`; never a wildcard',
+);
+
+/** An IP address as a resolver answers it (no range, no zone). */
+const ipAddress = checked((s) => {
+  const a = parseIpAddress(s);
+  if (a === null) return `"${s}" is not an IP address`;
+  return a.kind === 'ipv6' && a.zone !== undefined ? `"${s}": a zone is not allowed here` : null;
+}).describe('IP address');
 
 const durationMs = z.number().int().min(1);
 
@@ -96,11 +126,11 @@ export const ruleSchema = z
     methods: z.array(z.string().min(1)).optional().describe('Method is one of these (CONNECT included).'),
     not_methods: z.array(z.string().min(1)).optional().describe('Method is none of these.'),
     domains: z
-      .array(z.string().min(1))
+      .array(domainPattern)
       .optional()
       .describe('Destination name matches one of these patterns (same forms as `allow`).'),
     not_domains: z
-      .array(z.string().min(1))
+      .array(domainPattern)
       .optional()
       .describe('Destination name matches none of these patterns.'),
     dst: z.array(cidr).optional().describe('Destination is an IP literal in one of these ranges.'),
@@ -111,10 +141,10 @@ export const ruleSchema = z
 export const configSchema = z
   .strictObject({
     listen: z
-      .array(z.string().min(1))
+      .array(listenAddress)
       .min(1)
       .describe(
-        "Where to listen: `IFACE:PORT` (that interface's fe80 address with zone), `[fe80::1%lxdbr0]:3128`, `127.0.0.1:3128`, `[::1]:3128`. Never a wildcard.",
+        "Where to listen: `IFACE:PORT` (that interface's fe80 address with zone), `[fe80::1%lxdbr0]:3128`, `127.0.0.1:3128`, `[::1]:3128`, `unix:/run/cuttle.sock`. Never a wildcard.",
       ),
     clients: z
       .array(cidr)
@@ -126,7 +156,7 @@ export const configSchema = z
       .default([443])
       .describe('Destination ports for CONNECT (Squid: SSL_ports that are also Safe_ports).'),
     allow: z
-      .array(z.string().min(1))
+      .array(domainPattern)
       .default([])
       .describe(
         'Destination names (Squid: dstdomain): `name` exactly, `.name` the name and all subdomains, globs where `*` is one label and `**` one or more.',
@@ -153,7 +183,7 @@ export const configSchema = z
     dns: z
       .strictObject({
         hosts: z
-          .record(z.string().min(1), z.array(z.string().min(1)).min(1))
+          .record(z.string().min(1), z.array(ipAddress).min(1))
           .default({})
           .describe(
             'Static answers checked before the system resolver, e.g. `{"mirror.test": ["127.0.0.1"]}` (Squid: hosts_file).',
@@ -213,9 +243,7 @@ export const configSchema = z
       .describe('The access log: one line per request and per tunnel.'),
     metrics: z
       .strictObject({
-        listen: z
-          .string()
-          .min(1)
+        listen: listenAddress
           .nullable()
           .default('[::1]:9128')
           .describe('Where Prometheus metrics and /healthz are served; null turns them off.'),
