@@ -185,7 +185,9 @@ function duplicateKeyPath(doc: Document, offset: number): string {
         walk(it.value, [...path, key]);
       }
     } else if (isSeq(node)) {
-      node.items.forEach((v, i) => walk(v, [...path, i]));
+      node.items.forEach((v, i) => {
+        walk(v, [...path, i]);
+      });
     }
   };
   walk(doc.contents, []);

@@ -8,8 +8,6 @@
  */
 import { z } from 'zod';
 import { parseIpAddress } from '../net/address.js';
-import { validateAddressRange } from '../net/cidr.js';
-import { validateDomainPattern } from '../policy/compile-policy.js';
 import { validateListenAddress } from './listen-address.js';
 
 /** A string refined by `check` (null: valid, else the message); the same checks the policy compiler makes. */
@@ -24,15 +22,23 @@ const checked = (check: (s: string) => string | null) =>
 
 const port = z.number().int().min(1).max(65535);
 
-/** A CIDR range or a single address, IPv4 or IPv6; an IPv6 range may carry a zone (`fe80::/10%lxdbr0`). */
-const cidr = checked(validateAddressRange).describe(
-  'CIDR range or address, e.g. `fe80::/10`, `127.0.0.1`, `fe80::/10%lxdbr0`',
-);
+/**
+ * A CIDR range or a single address, IPv4 or IPv6; an IPv6 range may carry a zone (`fe80::/10%lxdbr0`). Ranges and
+ * domain patterns are checked by `compilePolicy`, which `loadConfig` runs right after the schema (the schema stays
+ * structural for them so `compilePolicy` can report every bad entry with its path).
+ */
+const cidr = z
+  .string()
+  .min(1)
+  .describe('CIDR range or address, e.g. `fe80::/10`, `127.0.0.1`, `fe80::/10%lxdbr0`');
 
 /** A destination name pattern: `name`, `.name` (name and subdomains) or a label glob. */
-const domainPattern = checked(validateDomainPattern).describe(
-  'Name pattern: `name`, `.name` (the name and its subdomains), `*.name` (one label), `**.name` (one or more)',
-);
+const domainPattern = z
+  .string()
+  .min(1)
+  .describe(
+    'Name pattern: `name`, `.name` (the name and its subdomains), `*.name` (one label), `**.name` (one or more)',
+  );
 
 /** A listen address (see listen-address.ts). */
 const listenAddress = checked(validateListenAddress).describe(
