@@ -93,8 +93,9 @@ class Tunnel {
     // The server's own timeouts and listeners no longer apply: this socket is a tunnel now.
     (socket as Partial<Socket>).setTimeout?.(0);
     (socket as Partial<Socket>).setNoDelay?.(true);
-    // Until the relay takes over, a client error or close only aborts what is in progress.
+    // Until the relay takes over, a client error, FIN or close aborts what is in progress.
     socket.on('error', this.#onEarlyGone);
+    socket.on('end', this.#onEarlyGone);
     socket.on('close', this.#onEarlyGone);
   }
 
@@ -233,6 +234,7 @@ class Tunnel {
   #relay(upstream: Socket, firstUp: Buffer, firstDown: Buffer | undefined): void {
     const socket = this.#socket;
     socket.off('error', this.#onEarlyGone);
+    socket.off('end', this.#onEarlyGone);
     socket.off('close', this.#onEarlyGone);
     upstream.off('error', noop);
     const relay = startRelay(
