@@ -18,6 +18,13 @@ export function openTunnelCount(): number {
   return OPEN.size;
 }
 
+/** Bytes the open tunnels hold in their write buffers, summed (a gauge: backpressure keeps it near zero). */
+export function tunnelBufferedBytes(): number {
+  let n = 0;
+  for (const relay of OPEN) n += relay.buffered();
+  return n;
+}
+
 /** Closes every established tunnel (closeReason `drain`); each still records its own AccessRecord. */
 export function closeAllTunnels(): number {
   const n = OPEN.size;

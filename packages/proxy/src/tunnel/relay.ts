@@ -35,6 +35,8 @@ export interface RelayOptions {
 /** A running relay; `close` ends it from outside (server drain). */
 export interface Relay {
   close(reason: TunnelCloseReason): void;
+  /** Bytes written but not yet flushed to either socket: what backpressure keeps small. */
+  buffered(): number;
 }
 
 /**
@@ -141,5 +143,8 @@ export function startRelay(
   }
   upstream.resume();
 
-  return { close: (r) => destroyBoth(r) };
+  return {
+    close: (r) => destroyBoth(r),
+    buffered: () => client.writableLength + upstream.writableLength,
+  };
 }
