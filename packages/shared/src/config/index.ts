@@ -1,4 +1,5 @@
 export * from '../errors.js';
 export * from './listen-address.js';
 export * from './load-config.js';
+export * from './reference.js';
 export * from './schema.js';

@@ -1,0 +1,89 @@
+/**
+ * The config reference (docs/config-reference.md), generated from the schema so it cannot drift: every key with its
+ * type, default and description. `cuttle config-reference` prints it; a test keeps the committed file equal.
+ */
+import { z } from 'zod';
+import { configSchema } from './schema.js';
+
+interface JsonSchema {
+  type?: string | string[];
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  items?: JsonSchema;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: JsonSchema | boolean;
+  anyOf?: JsonSchema[];
+  minimum?: number;
+  maximum?: number;
+  minItems?: number;
+}
+
+function typeOf(s: JsonSchema): string {
+  if (s.anyOf !== undefined) return s.anyOf.map(typeOf).join(' or ');
+  if (s.enum !== undefined) return s.enum.map((e) => `\`${JSON.stringify(e)}\``).join(' or ');
+  const t = Array.isArray(s.type) ? s.type.join(' or ') : s.type;
+  if (t === 'array') return `list of ${s.items === undefined ? 'any' : typeOf(s.items)}`;
+  if (t === 'object' && s.properties === undefined && typeof s.additionalProperties === 'object')
+    return `map of name to ${typeOf(s.additionalProperties)}`;
+  if (t === 'object') return 'map';
+  if (t === 'integer' || t === 'number') {
+    const max = s.maximum !== undefined && s.maximum < 2 ** 31 ? s.maximum : undefined;
+    if (s.minimum !== undefined && max !== undefined) return `${t} ${s.minimum}..${max}`;
+    if (s.minimum !== undefined) return `${t} >= ${s.minimum}`;
+  }
+  return t ?? 'any';
+}
+
+function cell(text: string): string {
+  return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+}
+
+function rows(s: JsonSchema, prefix: string, required: boolean, out: string[]): void {
+  if (prefix !== '') {
+    let def: string;
+    if (s.default !== undefined) {
+      const d = s.default;
+      def =
+        typeof d === 'object' && d !== null && !Array.isArray(d) && Object.keys(d).length === 0
+          ? ''
+          : `\`${JSON.stringify(d)}\``;
+    } else def = required ? '**required**' : 'optional';
+    out.push(`| \`${prefix}\` | ${cell(typeOf(s))} | ${cell(def)} | ${cell(s.description ?? '')} |`);
+  }
+  if (s.properties !== undefined) {
+    for (const [k, v] of Object.entries(s.properties)) {
+      rows(
+        v,
+        prefix === '' ? k : `${prefix}.${k}`,
+        s.required?.includes(k) === true && v.default === undefined,
+        out,
+      );
+    }
+  } else if (s.items?.properties !== undefined) {
+    const item = s.items;
+    for (const [k, v] of Object.entries(item.properties ?? {})) {
+      rows(v, `${prefix}[].${k}`, item.required?.includes(k) === true && v.default === undefined, out);
+    }
+  }
+}
+
+/** The markdown reference of every config key, from the schema. */
+export function renderConfigReference(): string {
+  const json = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const out: string[] = [
+    '# Config reference',
+    '',
+    '<!-- Generated from packages/shared/src/config/schema.ts by `pnpm -s cuttle config-reference > docs/config-reference.md`. Do not edit. -->',
+    '',
+    `${json.description ?? ''} YAML; unknown keys are errors; errors name file, line, column and key`,
+    '(`cuttle validate --config FILE`). Defaults apply to keys left out. Durations are milliseconds (`_ms`) or seconds (`_s`).',
+    '',
+    '| key | type | default | description |',
+    '| --- | --- | --- | --- |',
+  ];
+  rows(json, '', true, out);
+  out.push('');
+  return out.join('\n');
+}
