@@ -3,13 +3,16 @@
  * fe80::1 (see recipes.md). Root only. Names are the caller's (prefix them with the test area). `remove` is
  * idempotent and never throws, so it is safe in afterAll.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 
 export interface LinkLocalNetwork {
   readonly ns: string;
   readonly bridge: string;
-  /** Runs a command inside the namespace and returns its stdout (throws on a non-zero exit). */
-  exec(cmd: string, args: string[], timeoutMs?: number): string;
+  /**
+   * Runs a command inside the namespace and resolves with its stdout (rejects on a non-zero exit). Asynchronous:
+   * the origins a test talks to live in the test's own event loop.
+   */
+  exec(cmd: string, args: string[], timeoutMs?: number): Promise<string>;
   /** Deletes and recreates the bridge (new interface index), reattaching the veth. */
   recreateBridge(): void;
   remove(): void;
@@ -26,15 +29,16 @@ const quiet = (...args: string[]): void => {
   }
 };
 
-/** Waits until the bridge's fe80::1 is no longer tentative (duplicate address detection). */
-function waitForAddress(bridge: string, timeoutMs = 10_000): void {
+/** Waits until the link-local addresses of `dev` (in `ns` if given) are no longer tentative (DAD). */
+function waitForAddress(dev: string, ns?: string, timeoutMs = 10_000): void {
   const end = Date.now() + timeoutMs;
+  const argv = [...(ns === undefined ? [] : ['-n', ns]), '-6', 'addr', 'show', 'dev', dev];
   while (Date.now() < end) {
-    const out = execFileSync('ip', ['-6', 'addr', 'show', 'dev', bridge], { encoding: 'utf8' });
-    if (/fe80::1\/64/.test(out) && !/tentative/.test(out)) return;
+    const out = execFileSync('ip', argv, { encoding: 'utf8' });
+    if (/fe80::/.test(out) && !/tentative/.test(out)) return;
     execFileSync('sleep', ['0.2']);
   }
-  throw new Error(`fe80::1 on ${bridge} stayed tentative`);
+  throw new Error(`link-local address on ${dev} stayed tentative`);
 }
 
 /** Creates namespace `ns` with eth0, veth `${ns}-h` on `bridge`, and fe80::1 on the bridge. */
@@ -59,6 +63,7 @@ export function createLinkLocalNetwork(ns: string, bridge: string): LinkLocalNet
     ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up');
     ip('netns', 'exec', ns, 'ip', 'link', 'set', 'eth0', 'up');
     waitForAddress(bridge);
+    waitForAddress('eth0', ns);
   } catch (err) {
     remove();
     throw err;

@@ -179,3 +179,45 @@ export async function startRawOrigin(
     [Symbol.asyncDispose]: close,
   };
 }
+
+/** An origin in its own process: answers `origin saw METHOD URL`. */
+export interface OriginProcess extends AsyncDisposable {
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const ORIGIN_PROCESS_SCRIPT = `
+const http = require('node:http');
+const s = http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    const body = 'origin saw ' + req.method + ' ' + req.url + '\\n';
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+});
+s.listen(0, process.argv[1], () => console.log(s.address().port));
+`;
+
+/**
+ * Starts an origin in a child process. For tests that run commands while the origin must answer: in some sandboxes
+ * (gVisor) a process is suspended while a child it spawned runs, so an in-process origin would stall.
+ */
+export async function startOriginProcess(host = '127.0.0.1'): Promise<OriginProcess> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['-e', ORIGIN_PROCESS_SCRIPT, host], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+    child.once('exit', (code) => reject(new Error(`origin process exited (${code})`)));
+  });
+  const close = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await gone;
+  };
+  return { host, port, close, [Symbol.asyncDispose]: close };
+}
