@@ -72,9 +72,13 @@ export function createLinkLocalNetwork(ns: string, bridge: string): LinkLocalNet
     ns,
     bridge,
     exec(cmd, args, timeoutMs = 20_000) {
-      return execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], {
-        encoding: 'utf8',
-        timeout: timeoutMs,
+      return new Promise((resolve, reject) => {
+        execFile(
+          'ip',
+          ['netns', 'exec', ns, cmd, ...args],
+          { encoding: 'utf8', timeout: timeoutMs },
+          (err, stdout, stderr) => (err ? reject(Object.assign(err, { stderr })) : resolve(stdout)),
+        );
       });
     },
     recreateBridge() {
