@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTunnelCount, tunnelBufferedBytes } from '../src/tunnel/registry.js';
+import { closeAllTunnels, openTunnelCount, tunnelBufferedBytes } from '../src/tunnel/registry.js';
 import {
   type RecordingServer,
   readAll,
@@ -157,5 +157,46 @@ describe('tunnel relay', () => {
   it('leaves no tunnel open once all are done', async () => {
     while (openTunnelCount() > 0) await new Promise((r) => setTimeout(r, 20));
     expect(openTunnelCount()).toBe(0);
+  });
+});
+
+describe('tunnel lifetime', () => {
+  it("outlives the server's header and keep-alive timeouts while traffic flows, and closes on drain", async () => {
+    const echo = await startRecordingServer('127.0.0.1', (s) => {
+      s.on('data', (d: Buffer) => s.write(d));
+      s.on('end', () => s.end());
+    });
+    const proxy = await startTestProxy({
+      clients: ['127.0.0.0/8'],
+      connect_ports: [echo.port],
+      allow: ['origin.test'],
+      dns: { hosts: { 'origin.test': ['127.0.0.1'] } },
+      destinations: { allow_ranges: ['127.0.0.1/32'] },
+      connect: { require_sni: false },
+      timeouts: { header_ms: 200, keepalive_ms: 200, tunnel_idle_ms: 5_000 },
+    });
+    try {
+      const answer = await sendConnect(proxy.port, `origin.test:${echo.port}`);
+      expect(answer.status).toBe(200);
+      answer.socket.resume();
+      let echoed = 0;
+      answer.socket.on('data', (d: Buffer) => {
+        echoed += d.length;
+      });
+      // Several header/keep-alive periods (and node's 1 s timeout check) pass with the tunnel in use.
+      for (let i = 0; i < 15; i++) {
+        answer.socket.write('x');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      while (echoed < 15 && !answer.socket.closed) await new Promise((r) => setTimeout(r, 20));
+      expect(answer.socket.closed).toBe(false);
+      expect(echoed).toBe(15);
+      expect(closeAllTunnels()).toBe(1);
+      await readAll(answer.socket);
+      expect(await proxy.record(0)).toMatchObject({ closeReason: 'drain', bytesUp: 15, bytesDown: 15 });
+    } finally {
+      await proxy.close();
+      await echo.close();
+    }
   });
 });
