@@ -141,6 +141,16 @@ export const ruleSchema = z
       .describe('Destination name matches none of these patterns.'),
     dst: z.array(cidr).optional().describe('Destination is an IP literal in one of these ranges.'),
     not_dst: z.array(cidr).optional().describe('Destination is not an IP literal in one of these ranges.'),
+    mode: z
+      .enum(['enforce', 'report'])
+      .optional()
+      .describe(
+        'Deny rules only. `report`: a request this rule would deny goes through and is logged as `would_deny`; `enforce` denies even under a top-level `mode: report`. Unset: the top-level `mode`.',
+      ),
+  })
+  .refine((r) => r.mode !== 'report' || r.action === 'deny', {
+    message: '`mode: report` only applies to rules with `action: deny`',
+    path: ['mode'],
   })
   .describe('A first-match rule (Squid http_access with ANDed ACLs).');
 
@@ -171,6 +181,12 @@ export const configSchema = z
       .array(cidr)
       .default([])
       .describe('IP-literal destinations allowed (Squid: dst). Empty: every IP literal is denied.'),
+    mode: z
+      .enum(['enforce', 'report'])
+      .default('enforce')
+      .describe(
+        '`report`: requests the policy would deny (allowlist, ports, IP literals, deny rules) go through and are logged as `would_deny`. Client, method, host-validity and private-address checks always enforce.',
+      ),
     rules: z
       .array(ruleSchema)
       .default([])
