@@ -286,9 +286,8 @@ class Tunnel {
     this.#record();
   }
 
+  /** The client left before the tunnel was up (the decision, always made first, stays the record's verdict). */
   #clientGone(): void {
-    this.#rec.verdict = this.#rec.verdict === 'allow' ? 'allow' : 'error';
-    if (this.#rec.verdict === 'error') this.#rec.reason = 'client_closed';
     this.#rec.closeReason = 'client_end';
     this.#socket.destroy();
     this.#record();
