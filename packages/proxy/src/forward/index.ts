@@ -6,11 +6,12 @@
  *           --policy.decide--> 403 X-Cuttle-Deny
  *           --ctx.resolve (guard)--> 403 private_address | 502 dns
  *           --http.request(checked addresses, pooled)--> origin
+ *             (with `upstream`: the parent's host is resolved and guarded instead, request sent in absolute-form)
  *   origin response --framing/limits--> 502 (socket discarded) | streamed back, hop-by-hop stripped
  *   every outcome --> ctx.record(one AccessRecord)
  */
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import { pipeline } from 'node:stream';
@@ -20,6 +21,7 @@ import type { AccessRecord, ProxyContext } from '../context.js';
 import { classifyUpstreamError, type ErrorCode, ProxyError } from '../errors.js';
 import { clientOf } from '../server/client.js';
 import { isClosing, markClosing } from '../server/closing.js';
+import { type ParentProxy, parentProxyOf, upstreamRequestOptions } from '../upstream/index.js';
 import { checkFraming, endToEndHeaders, hasRequestBody, hostHeader } from './hygiene.js';
 import { fixedLookup, ORIGIN_AGENT } from './origin-agent.js';
 
@@ -142,7 +144,17 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
     return;
   }
   const { host, hostKind } = decision;
-  ctx.resolve(host, hostKind).then(
+  let parent: ParentProxy | null;
+  try {
+    parent = parentProxyOf(ctx.config);
+  } catch {
+    fail(x, res, 'upstream_failed');
+    return;
+  }
+  // Chained, the parent resolves the destination: the guard applies to the parent's own address instead.
+  const dest: Destination = { host, hostKind, port: target.port, path: target.path };
+  const resolving = parent === null ? ctx.resolve(host, hostKind) : ctx.resolve(parent.host, parent.hostKind);
+  resolving.then(
     (resolved) => {
       if (!resolved.ok) {
         if (resolved.code === 'private_address') {
@@ -157,20 +169,29 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
       }
       x.rec.answers = resolved.addresses;
       x.rec.verdict = 'allow';
-      forward(
-        ctx,
-        req,
-        res,
-        x,
-        host,
-        hostKind === 'ipv6' ? 'ipv6' : 'name',
-        target.port,
-        target.path,
-        resolved.addresses,
-      );
+      forward(ctx, req, res, x, dest, resolved.addresses, parent);
     },
     () => fail(x, res, 'dns_failure'),
   );
+}
+
+interface Destination {
+  readonly host: string;
+  readonly hostKind: string;
+  readonly port: number;
+  readonly path: string;
+}
+
+/** Flat `[name, value, ...]` to an object with repeated names as arrays (for the parent's request options). */
+function headerObject(flat: readonly string[]): OutgoingHttpHeaders {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < flat.length; i += 2) {
+    const k = (flat[i] as string).toLowerCase();
+    const v = flat[i + 1] as string;
+    const prev = out[k];
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return out;
 }
 
 function forward(
@@ -178,32 +199,37 @@ function forward(
   req: IncomingMessage,
   res: ServerResponse,
   x: Exchange,
-  host: string,
-  hostKind: string,
-  port: number,
-  path: string,
+  dest: Destination,
   addresses: string[],
+  parent: ParentProxy | null,
 ): void {
   const { timeouts, limits, forwarded } = ctx.config;
   const headers = endToEndHeaders(req.rawHeaders);
-  headers.push('Host', hostHeader(host, hostKind, port));
+  headers.push('Host', hostHeader(dest.host, dest.hostKind, dest.port));
   if (forwarded.via) headers.push('Via', `${req.httpVersion} cuttle`);
   if (forwarded.x_forwarded_for) headers.push('X-Forwarded-For', clientOf(req.socket).address.address);
 
-  const upstream = http.request({
+  const common = {
     ...TRY_EVERY_ADDRESS,
     agent: ORIGIN_AGENT,
-    host,
-    port,
-    method: req.method,
-    path,
-    headers,
-    setHost: false,
     lookup: fixedLookup(addresses),
     maxHeaderSize: limits.max_header_bytes,
     insecureHTTPParser: false,
     joinDuplicateHeaders: false,
-  });
+  };
+  const upstream = http.request(
+    parent === null
+      ? {
+          ...common,
+          host: dest.host,
+          port: dest.port,
+          method: req.method,
+          path: dest.path,
+          headers,
+          setHost: false,
+        }
+      : upstreamRequestOptions(parent, parent.host, req.method ?? 'GET', dest, headerObject(headers), common),
+  );
   upstream.maxHeadersCount = limits.max_header_count;
   let settled = false;
   const onUpstreamError = (err: unknown): void => {
