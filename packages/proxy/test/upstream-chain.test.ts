@@ -5,7 +5,7 @@
  */
 import { once } from 'node:events';
 import { createServer as createHttpServer, type Server as HttpServer, request } from 'node:http';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, connect as tlsConnect } from 'node:tls';
 import { type PrepareRequestFunctionOpts, Server as ProxyChainServer } from 'proxy-chain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,6 +75,15 @@ describe('parseParentProxy', () => {
     );
   });
 });
+
+/** Sends raw bytes to the proxy and returns everything it answers until it closes. */
+async function sendRaw(port: number, text: string): Promise<string> {
+  const socket = connect({ host: '127.0.0.1', port });
+  socket.on('error', () => {});
+  await once(socket, 'connect');
+  socket.write(text);
+  return (await readAll(socket)).toString('latin1');
+}
 
 interface Seen {
   hostname: string;
@@ -149,8 +158,9 @@ describe('chaining through a proxy-chain parent', () => {
     proxy = await startTestProxy({
       clients: ['127.0.0.0/8'],
       connect_ports: [originPort],
-      allow: ['origin.test'],
-      // No dns.hosts for origin.test: chained, only the parent resolves the origin's name.
+      ports: [webPort],
+      allow: ['origin.test', 'web.test'],
+      // No dns.hosts for the .test names: chained, only the parent resolves the origin's name.
       upstream: PARENT_URL(parent.port),
       destinations: { allow_ranges: ['127.0.0.1/32'] },
     });
@@ -255,6 +265,28 @@ describe('chaining through a proxy-chain parent', () => {
     } finally {
       await guarded.close();
     }
+  });
+
+  it('forwards plain HTTP through the parent after our decision and hygiene; denied requests never reach it', async () => {
+    const seen = parentSeen.length;
+    const connections = parentConnections;
+    const denied = await sendRaw(
+      proxy.port,
+      `GET http://evil.test:${webPort}/ HTTP/1.1\r\nHost: evil.test\r\nConnection: close\r\n\r\n`,
+    );
+    expect(denied).toMatch(/^HTTP\/1\.1 403 /);
+    expect(parentConnections).toBe(connections);
+    const ok = await sendRaw(
+      proxy.port,
+      `GET http://web.test:${webPort}/p?q=1 HTTP/1.1\r\nHost: spoofed.test\r\nProxy-Authorization: Basic Y2xpZW50OnNlY3JldA==\r\nConnection: close\r\n\r\n`,
+    );
+    expect(ok).toMatch(/^HTTP\/1\.1 200 /);
+    expect(ok).toMatch(/from web$/);
+    // The parent got our credentials, not the client's; the origin got the target's Host and no credentials.
+    expect(parentSeen.slice(seen)).toEqual([
+      { hostname: 'web.test', port: webPort, username: USER, password: PASS, isHttp: true },
+    ]);
+    expect(webSeen.at(-1)).toEqual({ url: '/p?q=1', host: `web.test:${webPort}`, auth: undefined });
   });
 
   it('upstreamRequestOptions sends absolute-form HTTP through the parent with our credentials', async () => {
