@@ -213,6 +213,30 @@ describe('CONNECT SNI check (require_sni: true, the default)', () => {
     expect(raw.receivedBytes()).toBe(before);
   });
 
+  it('closes a tunnel whose client sends nothing within header_ms, with nothing sent upstream', async () => {
+    const before = raw.receivedBytes();
+    const answer = await sendConnect(proxy.port, `raw.test:${raw.port}`);
+    expect(answer.status).toBe(200);
+    await readAll(answer.socket, answer.rest);
+    expect(await proxy.record(n++)).toMatchObject({ reason: 'sni_mismatch', closeReason: 'sni_mismatch' });
+    expect(raw.receivedBytes()).toBe(before);
+  });
+
+  it('stops buffering at 16 KiB for a handshake that never completes', async () => {
+    const before = raw.receivedBytes();
+    const answer = await sendConnect(proxy.port, `raw.test:${raw.port}`);
+    expect(answer.status).toBe(200);
+    // A ClientHello header announcing 16 MiB, then full-size records of filler.
+    const record = (body: Buffer) =>
+      Buffer.concat([Buffer.from([22, 3, 1, body.length >> 8, body.length & 0xff]), body]);
+    const first = record(Buffer.concat([Buffer.from([1, 0xff, 0xff, 0xff]), Buffer.alloc(16_380)]));
+    answer.socket.write(first);
+    answer.socket.write(record(Buffer.alloc(16_384)));
+    await readAll(answer.socket, answer.rest);
+    expect(await proxy.record(n++)).toMatchObject({ reason: 'sni_mismatch', closeReason: 'sni_mismatch' });
+    expect(raw.receivedBytes()).toBe(before);
+  });
+
   it('lets an IP-literal CONNECT (allow_ips) through without SNI, and refuses a name in its SNI', async () => {
     const ok = await sendConnect(proxy.port, `127.0.0.1:${origin.port}`);
     expect(ok.status).toBe(200);

@@ -158,13 +158,14 @@ export async function sendConnect(
   });
 }
 
-/** Reads everything until the peer closes; resolves with the bytes. */
+/** Reads everything until the connection closes (FIN or reset); resolves with the bytes. */
 export async function readAll(socket: Socket, first: Buffer = Buffer.alloc(0)): Promise<Buffer> {
   const chunks = [first];
   socket.on('data', (c: Buffer) => chunks.push(c));
   socket.on('end', () => socket.end());
   socket.resume();
-  if (!socket.closed) await once(socket, 'close');
+  // Not events.once: a reset (an 'error' before 'close') is a way to close too.
+  if (!socket.closed) await new Promise((r) => socket.once('close', r));
   return Buffer.concat(chunks);
 }
 
