@@ -7,14 +7,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 /** The compiled CLI entry. */
 export const CUTTLE_MAIN = fileURLToPath(new URL('../packages/proxy/dist/cli/main.js', import.meta.url));
-
-const RUN_JS = fileURLToPath(new URL('../packages/proxy/dist/cli/commands/run.js', import.meta.url));
-const RUN_INLINE = `import { runCommand } from ${JSON.stringify(pathToFileURL(RUN_JS).href)};
-process.exitCode = await runCommand(process.argv.slice(1));`;
 
 export interface ProxyProcess extends AsyncDisposable {
   /** Port of the first listener. */
@@ -54,7 +50,7 @@ export async function startProxy(
   config: Record<string, unknown>,
   options: StartProxyOptions = {},
 ): Promise<ProxyProcess> {
-  if (!existsSync(RUN_JS)) throw new Error(`${RUN_JS} missing: run \`pnpm build\` first`);
+  if (!existsSync(CUTTLE_MAIN)) throw new Error(`${CUTTLE_MAIN} missing: run \`pnpm build\` first`);
   const dir = mkdtempSync(join(tmpdir(), 'cuttle-proxy-'));
   const accessFile = join(dir, 'access.log');
   const dns = (config.dns ?? {}) as Record<string, unknown>;
@@ -69,10 +65,7 @@ export async function startProxy(
   const configFile = join(dir, 'cuttle.yaml');
   // JSON is YAML: one writer, no dependency.
   writeFileSync(configFile, `${JSON.stringify(full, null, 2)}\n`);
-  const args = existsSync(CUTTLE_MAIN)
-    ? [CUTTLE_MAIN, 'run', '--config', configFile]
-    : // Until the CLI entry is built: the run command itself.
-      ['--input-type=module', '-e', RUN_INLINE, '--', '--config', configFile];
+  const args = [CUTTLE_MAIN, 'run', '--config', configFile];
   const child = spawn(options.node ?? process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '' },

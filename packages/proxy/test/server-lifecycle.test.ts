@@ -2,7 +2,6 @@ import * as net from 'node:net';
 import { type Origin, sendRaw, startOrigin, startProxy } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isZoneMismatch, parseClientAddress } from '../src/server/client.js';
-import { parseListenSpec } from '../src/server/listen-spec.js';
 
 const connect = (port: number, host = '127.0.0.1'): Promise<net.Socket> =>
   new Promise((resolve, reject) => {
@@ -127,7 +126,7 @@ describe('server: listen, clients, limits, shutdown', () => {
   });
 });
 
-describe('server: zone rule and listen entries', () => {
+describe('server: zone rule', () => {
   it.each([
     ['fe80::2%br0', 'br0', false],
     ['fe80::2%eth9', 'br0', true],
@@ -136,20 +135,4 @@ describe('server: zone rule and listen entries', () => {
   ] as const)('client %s on a listener zoned %s: mismatch=%s', (remote, zone, mismatch) => {
     expect(isZoneMismatch(parseClientAddress(remote), zone)).toBe(mismatch);
   });
-
-  it.each([
-    ['lxdbr0:3128', { kind: 'interface', iface: 'lxdbr0', port: 3128 }],
-    ['[fe80::1%lxdbr0]:3128', { kind: 'address', host: 'fe80::1', zone: 'lxdbr0', port: 3128 }],
-    ['[fe80::1%25lxdbr0]:3128', { kind: 'address', host: 'fe80::1', zone: 'lxdbr0', port: 3128 }],
-    ['127.0.0.1:3128', { kind: 'address', host: '127.0.0.1', port: 3128 }],
-  ])('parses %s', (text, expected) => {
-    expect(parseListenSpec(text)).toMatchObject(expected);
-  });
-
-  it.each(['0.0.0.0:1', '[::]:1', 'fe80::1:3128', 'lxdbr0:99999', 'lxdbr0:03128', '[fe80::1%bad zone]:1'])(
-    'refuses %s',
-    (text) => {
-      expect(() => parseListenSpec(text)).toThrow();
-    },
-  );
 });

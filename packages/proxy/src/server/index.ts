@@ -2,10 +2,10 @@
  * The proxy server: every `listen` entry bound (never a wildcard), each with its own http.Server sharing one
  * connection count and the context of the moment.
  */
+import { parseListenAddress } from '@cuttle/shared';
 import type { ProxyContext } from '../context.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { createProxyHttpServer } from './http-server.js';
-import { parseListenSpec } from './listen-spec.js';
 import { Listener } from './listener.js';
 
 export type { ClientInfo } from './client.js';
@@ -31,7 +31,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   let current = options.context;
   const context = (): ProxyContext => current;
   const limits = new ConnectionLimits();
-  const specs = current.config.listen.map(parseListenSpec);
+  const specs = current.config.listen.map(parseListenAddress);
   const listeners = specs.map(
     (spec) =>
       new Listener({

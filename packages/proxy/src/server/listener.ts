@@ -4,14 +4,20 @@
  * (bridge recreated) closes the old server and binds again on the same port.
  */
 import type * as http from 'node:http';
+import type { ListenAddress } from '@cuttle/shared';
 import { findInterfaceAddress } from './interface-address.js';
-import { formatEndpoint, type ListenSpec } from './listen-spec.js';
+
+/** `host:port` text with brackets and zone for IPv6. */
+export function formatEndpoint(host: string, zone: string | undefined, port: number): string {
+  if (host.includes(':')) return `[${host}${zone === undefined ? '' : `%${zone}`}]:${port}`;
+  return `${host}:${port}`;
+}
 
 /** Interval of the interface poll, ms. */
 export const INTERFACE_POLL_MS = 1000;
 
 export interface ListenerOptions {
-  readonly spec: ListenSpec;
+  readonly spec: ListenAddress;
   /** Makes a fresh http.Server for a bind with the given zone. */
   readonly createServer: (zone: string | undefined) => http.Server;
   /** The proxy's own messages (stderr). */
@@ -55,7 +61,7 @@ export class Listener {
 
   constructor(opts: ListenerOptions) {
     this.#opts = opts;
-    this.#port = opts.spec.port;
+    this.#port = opts.spec.kind === 'unix' ? 0 : opts.spec.port;
   }
 
   /** The server bound now, if any (for drain). */
@@ -66,6 +72,8 @@ export class Listener {
   /** Binds a fixed address (rejects on failure) or starts the interface poll (never rejects). */
   async start(): Promise<void> {
     const spec = this.#opts.spec;
+    if (spec.kind === 'unix')
+      throw new Error(`listen "${spec.text}": unix sockets are not served by this build yet`);
     if (spec.kind === 'address') {
       const server = this.#opts.createServer(spec.zone);
       this.#port = await listenOn(server, spec.host, spec.zone, spec.port);

@@ -3,11 +3,13 @@
  * serves until SIGTERM/SIGINT, then stops accepting, lets in-flight requests finish and exits 0. The proxy's own
  * messages go to stderr; the access log goes where `log.file` says, never to stderr unless configured so.
  */
-import { readFile } from 'node:fs/promises';
-import { type Config, configSchema } from '@cuttle/shared';
+import type { Config } from '@cuttle/shared';
 import { createJsonLineSink } from '../../access/sink.js';
 import { createContext } from '../../create-context.js';
+import { ORIGIN_AGENT } from '../../forward/origin-agent.js';
 import { startProxyServer } from '../../server/index.js';
+import { EXIT, RuntimeError } from '../exit-codes.js';
+import { loadConfigFile } from '../load-config-file.js';
 
 const USAGE = 'usage: cuttle run --config FILE\n';
 
@@ -26,29 +28,19 @@ function parseArgs(argv: string[]): { config: string } | null {
   return config === null ? null : { config };
 }
 
-async function readConfig(file: string): Promise<Config> {
-  const text = await readFile(file, 'utf8');
-  // TODO(config): switch to loadConfig(text, file) from @cuttle/shared once it lands (YAML, file:line:col errors).
-  const parsed = configSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) {
-    throw new Error(parsed.error.issues.map((i) => `${file}: ${i.path.join('.')}: ${i.message}`).join('\n'));
-  }
-  return parsed.data;
-}
-
 /** Runs the proxy; resolves with the process exit code. */
 export async function runCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   if (args === null) {
     process.stderr.write(USAGE);
-    return 2;
+    return EXIT.USAGE;
   }
   let config: Config;
   try {
-    config = await readConfig(args.config);
+    config = await loadConfigFile(args.config);
   } catch (err) {
-    say(`config error: ${(err as Error).message}`);
-    return 1;
+    say((err as Error).message);
+    return err instanceof RuntimeError ? EXIT.RUNTIME : EXIT.USAGE;
   }
   // Handlers first: a signal that arrives while binding must not kill the process with the default action.
   const stopped = new Promise<NodeJS.Signals>((resolve) => {
@@ -62,11 +54,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   } catch (err) {
     say(`cannot start: ${(err as Error).message}`);
     await sink.close();
-    return 1;
+    return EXIT.RUNTIME;
   }
   const signal = await stopped;
   say(`${signal}: closing`);
   await server.close();
+  ORIGIN_AGENT.destroy();
   await sink.close();
-  return 0;
+  return EXIT.OK;
 }
