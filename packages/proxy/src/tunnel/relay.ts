@@ -127,6 +127,14 @@ export function startRelay(
     maybeDone();
   });
 
+  // A socket that closed before the relay started (its 'close' already fired) is handled as if it closed now.
+  if (client.closed || upstream.closed) {
+    queueMicrotask(() => {
+      if (client.closed && !clientClosed) client.emit('close');
+      if (upstream.closed && !upstreamClosed) upstream.emit('close');
+    });
+  }
+
   if (options.firstDown !== undefined && options.firstDown.length > 0) {
     stats.bytesDown += options.firstDown.length;
     if (!client.write(options.firstDown)) upstream.pause();
