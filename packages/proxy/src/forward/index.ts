@@ -283,9 +283,14 @@ function forward(
   });
 
   if (hasRequestBody(req.headers)) {
-    req.setTimeout(timeouts.request_body_idle_ms, () =>
-      req.destroy(new ProxyError('client_timeout', 'request body idle')),
-    );
+    req.setTimeout(timeouts.request_body_idle_ms, () => {
+      if (settled) return;
+      // Answer first (the 408 is written before anything is torn down), then drop the half-sent upstream request.
+      settled = true;
+      markClosing(req.socket);
+      fail(x, res, 'client_timeout', true);
+      upstream.destroy();
+    });
     req.on('data', (chunk: Buffer) => {
       x.rec.bytesUp += chunk.length;
     });
