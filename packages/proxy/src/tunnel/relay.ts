@@ -114,24 +114,28 @@ export function startRelay(
   const endThenDestroy = (socket: Duplex): void => {
     socket.end(() => socket.destroy());
   };
-  client.on('close', () => {
+  const onClientClose = (): void => {
+    if (clientClosed) return;
     clientClosed = true;
     setReason('client_end');
     if (!upstreamClosed) endThenDestroy(upstream);
     maybeDone();
-  });
-  upstream.on('close', () => {
+  };
+  const onUpstreamClose = (): void => {
+    if (upstreamClosed) return;
     upstreamClosed = true;
     setReason('upstream_end');
     if (!clientClosed) endThenDestroy(client);
     maybeDone();
-  });
+  };
+  client.on('close', onClientClose);
+  upstream.on('close', onUpstreamClose);
 
   // A socket that closed before the relay started (its 'close' already fired) is handled as if it closed now.
   if (client.closed || upstream.closed) {
     queueMicrotask(() => {
-      if (client.closed && !clientClosed) client.emit('close');
-      if (upstream.closed && !upstreamClosed) upstream.emit('close');
+      if (client.closed) onClientClose();
+      if (upstream.closed) onUpstreamClose();
     });
   }
 
