@@ -50,9 +50,10 @@ function timeoutAfter(ms: number): { promise: Promise<'timeout'>; clear: () => v
 /** Builds the resolver for one config. Static hosts and ranges are prepared here, once. */
 export function createResolver(config: Config): Resolve {
   const allowRanges = AddressRangeSet.parse(config.destinations.allow_ranges);
-  const staticHosts = new Map<string, string[]>();
+  // Static answers are checked once, here: the result objects are reused for every request.
+  const staticHosts = new Map<string, ResolveResult>();
   for (const [name, addrs] of Object.entries(config.dns.hosts)) {
-    staticHosts.set(name.toLowerCase().replace(/\.$/, ''), addrs);
+    staticHosts.set(name.toLowerCase().replace(/\.$/, ''), checkAnswers(addrs, allowRanges));
   }
   const timeoutMs = config.timeouts.dns_ms;
   const maxTtlS = config.dns.max_ttl_s;
@@ -117,7 +118,7 @@ export function createResolver(config: Config): Resolve {
   return (host, hostKind) => {
     if (hostKind === 'ipv4' || hostKind === 'ipv6') return Promise.resolve(checkAnswers([host], allowRanges));
     const fixed = staticHosts.get(host);
-    if (fixed !== undefined) return Promise.resolve(checkAnswers(fixed, allowRanges));
+    if (fixed !== undefined) return Promise.resolve(fixed);
     const hit = cache.get(host, performance.now());
     if (hit !== undefined) return Promise.resolve(hit);
     // One resolution in flight per name: concurrent requests share it.

@@ -16,8 +16,22 @@ export const ORIGIN_AGENT = new http.Agent({
 
 const familyOf = (address: string): 4 | 6 => (address.indexOf(':') === -1 ? 4 : 6);
 
-/** A lookup answering only with `addresses` (already checked), whatever name net asks for. */
+const LOOKUPS = new WeakMap<readonly string[], LookupFunction>();
+
+/**
+ * A lookup answering only with `addresses` (already checked), whatever name net asks for. Memoised per answer
+ * list: the resolver hands out the same cached list for a name until its TTL ends, so the hot path reuses it.
+ */
 export function fixedLookup(addresses: readonly string[]): LookupFunction {
+  let fn = LOOKUPS.get(addresses);
+  if (fn === undefined) {
+    fn = buildLookup(addresses);
+    LOOKUPS.set(addresses, fn);
+  }
+  return fn;
+}
+
+function buildLookup(addresses: readonly string[]): LookupFunction {
   const all = addresses.map((address) => ({ address, family: familyOf(address) }));
   const first = all[0];
   return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
