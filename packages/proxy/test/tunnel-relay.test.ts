@@ -154,6 +154,19 @@ describe('tunnel relay', () => {
     expect(await proxy.record(before)).toMatchObject({ closeReason: 'idle_timeout', verdict: 'allow' });
   });
 
+  it('takes the origin down when the client resets mid-transfer', async () => {
+    const before = proxy.records.length;
+    const closedBefore = down.connections;
+    const answer = await sendConnect(proxy.port, `origin.test:${down.port}`);
+    expect(answer.status).toBe(200);
+    answer.socket.once('data', () => answer.socket.resetAndDestroy());
+    answer.socket.resume();
+    const rec = await proxy.record(before);
+    expect(['error', 'client_end']).toContain(rec.closeReason);
+    expect(rec.bytesDown).toBeLessThan(SIZE);
+    expect(down.connections).toBe(closedBefore + 1);
+  });
+
   it('leaves no tunnel open once all are done', async () => {
     while (openTunnelCount() > 0) await new Promise((r) => setTimeout(r, 20));
     expect(openTunnelCount()).toBe(0);

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer as createHttpServer, type Server as HttpServer, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, connect as tlsConnect } from 'node:tls';
-import { type PrepareRequestFunctionOpts, Server as ProxyChainServer } from 'proxy-chain';
+import { type PrepareRequestFunctionOpts, Server as ProxyChainServer, RequestError } from 'proxy-chain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestPki, type TestPki } from '../../../test-support/tls.js';
 import { parseParentProxy, upstreamRequestOptions } from '../src/upstream/index.js';
@@ -149,6 +149,7 @@ describe('chaining through a proxy-chain parent', () => {
           password: opts.password,
           isHttp: opts.isHttp,
         });
+        if (opts.hostname === 'blocked.test') throw new RequestError('blocked by the parent', 403);
         return { requestAuthentication: opts.username !== USER || opts.password !== PASS, dnsLookup: lookup };
       },
     });
@@ -159,7 +160,7 @@ describe('chaining through a proxy-chain parent', () => {
       clients: ['127.0.0.0/8'],
       connect_ports: [originPort],
       ports: [webPort],
-      allow: ['origin.test', 'web.test'],
+      allow: ['origin.test', 'web.test', 'blocked.test'],
       // No dns.hosts for the .test names: chained, only the parent resolves the origin's name.
       upstream: PARENT_URL(parent.port),
       destinations: { allow_ranges: ['127.0.0.1/32'] },
@@ -212,6 +213,19 @@ describe('chaining through a proxy-chain parent', () => {
     expect(await proxy.record(before)).toMatchObject({ reason: 'sni_mismatch', sni: 'other.test' });
     while (originBytes.length === closedBefore) await new Promise((r) => setTimeout(r, 20));
     expect(originBytes.slice(closedBefore)).toEqual([0]);
+  });
+
+  it("relays the parent's own refusal status (403) as a status line", async () => {
+    const before = proxy.records.length;
+    const answer = await sendConnect(proxy.port, `blocked.test:${originPort}`);
+    await readAll(answer.socket, answer.rest);
+    expect(answer.status).toBe(403);
+    expect(headerOf(answer.head, 'X-Cuttle-Error')).toBe('upstream_failed');
+    expect(await proxy.record(before)).toMatchObject({
+      verdict: 'error',
+      reason: 'upstream_failed',
+      status: 403,
+    });
   });
 
   it('answers 502 when the parent refuses our credentials (407), and 502 when the parent is down', async () => {
