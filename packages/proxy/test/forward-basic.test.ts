@@ -117,6 +117,9 @@ describe('forward: plain HTTP through the proxy', () => {
     const res = await sendRaw(proxy.port, one + two);
     expect(res.raw.match(/HTTP\/1\.1 200/g)?.length).toBe(2);
     expect(res.raw).toContain('origin saw GET /ka/2');
+    await expect
+      .poll(() => proxy.accessLog().filter((r) => r.path === '/ka/1' || r.path === '/ka/2').length)
+      .toBe(2);
   });
 
   it('denies a name not on the allowlist with 403 and X-Cuttle-Deny, without echoing request headers', async () => {
