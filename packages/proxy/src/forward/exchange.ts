@@ -1,0 +1,55 @@
+/** One plain-HTTP exchange's bookkeeping: the access record being filled in, written exactly once. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendError } from '../answers.js';
+import type { AccessRecord, ProxyContext } from '../context.js';
+import type { ErrorCode } from '../errors.js';
+import { clientOf } from '../server/client.js';
+
+/** Per-request bookkeeping; `finish` writes the single access record. */
+export class Exchange {
+  readonly rec: AccessRecord;
+  #done = false;
+  readonly #ctx: ProxyContext;
+  readonly #start: number;
+
+  constructor(ctx: ProxyContext, req: IncomingMessage) {
+    this.#ctx = ctx;
+    this.#start = performance.now();
+    this.rec = {
+      time: Date.now(),
+      client: clientOf(req.socket).label,
+      container: null,
+      method: req.method ?? '-',
+      host: '-',
+      port: 0,
+      path: null,
+      verdict: 'error',
+      reason: 'bad_request',
+      rule: null,
+      status: 0,
+      bytesUp: 0,
+      bytesDown: 0,
+      durationMs: 0,
+      upstream: null,
+      answers: null,
+      closeReason: null,
+      sni: null,
+      contentType: null,
+    };
+  }
+
+  /** Writes the record; later calls do nothing. */
+  finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.rec.durationMs = Math.round(performance.now() - this.#start);
+    this.#ctx.record(this.rec);
+  }
+}
+
+/** Answers an error and notes it in the record. */
+export function fail(x: Exchange, res: ServerResponse, code: ErrorCode, close = false): void {
+  x.rec.verdict = 'error';
+  x.rec.reason = code;
+  x.rec.status = sendError(res, code, close);
+}
