@@ -70,3 +70,49 @@ describe.skipIf(skipUnless({ root: true, commands: ['ip', 'curl'] }))(
     });
   },
 );
+
+// Boot order: the proxy starts before the bridge exists, says so once, and binds when the bridge appears.
+describe.skipIf(skipUnless({ root: true, commands: ['ip', 'curl'] }))(
+  'link-local listener before its bridge exists',
+  () => {
+    let net: LinkLocalNetwork | undefined;
+    let origin: OriginProcess;
+    let proxy: ProxyProcess;
+
+    beforeAll(async () => {
+      origin = await startOriginProcess();
+      proxy = await startProxy(
+        {
+          listen: ['cpxbr1:0'],
+          clients: ['fe80::/10'],
+          ports: [origin.port],
+          allow: ['origin.test'],
+          dns: { hosts: { 'origin.test': ['127.0.0.1'] } },
+          destinations: { allow_ranges: ['127.0.0.1/32'] },
+        },
+        { listeners: 0 },
+      );
+      await proxy.waitForStderr(/cpxbr1 does not exist; retrying/);
+    });
+    afterAll(async () => {
+      await proxy?.close();
+      await origin?.close();
+      net?.remove();
+    });
+
+    it('binds once the bridge comes up and serves the namespace', async () => {
+      net = createLinkLocalNetwork('cpx-ctr1', 'cpxbr1');
+      const m = await proxy.waitForStderr(/listening on \[fe80::1%cpxbr1\]:(\d+)/, 15_000);
+      expect(proxy.stderr().match(/cpxbr1 does not exist/g)).toHaveLength(1);
+      const out = await net.exec('curl', [
+        '-s',
+        '-m',
+        '5',
+        '-x',
+        `http://[fe80::1%25eth0]:${m[1]}`,
+        `http://origin.test:${origin.port}/late`,
+      ]);
+      expect(out).toContain('origin saw GET /late');
+    });
+  },
+);
