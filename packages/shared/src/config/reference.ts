@@ -40,7 +40,9 @@ function cell(text: string): string {
   return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 }
 
-function rows(s: JsonSchema, prefix: string, required: boolean, out: string[]): void {
+type Row = [string, string, string, string];
+
+function rows(s: JsonSchema, prefix: string, required: boolean, out: Row[]): void {
   if (prefix !== '') {
     let def: string;
     if (s.default !== undefined) {
@@ -50,7 +52,7 @@ function rows(s: JsonSchema, prefix: string, required: boolean, out: string[]): 
           ? ''
           : `\`${JSON.stringify(d)}\``;
     } else def = required ? '**required**' : 'optional';
-    out.push(`| \`${prefix}\` | ${cell(typeOf(s))} | ${cell(def)} | ${cell(s.description ?? '')} |`);
+    out.push([`\`${prefix}\``, cell(typeOf(s)), cell(def), cell(s.description ?? '')]);
   }
   if (s.properties !== undefined) {
     for (const [k, v] of Object.entries(s.properties)) {
@@ -80,10 +82,18 @@ export function renderConfigReference(): string {
     `${json.description ?? ''} YAML; unknown keys are errors; errors name file, line, column and key`,
     '(`cuttle validate --config FILE`). Defaults apply to keys left out. Durations are milliseconds (`_ms`) or seconds (`_s`).',
     '',
-    '| key | type | default | description |',
-    '| --- | --- | --- | --- |',
   ];
-  rows(json, '', true, out);
-  out.push('');
+  const table: Row[] = [['key', 'type', 'default', 'description']];
+  rows(json, '', true, table);
+  out.push(...formatTable(table), '');
   return out.join('\n');
+}
+
+/** A markdown table with padded columns, as the repository's formatter (biome) writes it. */
+function formatTable(table: readonly Row[]): string[] {
+  const widths = [0, 1, 2, 3].map((c) => Math.max(3, ...table.map((r) => r[c]?.length ?? 0)));
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((x, i) => x.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  const [head, ...body] = table;
+  return [line(head ?? []), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
 }
