@@ -122,6 +122,15 @@ describe('forward: plain HTTP through the proxy', () => {
       .toBe(2);
   });
 
+  it('reuses pooled connections to the origin across client connections', async () => {
+    const before = origin.connections;
+    for (let i = 0; i < 5; i++) {
+      const res = await request(`GET ${base}/pool/${i} HTTP/1.1\r\nHost: origin.test\r\nConnection: close`);
+      expect(res.status).toBe(200);
+    }
+    expect(origin.connections - before).toBeLessThanOrEqual(1);
+  });
+
   it('denies a name not on the allowlist with 403 and X-Cuttle-Deny, without echoing request headers', async () => {
     const res = await request(
       `GET http://other.test:${origin.port}/ HTTP/1.1\r\nHost: other.test\r\nX-Echo-Me: secret-value\r\nConnection: close`,
