@@ -48,6 +48,16 @@ describe('importSquid: the seed', () => {
     expect(loadConfig(r.yamlText, 'out.yaml').listen).toEqual(['lxdbr0:3128']);
   });
 
+  it('refuses a --listen that makes a wildcard', () => {
+    expect(() => importSquid(SEED, 's.conf', { listen: '0.0.0.0' })).toThrow(
+      's.conf:11: http_port 3128 with --listen: "0.0.0.0:3128": a wildcard (every address) is refused',
+    );
+  });
+
+  it('accepts `acl all src all` (Squid 3 configs define it)', () => {
+    expect(importSquid(`acl all src all\n${SEED}`, 's.conf').config.allow).toHaveLength(2);
+  });
+
   it('--listen replaces the interface of a bare http_port', () => {
     const rows: [string, string][] = [
       ['[::1]', '[::1]:3128'],

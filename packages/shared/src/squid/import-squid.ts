@@ -54,6 +54,12 @@ export function importSquid(text: string, file: string, options: ImportSquidOpti
   let hostsFile: string | undefined;
   const bare = (port: string, line: number) => {
     const l = listenFor(port, options.listen);
+    try {
+      parseListenAddress(l);
+    } catch (err) {
+      issues.push({ file, line, message: `http_port ${port} with --listen: ${(err as Error).message}` });
+      return;
+    }
     listen.push(l);
     notes.push(
       `${file}:${line}: http_port ${port} listens on every address in Squid; cuttle never does: ${l}` +
