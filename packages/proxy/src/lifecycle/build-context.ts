@@ -1,0 +1,39 @@
+/**
+ * config -> ProxyContext for the daemon: the traffic paths' context (create-context.ts) with report mode applied
+ * to the policy and name resolutions timed into the DNS latency histogram.
+ */
+import type { Config } from '@cuttle/shared';
+import type { AccessRecord, ProxyContext } from '../context.js';
+import { createContext } from '../create-context.js';
+import type { ProxyMetrics } from '../metrics/index.js';
+import { compileReportingPolicy, usesReportMode } from '../report/report-policy.js';
+
+/** A frozen context for `config`; `record` goes to the access sink of the moment. */
+export function buildContext(
+  config: Config,
+  record: (entry: AccessRecord) => void,
+  metrics: ProxyMetrics | null,
+): ProxyContext {
+  const base = createContext(config, record);
+  const policy = usesReportMode(config) ? compileReportingPolicy(config) : base.policy;
+  if (metrics === null && policy === base.policy) return base;
+  const resolveBase = base.resolve;
+  const resolve: ProxyContext['resolve'] =
+    metrics === null
+      ? resolveBase
+      : async (host, hostKind) => {
+          // IP literals only pass the guard: timing them would only dilute the lookup latencies.
+          if (hostKind !== 'name') return resolveBase(host, hostKind);
+          const start = process.hrtime.bigint();
+          const seconds = (): number => Number(process.hrtime.bigint() - start) / 1e9;
+          try {
+            const r = await resolveBase(host, hostKind);
+            metrics.observeDnsLookup(seconds(), r.ok ? 'ok' : r.code);
+            return r;
+          } catch (err) {
+            metrics.observeDnsLookup(seconds(), 'dns_failure');
+            throw err;
+          }
+        };
+  return Object.freeze({ ...base, policy, resolve });
+}

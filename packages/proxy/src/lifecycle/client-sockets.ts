@@ -1,0 +1,65 @@
+/**
+ * Every client connection accepted by a proxy listener, followed through node's `net.server.socket` diagnostics
+ * channel (published for each accepted socket, with `socket.server` set). The active-connections gauge reads the
+ * count; a drain waits for the set to empty and destroys what is left when time runs out. Servers that are not
+ * proxy listeners (the metrics listener) are excluded by `ignore`.
+ */
+import * as diagnostics from 'node:diagnostics_channel';
+import type * as http from 'node:http';
+import type { Server, Socket } from 'node:net';
+
+/** The live client connections of the proxy listeners. */
+export class ClientSockets {
+  readonly #sockets = new Set<Socket>();
+  readonly #servers = new Set<Server>();
+  readonly #ignored = new WeakSet<Server>();
+  readonly #onSocket = (message: unknown): void => {
+    const socket = (message as { socket?: Socket }).socket;
+    const server = (socket as (Socket & { server?: Server }) | undefined)?.server;
+    if (socket === undefined || (server !== undefined && this.#ignored.has(server))) return;
+    if (server !== undefined) this.#servers.add(server);
+    this.#sockets.add(socket);
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      if (this.#sockets.size === 0) for (const w of this.#waiters.splice(0)) w();
+    });
+  };
+  readonly #waiters: (() => void)[] = [];
+
+  constructor() {
+    diagnostics.subscribe('net.server.socket', this.#onSocket);
+  }
+
+  /** Leaves the connections of `server` uncounted (the metrics listener). */
+  ignore(server: Server): void {
+    this.#ignored.add(server);
+  }
+
+  /** Open proxy client connections. */
+  get size(): number {
+    return this.#sockets.size;
+  }
+
+  /** Asks every HTTP server seen to close its idle keep-alive connections (during a drain). */
+  closeIdle(): void {
+    for (const s of this.#servers) (s as http.Server).closeIdleConnections?.();
+  }
+
+  /** Resolves when no client connection is open (at once if none is). */
+  whenEmpty(): Promise<void> {
+    if (this.#sockets.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Destroys every open client connection; returns how many there were. */
+  destroyAll(): number {
+    const n = this.#sockets.size;
+    for (const s of [...this.#sockets]) s.destroy();
+    return n;
+  }
+
+  /** Stops following new connections. */
+  stop(): void {
+    diagnostics.unsubscribe('net.server.socket', this.#onSocket);
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Drain (SIGTERM, SIGINT): stop accepting, give in-flight requests and open tunnels `timeouts.drain_ms` to finish,
+ * then close what is left (tunnels with close reason `drain`, so each still writes its log line).
+ *
+ *   listeners closed --> idle keep-alives closed every POLL_MS --> all connections gone? done
+ *                                                               --> drain_ms over? close tunnels, destroy the rest
+ */
+import { closeAllTunnels } from '../tunnel/registry.js';
+import type { ClientSockets } from './client-sockets.js';
+
+/** How often idle keep-alive connections are closed while draining, ms. */
+const POLL_MS = 100;
+
+export interface DrainOptions {
+  /** Stops accepting on every listener (resolves once the listeners are closed, or earlier: not awaited for long). */
+  readonly stopAccepting: () => Promise<void>;
+  readonly sockets: ClientSockets;
+  readonly drainMs: number;
+  readonly say: (line: string) => void;
+  /** Resolves to cut the wait short (a second signal). */
+  readonly forced: Promise<void>;
+}
+
+/** Runs the drain; resolves once no client connection is left. */
+export async function drainConnections(options: DrainOptions): Promise<void> {
+  const { sockets } = options;
+  const closing = options.stopAccepting();
+  const open = sockets.size;
+  if (open > 0) options.say(`draining ${open} connection(s) for up to ${options.drainMs} ms`);
+  const poll = setInterval(() => sockets.closeIdle(), POLL_MS);
+  sockets.closeIdle();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), options.drainMs);
+  });
+  const outcome = await Promise.race([
+    sockets.whenEmpty().then(() => 'empty' as const),
+    timedOut,
+    options.forced.then(() => 'forced' as const),
+  ]);
+  clearInterval(poll);
+  clearTimeout(timer);
+  if (outcome !== 'empty') {
+    const tunnels = closeAllTunnels();
+    const rest = sockets.destroyAll();
+    options.say(
+      `drain ${outcome === 'forced' ? 'cut short' : 'time over'}: closed ${tunnels} tunnel(s), ${rest} connection(s)`,
+    );
+  }
+  await closing;
+}

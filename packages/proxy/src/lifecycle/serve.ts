@@ -1,0 +1,188 @@
+/**
+ * The daemon's life after its config loaded: open the access log, start the metrics listener, bind the proxy
+ * listeners, then serve until a drain ends it. Reload, drain and log reopen come from signals.ts.
+ *
+ *   log sink -> metrics -> proxy listeners -> [SIGHUP reload | SIGUSR1 reopen]* -> SIGTERM/SIGINT drain -> exit 0
+ *
+ * Every context's `record` goes through `state.sink`, so a reload that reopens the log under new settings moves
+ * in-flight requests' lines to the new file too.
+ */
+import type { Config } from '@cuttle/shared';
+import type { AccessRecord } from '../context.js';
+import { ORIGIN_AGENT } from '../forward/origin-agent.js';
+import { type AccessSink, createAccessSink } from '../log/index.js';
+import {
+  type MetricsServer,
+  ProxyMetrics,
+  startMetricsServer,
+  watchUpstreamConnects,
+} from '../metrics/index.js';
+import { type ProxyServer, startProxyServer } from '../server/index.js';
+import { openTunnelCount } from '../tunnel/registry.js';
+import { buildContext } from './build-context.js';
+import { ClientSockets } from './client-sockets.js';
+import { drainConnections } from './drain.js';
+import { loadReloadCandidate, sameEntries } from './reload.js';
+import { installSignalHandlers } from './signals.js';
+
+/** Exit codes of `serve` (the CLI's scheme). */
+const EXIT_OK = 0;
+const EXIT_RUNTIME = 3;
+
+export interface ServeOptions {
+  /** The config file (read again on SIGHUP). */
+  readonly file: string;
+  /** Its validated config. */
+  readonly config: Config;
+  /** The proxy's own messages (stderr). */
+  readonly say: (line: string) => void;
+}
+
+interface State {
+  config: Config;
+  sink: AccessSink;
+  metricsServer: MetricsServer | null;
+  draining: boolean;
+}
+
+function sinkOptions(config: Config, say: (line: string) => void) {
+  return { viaParent: config.upstream !== null, say };
+}
+
+/** Runs the daemon; resolves with the exit code once drained (0) or when it cannot start (3). */
+export async function serve(options: ServeOptions): Promise<number> {
+  const { say } = options;
+  const metrics = new ProxyMetrics();
+  const sockets = new ClientSockets();
+  metrics.setActiveSources({ connections: () => sockets.size, tunnels: openTunnelCount });
+  const stopWatching = watchUpstreamConnects(metrics);
+
+  let forceDrain: () => void = () => {};
+  const forced = new Promise<void>((resolve) => {
+    forceDrain = resolve;
+  });
+  let drained: (signal: NodeJS.Signals) => void = () => {};
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    drained = resolve;
+  });
+  let reopenRequested = false;
+  let reloadRequested = false;
+  // Handlers first: a signal that arrives while binding must not kill the process with the default action.
+  let actions = {
+    reload: async () => {
+      reloadRequested = true;
+    },
+    drain: async (signal: NodeJS.Signals) => drained(signal),
+    force: () => forceDrain(),
+    reopenLog: () => {
+      reopenRequested = true;
+    },
+  };
+  const uninstall = installSignalHandlers({
+    reload: () => actions.reload(),
+    drain: (s) => actions.drain(s),
+    force: () => actions.force(),
+    reopenLog: () => actions.reopenLog(),
+  });
+
+  let state: State;
+  let server: ProxyServer;
+  try {
+    const sink = await createAccessSink(options.config.log, metrics, sinkOptions(options.config, say));
+    state = { config: options.config, sink, metricsServer: null, draining: false };
+  } catch (err) {
+    say(`cannot open the access log ${options.config.log.file}: ${(err as Error).message}`);
+    uninstall();
+    stopWatching();
+    sockets.stop();
+    return EXIT_RUNTIME;
+  }
+  const record = (entry: AccessRecord): void => state.sink.record(entry);
+  const startMetrics = (listen: string | null): Promise<MetricsServer | null> =>
+    listen === null
+      ? Promise.resolve(null)
+      : startMetricsServer({
+          listen,
+          metrics,
+          say,
+          onServer: (s) => sockets.ignore(s),
+          healthy: () => !state.draining,
+        });
+  try {
+    state.metricsServer = await startMetrics(state.config.metrics.listen);
+    server = await startProxyServer({ context: buildContext(state.config, record, metrics), say });
+  } catch (err) {
+    say(`cannot start: ${(err as Error).message}`);
+    await state.metricsServer?.close();
+    await state.sink.close();
+    uninstall();
+    stopWatching();
+    sockets.stop();
+    return EXIT_RUNTIME;
+  }
+
+  const reload = async (): Promise<void> => {
+    if (state.draining) return;
+    const candidate = await loadReloadCandidate(options.file);
+    if (!candidate.ok) {
+      metrics.observeReload(false);
+      say(`reload failed, keeping the running config:\n${candidate.message}`);
+      return;
+    }
+    const next = candidate.config;
+    const old = state;
+    try {
+      // Everything that can fail is prepared first; the swap itself cannot fail.
+      const context = buildContext(next, record, metrics);
+      const logChanged =
+        next.log.file !== old.config.log.file ||
+        next.log.format !== old.config.log.format ||
+        (next.upstream === null) !== (old.config.upstream === null);
+      const sink = logChanged ? await createAccessSink(next.log, metrics, sinkOptions(next, say)) : old.sink;
+      let metricsServer = old.metricsServer;
+      if (next.metrics.listen !== old.config.metrics.listen) {
+        await old.metricsServer?.close();
+        metricsServer = null;
+        metricsServer = await startMetrics(next.metrics.listen);
+      }
+      if (!sameEntries(next.listen, old.config.listen)) await server.setListen(next.listen);
+      state = { ...old, config: next, sink, metricsServer };
+      server.setContext(context);
+      if (sink !== old.sink) await old.sink.close();
+      metrics.observeReload(true);
+      say(`reloaded ${options.file}`);
+    } catch (err) {
+      metrics.observeReload(false);
+      say(`reload failed, keeping the running config: ${(err as Error).message}`);
+    }
+  };
+  actions = {
+    ...actions,
+    reload,
+    reopenLog: () => {
+      state.sink.reopen();
+      say('access log reopened');
+    },
+  };
+  if (reopenRequested) actions.reopenLog();
+  if (reloadRequested) await reload();
+
+  const signal = await stopSignal;
+  state.draining = true;
+  say(`${signal}: draining`);
+  await drainConnections({
+    stopAccepting: () => server.close(),
+    sockets,
+    drainMs: state.config.timeouts.drain_ms,
+    say,
+    forced,
+  });
+  ORIGIN_AGENT.destroy();
+  await state.metricsServer?.close();
+  await state.sink.close();
+  uninstall();
+  stopWatching();
+  sockets.stop();
+  say('stopped');
+  return EXIT_OK;
+}

@@ -1,0 +1,84 @@
+/**
+ * The access sink: `ProxyContext.record` lands here once per finished request or tunnel.
+ *
+ *   AccessRecord --report verdict--> metrics.observeRecord --> json (pino) | squid line --> async destination
+ *
+ * The pino logger and the line formatter are built once; a record costs one serialisation and a queued write.
+ */
+import type { Config } from '@cuttle/shared';
+import { pino } from 'pino';
+import type { AccessRecord } from '../context.js';
+import type { ProxyMetrics } from '../metrics/index.js';
+import { markWouldDeny } from '../report/report-policy.js';
+import { formatSquidLine, toJsonFields } from './access-line.js';
+import { type LogDestination, openLogDestination } from './destination.js';
+
+/** Where access records go. */
+export interface AccessSink {
+  /** Writes one line and updates the metrics; never blocks on the disk. */
+  record(entry: AccessRecord): void;
+  /** Reopens the log file at its path (SIGUSR1 after logrotate's rename). */
+  reopen(): void;
+  /** Resolves once every line recorded so far is written. */
+  flush(): Promise<void>;
+  /** Flushes and releases the destination. */
+  close(): Promise<void>;
+  /** The `log` settings this sink was opened with (a reload opens a new sink when they change). */
+  readonly settings: Config['log'];
+}
+
+export interface AccessSinkOptions {
+  /** The config chains through a parent (`upstream`): squid lines say FIRSTUP_PARENT. */
+  readonly viaParent?: boolean;
+  /** The proxy's own messages (stderr): write errors are reported there, once per distinct message. */
+  readonly say?: (line: string) => void;
+}
+
+/** Opens `log.file` and returns the sink. Rejects if the file cannot be opened. */
+export async function createAccessSink(
+  log: Config['log'],
+  metrics: ProxyMetrics | null,
+  options: AccessSinkOptions = {},
+): Promise<AccessSink> {
+  const say = options.say ?? ((line: string) => process.stderr.write(`cuttle: ${line}\n`));
+  let lastError = '';
+  const dest: LogDestination = await openLogDestination(log.file, (err) => {
+    if (err.message === lastError) return;
+    lastError = err.message;
+    say(`access log ${log.file}: ${err.message}`);
+  });
+  const viaParent = options.viaParent === true;
+  let write: (entry: AccessRecord) => void;
+  if (log.format === 'squid') {
+    write = (entry) => {
+      dest.stream.write(`${formatSquidLine(entry, viaParent)}\n`);
+    };
+  } else {
+    // No level, pid or hostname: the line is exactly the record's fields. `time` is the record's start time, not
+    // the time of writing; pino's timestamp hook is the first field and (with an empty level) takes no comma.
+    let startTime = 0;
+    const logger = pino(
+      {
+        base: null,
+        formatters: { level: () => ({}) },
+        timestamp: () => `"time":"${new Date(startTime).toISOString()}"`,
+      },
+      dest.stream,
+    );
+    write = (entry) => {
+      startTime = entry.time;
+      logger.info(toJsonFields(entry));
+    };
+  }
+  return {
+    settings: log,
+    record(entry) {
+      markWouldDeny(entry);
+      metrics?.observeRecord(entry);
+      write(entry);
+    },
+    reopen: () => dest.reopen(),
+    flush: () => dest.flush(),
+    close: () => dest.close(),
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * The proxy's Prometheus metrics (prom-client, one Registry per process). Every label is bounded (labels.ts).
+ * Request counts, durations and bytes come from the access records; connections, tunnels, DNS and upstream-connect
+ * latency from the functions exported here, which the server and the traffic paths call.
+ */
+import client from 'prom-client';
+import type { AccessRecord } from '../context.js';
+import { methodLabel, reasonLabel } from './labels.js';
+
+/** prom-client 15 default gauges whose `_total` suffix promtool rejects; the same values exist per type without it. */
+const NON_COUNTER_TOTALS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
+/** HTTP request durations, seconds. */
+const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+/** Tunnel lifetimes, seconds: from sub-second to hours. */
+const TUNNEL_BUCKETS = [0.1, 1, 5, 15, 60, 300, 900, 3600, 14_400];
+/** DNS and connect latencies, seconds. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Outcome of one resolution, as a label. */
+export type DnsResult = 'ok' | 'private_address' | 'dns_failure' | 'dns_timeout';
+
+/** The metrics of one proxy process. */
+export class ProxyMetrics {
+  readonly registry = new client.Registry();
+  readonly #requests: client.Counter<'method' | 'verdict' | 'reason'>;
+  readonly #duration: client.Histogram<'verdict'>;
+  readonly #tunnelDuration: client.Histogram<'close_reason'>;
+  readonly #bytes: client.Counter<'direction' | 'kind'>;
+  readonly #dns: client.Histogram<'result'>;
+  readonly #connect: client.Histogram<'result'>;
+  readonly #sni: client.Counter;
+  readonly #reloads: client.Counter<'result'>;
+  readonly #reloadOk: client.Gauge;
+  readonly #dropped: client.Counter<'action'>;
+  #activeConnections: () => number = () => 0;
+  #activeTunnels: () => number = () => 0;
+
+  constructor() {
+    const registers = [this.registry];
+    client.collectDefaultMetrics({ register: this.registry });
+    for (const name of NON_COUNTER_TOTALS) this.registry.removeSingleMetric(name);
+    this.#requests = new client.Counter({
+      name: 'cuttle_requests_total',
+      help: 'Finished requests and tunnels by method, verdict (allow, deny, would_deny, error) and reason.',
+      labelNames: ['method', 'verdict', 'reason'],
+      registers,
+    });
+    this.#duration = new client.Histogram({
+      name: 'cuttle_request_duration_seconds',
+      help: 'Time from request head to the end of the response, plain HTTP.',
+      labelNames: ['verdict'],
+      buckets: REQUEST_BUCKETS,
+      registers,
+    });
+    this.#tunnelDuration = new client.Histogram({
+      name: 'cuttle_tunnel_duration_seconds',
+      help: 'Lifetime of CONNECT tunnels (and refused CONNECTs), by close reason.',
+      labelNames: ['close_reason'],
+      buckets: TUNNEL_BUCKETS,
+      registers,
+    });
+    this.#bytes = new client.Counter({
+      name: 'cuttle_bytes_total',
+      help: 'Body and tunnel bytes relayed: up (client to origin) and down (origin to client), by kind (http, connect).',
+      labelNames: ['direction', 'kind'],
+      registers,
+    });
+    const self = this;
+    new client.Gauge({
+      name: 'cuttle_active_connections',
+      help: 'Client connections open on the proxy listeners.',
+      registers,
+      collect() {
+        this.set(self.#activeConnections());
+      },
+    });
+    new client.Gauge({
+      name: 'cuttle_active_tunnels',
+      help: 'Established CONNECT tunnels.',
+      registers,
+      collect() {
+        this.set(self.#activeTunnels());
+      },
+    });
+    this.#dns = new client.Histogram({
+      name: 'cuttle_dns_lookup_duration_seconds',
+      help: 'Time to resolve and check a destination name, by result.',
+      labelNames: ['result'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#connect = new client.Histogram({
+      name: 'cuttle_upstream_connect_duration_seconds',
+      help: 'Time to open a TCP connection to an origin or parent, by result (ok, error).',
+      labelNames: ['result'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#sni = new client.Counter({
+      name: 'cuttle_sni_mismatches_total',
+      help: 'CONNECT tunnels closed because the ClientHello SNI was missing or not the CONNECT host.',
+      registers,
+    });
+    this.#reloads = new client.Counter({
+      name: 'cuttle_config_reloads_total',
+      help: 'Config reloads (SIGHUP) by result: ok, or error (the old config stays).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.#reloadOk = new client.Gauge({
+      name: 'cuttle_config_last_reload_successful',
+      help: '1 if the last config reload succeeded (or none was tried), 0 if it failed.',
+      registers,
+    });
+    this.#reloadOk.set(1);
+    this.#dropped = new client.Counter({
+      name: 'cuttle_connections_dropped_total',
+      help: 'Client connections turned away by a connection limit, by action (reject: 503, drop: closed).',
+      labelNames: ['action'],
+      registers,
+    });
+    // Zero series up front so rates exist before the first event.
+    for (const result of ['ok', 'error']) this.#reloads.inc({ result }, 0);
+    for (const action of ['reject', 'drop']) this.#dropped.inc({ action }, 0);
+    this.#sni.inc(0);
+  }
+
+  /** Counts one finished request or tunnel (called by the access sink). */
+  observeRecord(e: AccessRecord): void {
+    this.#requests.inc({ method: methodLabel(e.method), verdict: e.verdict, reason: reasonLabel(e.reason) });
+    const kind = e.method === 'CONNECT' ? 'connect' : 'http';
+    const seconds = e.durationMs / 1000;
+    if (kind === 'connect')
+      this.#tunnelDuration.observe({ close_reason: closeLabel(e.closeReason) }, seconds);
+    else if (e.method !== '-') this.#duration.observe({ verdict: e.verdict }, seconds);
+    if (e.bytesUp > 0) this.#bytes.inc({ direction: 'up', kind }, e.bytesUp);
+    if (e.bytesDown > 0) this.#bytes.inc({ direction: 'down', kind }, e.bytesDown);
+    if (e.reason === 'sni_mismatch') this.#sni.inc();
+    if (e.reason === 'limit_exceeded') this.#dropped.inc({ action: e.status === 0 ? 'drop' : 'reject' });
+  }
+
+  /** Records one resolution's latency. */
+  observeDnsLookup(seconds: number, result: DnsResult): void {
+    this.#dns.observe({ result }, seconds);
+  }
+
+  /** Records one upstream TCP connect's latency. */
+  observeUpstreamConnect(seconds: number, ok: boolean): void {
+    this.#connect.observe({ result: ok ? 'ok' : 'error' }, seconds);
+  }
+
+  /** Counts a reload attempt. */
+  observeReload(ok: boolean): void {
+    this.#reloads.inc({ result: ok ? 'ok' : 'error' });
+    this.#reloadOk.set(ok ? 1 : 0);
+  }
+
+  /** Where the active-connection and active-tunnel gauges read their values at scrape time. */
+  setActiveSources(sources: { connections?: () => number; tunnels?: () => number }): void {
+    if (sources.connections) this.#activeConnections = sources.connections;
+    if (sources.tunnels) this.#activeTunnels = sources.tunnels;
+  }
+
+  /** The exposition text. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+const CLOSE_REASONS: ReadonlySet<string> = new Set([
+  'client_end',
+  'upstream_end',
+  'idle_timeout',
+  'sni_mismatch',
+  'error',
+  'drain',
+]);
+
+/** A tunnel close reason as a label (`none` when it never opened). */
+function closeLabel(reason: string | null): string {
+  if (reason === null) return 'none';
+  return CLOSE_REASONS.has(reason) ? reason : 'other';
+}
