@@ -23,6 +23,11 @@ export interface ProxyServer {
   setContext(ctx: ProxyContext): void;
   /** Stops accepting, lets in-flight requests finish, then resolves. */
   close(): Promise<void>;
+  /**
+   * Reload: binds the entries new in `listen`, then stops accepting on the removed ones (their in-flight
+   * connections go on); unchanged entries stay bound. Rejects, changing nothing, if a new entry cannot be bound.
+   */
+  setListen(listen: readonly string[]): Promise<void>;
   readonly listeners: readonly Listener[];
 }
 
@@ -31,15 +36,14 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   let current = options.context;
   const context = (): ProxyContext => current;
   const limits = new ConnectionLimits();
-  const specs = current.config.listen.map(parseListenAddress);
-  const listeners = specs.map(
-    (spec) =>
-      new Listener({
-        spec,
-        say: options.say,
-        createServer: (zone) => createProxyHttpServer({ context, zone, limits }),
-      }),
-  );
+  const makeListener = (text: string): Listener =>
+    new Listener({
+      spec: parseListenAddress(text),
+      say: options.say,
+      createServer: (zone) => createProxyHttpServer({ context, zone, limits }),
+    });
+  const byText = new Map(current.config.listen.map((text) => [text, makeListener(text)] as const));
+  const listeners = [...byText.values()];
   try {
     for (const l of listeners) await l.start();
   } catch (err) {
@@ -53,6 +57,26 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     },
     async close() {
       await Promise.all(listeners.map((l) => l.close()));
+    },
+    async setListen(listen) {
+      const fresh: [string, Listener][] = [];
+      try {
+        for (const text of listen) {
+          if (byText.has(text) || fresh.some(([t]) => t === text)) continue;
+          const l = makeListener(text);
+          fresh.push([text, l]);
+          await l.start();
+        }
+      } catch (err) {
+        await Promise.all(fresh.map(([, l]) => l.close()));
+        throw err;
+      }
+      for (const [text, l] of fresh) byText.set(text, l);
+      const gone = [...byText].filter(([text]) => !listen.includes(text));
+      for (const [text] of gone) byText.delete(text);
+      listeners.splice(0, listeners.length, ...byText.values());
+      // Not awaited: a removed listener's close resolves only when its last in-flight connection ends.
+      for (const [, l] of gone) void l.close();
     },
   };
 }

@@ -4,10 +4,7 @@
  * messages go to stderr; the access log goes where `log.file` says, never to stderr unless configured so.
  */
 import type { Config } from '@cuttle/shared';
-import { createJsonLineSink } from '../../access/sink.js';
-import { createContext } from '../../create-context.js';
-import { ORIGIN_AGENT } from '../../forward/origin-agent.js';
-import { startProxyServer } from '../../server/index.js';
+import { serve } from '../../lifecycle/serve.js';
 import { EXIT, RuntimeError } from '../exit-codes.js';
 import { loadConfigFile } from '../load-config-file.js';
 
@@ -42,24 +39,6 @@ export async function runCommand(argv: string[]): Promise<number> {
     say((err as Error).message);
     return err instanceof RuntimeError ? EXIT.RUNTIME : EXIT.USAGE;
   }
-  // Handlers first: a signal that arrives while binding must not kill the process with the default action.
-  const stopped = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  const sink = createJsonLineSink(config.log);
-  let server: Awaited<ReturnType<typeof startProxyServer>>;
-  try {
-    server = await startProxyServer({ context: createContext(config, (e) => sink.record(e)), say });
-  } catch (err) {
-    say(`cannot start: ${(err as Error).message}`);
-    await sink.close();
-    return EXIT.RUNTIME;
-  }
-  const signal = await stopped;
-  say(`${signal}: closing`);
-  await server.close();
-  ORIGIN_AGENT.destroy();
-  await sink.close();
-  return EXIT.OK;
+  // Access log, metrics, listeners, SIGHUP reload, SIGUSR1 log reopen, SIGTERM/SIGINT drain: lifecycle/serve.ts.
+  return serve({ file: args.config, config, say });
 }
