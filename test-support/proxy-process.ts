@@ -40,6 +40,13 @@ export interface StartProxyOptions {
   readonly node?: string;
 }
 
+/** The log's snake_case keys (`bytes_up`) as AccessRecord's camelCase (`bytesUp`), so tests compare records. */
+function camelKeys(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) out[k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
+  return out;
+}
+
 const LISTEN_RE = /listening on (\S+)/g;
 
 /**
@@ -150,7 +157,7 @@ export async function startProxy(
       return readFileSync(accessFile, 'utf8')
         .split('\n')
         .filter((l) => l.trim() !== '')
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
+        .map((l) => camelKeys(JSON.parse(l) as Record<string, unknown>));
     },
     waitForStderr,
     stop,
