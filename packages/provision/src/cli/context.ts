@@ -1,0 +1,72 @@
+/** What every command needs: parsed options, the loaded host.yaml and an LXD client. */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.js';
+import { loadHostConfig } from '../host-config/load-host-config.js';
+import type { HostConfig } from '../host-config/schema.js';
+import { LxdClient } from '../lxd/client.js';
+
+/** The options every command accepts; commands add their own. */
+export const COMMON_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  root: { type: 'string' },
+  socket: { type: 'string' },
+  json: { type: 'boolean' },
+  instance: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface CommandContext {
+  readonly config: HostConfig;
+  readonly root: string;
+  readonly json: boolean;
+  readonly instance: string | undefined;
+  client(): LxdClient;
+}
+
+/** Parses `argv` strictly (unknown flags and stray arguments are UsageErrors) and loads `--config`. */
+export function parseCommandArgs(
+  argv: string[],
+  allowed: readonly (keyof typeof COMMON_OPTIONS)[],
+): {
+  help: boolean;
+  context: () => CommandContext;
+} {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options: COMMON_OPTIONS, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  for (const k of Object.keys(values))
+    if (!allowed.includes(k as keyof typeof COMMON_OPTIONS) && k !== 'help')
+      throw new UsageError(`--${k} is not an option of this command`);
+  return {
+    help: values.help === true,
+    context: () => {
+      const file = values.config;
+      if (typeof file !== 'string') throw new UsageError('--config FILE is required');
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new UsageError(
+          `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        );
+      }
+      const config = loadHostConfig(text, file);
+      const socket = typeof values.socket === 'string' ? values.socket : config.lxd_socket;
+      let client: LxdClient | undefined;
+      return {
+        config,
+        root: typeof values.root === 'string' ? values.root : '/',
+        json: values.json === true,
+        instance: typeof values.instance === 'string' ? values.instance : undefined,
+        client: () => {
+          client ??= new LxdClient(socket === undefined ? {} : { socketPath: socket });
+          return client;
+        },
+      };
+    },
+  };
+}

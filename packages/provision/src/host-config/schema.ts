@@ -1,0 +1,163 @@
+/**
+ * The host.yaml schema: the single source of truth for what cuttle-provision manages. Defaults reproduce the seed's
+ * host (pool `lxd` on zfs over `/dev/system/lxd-zfs`, bridge `lxdbr0` with only link-local addresses, the default
+ * profile pointing at the proxy on `[fe80::1%eth0]:3128`), with what running LXD 5.0.2 taught us (issue 5, item 4).
+ * docs/host-reference.md is generated from it (`pnpm -s provision reference`).
+ */
+import { z } from 'zod';
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, `_`, `.` and `-` (at most 63)')
+  .describe('LXD object name');
+const absPath = z.string().regex(/^\//, 'must be an absolute path');
+const stringMap = z.record(z.string(), z.string());
+
+export const poolSchema = z
+  .strictObject({
+    name: name.default('lxd').describe('Storage pool name.'),
+    driver: z
+      .enum(['zfs', 'dir', 'btrfs'])
+      .default('zfs')
+      .describe(
+        'Storage driver. A pool is never deleted or replaced automatically: a change says "replace required".',
+      ),
+    source: z
+      .string()
+      .optional()
+      .describe(
+        'Block device, dataset or directory handed to LXD (`source`). Default for zfs: `/dev/system/lxd-zfs`; dir/btrfs: LXD chooses.',
+      ),
+    config: stringMap.default({}).describe('Further pool keys, set at creation and kept converged.'),
+    lvm: z
+      .strictObject({
+        create: z
+          .boolean()
+          .default(false)
+          .describe('Create the logical volume for `source` with lvcreate when it is missing.'),
+        volume_group: z.string().default('system').describe('Volume group for `lvcreate`.'),
+        name: z.string().default('lxd-zfs').describe('Logical volume name.'),
+        size: z.string().default('30g').describe('Logical volume size (`lvcreate -L`).'),
+      })
+      .default({ create: false, volume_group: 'system', name: 'lxd-zfs', size: '30g' })
+      .describe('The LVM volume under a zfs pool (the seed: `lvcreate -L30g -n lxd-zfs system`).'),
+  })
+  .describe('The storage pool holding the containers.');
+
+export const bridgeSchema = z
+  .strictObject({
+    name: name.default('lxdbr0').describe("Bridge name (also the proxy's listen interface)."),
+    address: z
+      .string()
+      .regex(/^fe80::[0-9a-f:]*\/64$/i, 'a link-local address with /64, e.g. `fe80::1/64`')
+      .default('fe80::1/64')
+      .describe(
+        "The host's link-local address on the bridge (`ipv6.address`). Not `none`: LXD >= 5.0.1 then disables IPv6 on the bridge.",
+      ),
+    hwaddr: z
+      .string()
+      .regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i, 'a MAC address like `00:16:3e:00:00:01`')
+      .default('00:16:3e:00:00:01')
+      .describe('Fixed MAC (`bridge.hwaddr`, API extension `network_hwaddr`).'),
+    config: stringMap.default({}).describe('Further network keys, merged over the managed ones.'),
+  })
+  .describe('The link-local-only bridge the containers sit on.');
+
+export const profileSchema = z
+  .strictObject({
+    name: name.default('default').describe('Profile to manage (the seed used `default`).'),
+    nic: z.string().default('eth0').describe('NIC device name, also the interface inside the container.'),
+    environment: stringMap
+      .default({})
+      .describe('Further `environment.*` keys (without the prefix), e.g. `{TZ: UTC}`.'),
+    no_proxy: z.string().default('localhost,127.0.0.1,::1').describe('`no_proxy` / `NO_PROXY` value.'),
+    config: stringMap.default({}).describe('Further profile keys.'),
+    cloud_init: z
+      .boolean()
+      .default(true)
+      .describe("Add cloud-init user-data writing the proxy into /etc/environment and apt's configuration."),
+  })
+  .describe('The profile the containers use.');
+
+export const proxySchema = z
+  .strictObject({
+    port: z.number().int().min(1).max(65535).default(3128).describe('Proxy port on the bridge address.'),
+    config_file: absPath.default('/etc/cuttle/cuttle.yaml').describe("Where the proxy's config is written."),
+    allow: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        "Allowed destination names (the proxy's `allow`); the seed allowed its distribution's mirrors.",
+      ),
+    settings: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe('Further proxy config keys (see config-reference.md), merged over the generated ones.'),
+    node: absPath.default('/usr/bin/node').describe('Absolute path of a supported Node (>= 20.11).'),
+    cli: absPath
+      .default('/opt/cuttle/packages/proxy/dist/cli/main.js')
+      .describe('Absolute path of the built `cuttle` CLI.'),
+  })
+  .describe('The cuttle daemon on the host.');
+
+export const firewallSchema = z
+  .strictObject({
+    table: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, 'letters, digits and `_`')
+      .default('cuttle')
+      .describe('nftables table (family inet) cuttle-provision owns.'),
+    file: absPath
+      .default('/etc/cuttle/cuttle.nft')
+      .describe("The table's file, loaded by the unit before the proxy starts."),
+    load: z.boolean().default(true).describe('`apply` loads the table into the running kernel too.'),
+  })
+  .describe('The nftables table: from the bridge only TCP to the proxy and neighbour discovery get in.');
+
+export const aptPinSchema = z
+  .strictObject({
+    mode: z
+      .enum(['auto', 'always', 'never'])
+      .default('auto')
+      .describe('`auto`: write the pin only when LXD is a deb from backports (a snap LXD needs none).'),
+    suite: z
+      .string()
+      .optional()
+      .describe('Backports suite; default `CODENAME-backports` from /etc/os-release.'),
+    file: absPath.default('/etc/apt/preferences.d/cuttle-lxd.pref').describe('Pin file path.'),
+  })
+  .describe('The APT pin taking `lxd*` from backports at priority 500.');
+
+export const unitSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9@_.-]+\.service$/, 'a unit name ending in `.service`')
+      .default('cuttle.service'),
+    dir: absPath.default('/etc/systemd/system').describe('Where the unit is written.'),
+  })
+  .describe('The hardened systemd unit running the proxy.');
+
+export const hostConfigSchema = z
+  .strictObject({
+    mode: z
+      .enum(['bridge'])
+      .default('bridge')
+      .describe("`bridge`: containers reach the proxy over the link-local bridge (the seed's design)."),
+    lxd_socket: absPath
+      .optional()
+      .describe(
+        "LXD's unix socket; default: `$LXD_SOCKET`, `$LXD_DIR/unix.socket`, the snap's, the deb's, Incus's.",
+      ),
+    pool: poolSchema.default(poolSchema.parse({})),
+    bridge: bridgeSchema.default(bridgeSchema.parse({})),
+    profile: profileSchema.default(profileSchema.parse({})),
+    proxy: proxySchema.default(proxySchema.parse({})),
+    firewall: firewallSchema.default(firewallSchema.parse({})),
+    apt_pin: aptPinSchema.default(aptPinSchema.parse({})),
+    unit: unitSchema.default(unitSchema.parse({})),
+  })
+  .describe('host.yaml: what `cuttle-provision` converges an LXD host to.');
+
+/** A validated host.yaml with every default applied. */
+export type HostConfig = z.output<typeof hostConfigSchema>;

@@ -1,0 +1,11 @@
+// @cuttle/provision: host.yaml -> plan (per resource) -> apply through the LXD REST API and owned files -> verify.
+export * from './errors.js';
+export * from './host-config/load-host-config.js';
+export * from './host-config/schema.js';
+export * from './lxd/client.js';
+export * from './lxd/socket-path.js';
+export * from './render/apt-pin.js';
+export * from './render/cloud-init.js';
+export * from './render/nftables.js';
+export * from './render/proxy-url.js';
+export * from './render/systemd-unit.js';

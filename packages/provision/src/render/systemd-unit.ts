@@ -1,0 +1,78 @@
+/**
+ * The hardened systemd unit running the proxy: a dynamic unprivileged user, absolute paths to a supported Node and
+ * the built CLI, started once the bridge device exists (and stopped with it), the firewall table loaded first
+ * (privileged `+` step), and reload through `cuttle validate` so a bad config never reaches the daemon.
+ * Kept below 2.0 ("OK") by `systemd-analyze security --offline=yes`; V8's JIT needs writable+executable memory,
+ * so MemoryDenyWriteExecute stays off.
+ */
+import type { HostConfig } from '../host-config/schema.js';
+import { MANAGED_HEADER } from './managed-header.js';
+
+/** Where `nft` is on Debian. */
+export const NFT_PATH = '/usr/sbin/nft';
+/** Where `kill` is on a merged-/usr Debian. */
+export const KILL_PATH = '/usr/bin/kill';
+
+/** systemd's device unit name for network interface `iface` (systemd-escape for the usual names). */
+export function deviceUnit(iface: string): string {
+  const escaped = iface.replace(
+    /[^A-Za-z0-9:_.]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+  return `sys-subsystem-net-devices-${escaped}.device`;
+}
+
+/** The unit file's text. */
+export function renderSystemdUnit(config: HostConfig): string {
+  const dev = deviceUnit(config.bridge.name);
+  const cli = `${config.proxy.node} ${config.proxy.cli}`;
+  const cfg = config.proxy.config_file;
+  const loadTable = config.firewall.load ? `ExecStartPre=+${NFT_PATH} -f ${config.firewall.file}\n` : '';
+  return `${MANAGED_HEADER('#')}[Unit]
+Description=cuttle egress HTTP proxy for the LXD bridge ${config.bridge.name}
+After=${dev} network.target
+BindsTo=${dev}
+
+[Service]
+Type=exec
+${loadTable}ExecStart=${cli} run --config ${cfg}
+ExecReload=${cli} validate --config ${cfg}
+ExecReload=${KILL_PATH} -HUP $MAINPID
+Restart=on-failure
+RestartSec=2s
+DynamicUser=yes
+CapabilityBoundingSet=
+AmbientCapabilities=
+NoNewPrivileges=yes
+PrivateTmp=yes
+PrivateDevices=yes
+PrivateUsers=yes
+PrivateMounts=yes
+ProtectSystem=strict
+ProtectHome=yes
+ProtectHostname=yes
+ProtectClock=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectProc=invisible
+ProcSubset=pid
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+RemoveIPC=yes
+UMask=0077
+DevicePolicy=closed
+KeyringMode=private
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallFilter=~@privileged @resources
+LimitNOFILE=65536
+
+[Install]
+WantedBy=multi-user.target
+`;
+}

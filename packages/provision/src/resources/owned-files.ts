@@ -1,0 +1,91 @@
+/**
+ * The files cuttle-provision owns: the proxy's config, the nftables table, the systemd unit and (on a deb LXD from
+ * backports) the APT pin. Written under a root prefix (`--root DIR`, default /) so tests write into a temp dir.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { HostConfig } from '../host-config/schema.js';
+import { lineDiff } from '../internal/line-diff.js';
+import { backportsSuite, renderAptPin } from '../render/apt-pin.js';
+import { MANAGED_MARK } from '../render/managed-header.js';
+import { renderNftables } from '../render/nftables.js';
+import { renderProxyConfig } from '../render/proxy-config.js';
+import { renderSystemdUnit } from '../render/systemd-unit.js';
+import type { HostFacts } from './host-facts.js';
+import type { ResourcePlan } from './types.js';
+
+/** One owned file. */
+export interface OwnedFile {
+  readonly path: string;
+  readonly content: string;
+  readonly mode: number;
+}
+
+/** Every file `config` asks for on this host; `skipped` says why a file is left out (the pin, mostly). */
+export function ownedFiles(config: HostConfig, facts: HostFacts): { files: OwnedFile[]; skipped: string[] } {
+  const files: OwnedFile[] = [
+    { path: config.proxy.config_file, content: renderProxyConfig(config), mode: 0o644 },
+    { path: config.firewall.file, content: renderNftables(config), mode: 0o644 },
+    { path: join(config.unit.dir, config.unit.name), content: renderSystemdUnit(config), mode: 0o644 },
+  ];
+  const skipped: string[] = [];
+  const pin = config.apt_pin;
+  const wantPin = pin.mode === 'always' || (pin.mode === 'auto' && facts.lxdInstall === 'deb-backports');
+  if (wantPin) {
+    const suite = backportsSuite(config, facts.osRelease);
+    if (suite === null)
+      skipped.push(`${pin.file}: no VERSION_CODENAME in /etc/os-release; set apt_pin.suite`);
+    else files.push({ path: pin.file, content: renderAptPin(suite), mode: 0o644 });
+  } else if (pin.mode === 'auto') {
+    skipped.push(
+      `${pin.file}: not needed, LXD here is ${facts.lxdInstall === 'deb' ? 'a deb not from backports' : `a ${facts.lxdInstall} install`}`,
+    );
+  }
+  return { files, skipped };
+}
+
+function readOrNull(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** Plans one file under `root`. */
+export function planFile(root: string, file: OwnedFile): ResourcePlan {
+  const full = join(root, file.path);
+  const id = `file ${file.path}`;
+  const have = readOrNull(full);
+  if (have === file.content) return { id, action: 'none', changes: [] };
+  const write = async (): Promise<void> => {
+    mkdirSync(dirname(full), { recursive: true });
+    writeFileSync(full, file.content, { mode: file.mode });
+  };
+  const diff = lineDiff(have ?? '', file.content);
+  return {
+    id,
+    action: have === null ? 'create' : 'update',
+    changes: [{ key: 'content', from: have === null ? undefined : 'see diff', to: diff }],
+    ...(have !== null && !have.includes(MANAGED_MARK)
+      ? { note: 'this file was not written by cuttle-provision; apply overwrites it' }
+      : {}),
+    apply: write,
+  };
+}
+
+/** Plans removing one file: only when it carries the managed mark (someone else's file is left alone). */
+export function planFileRemoval(root: string, path: string): ResourcePlan {
+  const full = join(root, path);
+  const id = `file ${path}`;
+  const have = readOrNull(full);
+  if (have === null) return { id, action: 'none', changes: [] };
+  if (!have.includes(MANAGED_MARK))
+    return { id, action: 'none', changes: [], note: 'kept: not written by cuttle-provision' };
+  return {
+    id,
+    action: 'delete',
+    changes: [{ key: 'content', from: 'file', to: undefined }],
+    apply: async () => rmSync(full, { force: true }),
+  };
+}

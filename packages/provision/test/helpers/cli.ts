@@ -1,0 +1,57 @@
+/** Runs the compiled cuttle-provision CLI (`pnpm build` first) against the private LXD daemon. */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { lxdEnv } from '@cuttle/test-support';
+
+export const PROVISION_MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `cuttle-provision ARGS`; never throws. */
+export function provision(args: string[], env: NodeJS.ProcessEnv = lxdEnv()): Promise<CliResult> {
+  if (!existsSync(PROVISION_MAIN)) throw new Error(`${PROVISION_MAIN} missing: run \`pnpm build\` first`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [PROVISION_MAIN, ...args], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A temp dir holding `host.yaml` with `text`, and a `root` prefix for the files. */
+export function hostYaml(text: string): { dir: string; file: string; root: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'cpv-'));
+  const file = join(dir, 'host.yaml');
+  writeFileSync(file, text);
+  return { dir, file, root: join(dir, 'root') };
+}
+
+/** The test-only host.yaml: names no other test or host uses. */
+export const TEST_HOST_YAML = `pool:
+  name: cpv-pool
+  driver: dir
+bridge:
+  name: cpvbr0
+  hwaddr: 00:16:3e:cf:01:01
+profile:
+  name: cpv-profile
+proxy:
+  port: 13128
+  allow: [allowed.test]
+firewall:
+  table: cpv_cuttle
+  file: /etc/cuttle/cpv.nft
+`;

@@ -1,0 +1,95 @@
+/**
+ * The private LXD daemon for tests, started by `scripts/lxd-daemon.sh start` (CI: scripts/test-all.sh) with its own
+ * state directory. Found through `$LXD_SOCKET` or `$LXD_DIR` (default /tmp/cuttle-lxd, the script's default). Tests
+ * use test-only names (pool `cpv-pool`, bridge `cpvbr0`, containers `cpv-*`) and the local busybox image.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { IN_CI, missingNeeds } from './needs.js';
+
+/** The busybox-static image alias the script imports. */
+export const LXD_TEST_IMAGE = 'cuttle-bbox';
+
+/** The daemon's state directory (the script's default when unset). */
+export const LXD_TEST_DIR = process.env.LXD_DIR ?? '/tmp/cuttle-lxd';
+
+/** The daemon's unix socket. */
+export const LXD_TEST_SOCKET = process.env.LXD_SOCKET ?? join(LXD_TEST_DIR, 'unix.socket');
+
+/** Environment for `lxc` pointing at the private daemon. */
+export function lxdEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, LXD_DIR: LXD_TEST_DIR, LXD_SOCKET: LXD_TEST_SOCKET };
+}
+
+/** Why the private daemon cannot be used, or null. */
+export function missingLxd(): string | null {
+  const base = missingNeeds({ root: true, commands: ['lxc', 'lxd', 'nft'] });
+  if (base !== null) return base;
+  if (!existsSync(LXD_TEST_SOCKET))
+    return `no private LXD daemon at ${LXD_TEST_SOCKET} (start one: LXD_DIR=${LXD_TEST_DIR} bash scripts/lxd-daemon.sh start)`;
+  try {
+    execFileSync('lxc', ['image', 'info', LXD_TEST_IMAGE], {
+      env: lxdEnv(),
+      stdio: 'ignore',
+      timeout: 20_000,
+    });
+  } catch {
+    return `the daemon at ${LXD_TEST_SOCKET} does not answer or lacks the image ${LXD_TEST_IMAGE} (scripts/lxd-daemon.sh start imports it)`;
+  }
+  return null;
+}
+
+/** `describe.skipIf(skipUnlessLxd())`: skips with a message outside CI, throws with CI=true. */
+export function skipUnlessLxd(): boolean {
+  const why = missingLxd();
+  if (why === null) return false;
+  if (IN_CI) throw new Error(`CI=true and a test cannot run: ${why}`);
+  console.warn(`skipped: ${why}`);
+  return true;
+}
+
+/** Runs `lxc ARGS` against the private daemon; never throws, resolves with the outcome. */
+export function lxc(
+  args: string[],
+  timeoutMs = 120_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      'lxc',
+      args,
+      { env: lxdEnv(), timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Runs `lxc ARGS` and throws with its stderr when it fails. */
+export async function lxcOk(args: string[], timeoutMs?: number): Promise<string> {
+  const r = await lxc(args, timeoutMs);
+  if (r.code !== 0) throw new Error(`lxc ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** Launches an unprivileged container from the busybox image with `profiles` and waits until it runs. */
+export async function launchContainer(name: string, profiles: string[]): Promise<void> {
+  await lxcOk(['launch', LXD_TEST_IMAGE, name, ...profiles.flatMap((p) => ['-p', p])]);
+  for (let i = 0; i < 50; i++) {
+    if ((await lxc(['exec', name, '--', 'true'])).code === 0) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`container ${name} did not start`);
+}
+
+/** Deletes a container if it exists (for afterAll). */
+export async function deleteContainer(name: string): Promise<void> {
+  await lxc(['delete', '--force', name]);
+}
+
+/** Runs a command inside a container (busybox applets). */
+export function execIn(name: string, cmd: string[], timeoutMs?: number) {
+  return lxc(['exec', name, '--', ...cmd], timeoutMs);
+}
