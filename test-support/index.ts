@@ -3,3 +3,4 @@ export * from './netns.js';
 export * from './origin.js';
 export * from './proxy-process.js';
 export * from './raw-http.js';
+export * from './lxd.js';
