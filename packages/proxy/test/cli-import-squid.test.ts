@@ -44,6 +44,40 @@ describe('cuttle import-squid', () => {
     });
   });
 
+  it('a non-seed http_access list becomes rules; check names the squid.conf line that decided', () => {
+    const conf = join(dir, 'rules.conf');
+    writeFileSync(
+      conf,
+      [
+        'acl safe port 80 443',
+        'acl ssl port 443',
+        'acl lan src fe80::/10',
+        'acl bad dstdomain .evil.test',
+        'http_access deny !safe',
+        'http_access deny CONNECT !ssl',
+        'http_access deny !lan',
+        'http_access deny bad',
+        'http_port [::1]:3128',
+        '',
+      ].join('\n'),
+    );
+    const r = cuttle('import-squid', conf);
+    expect(r.code).toBe(0);
+    const out = join(dir, 'rules.yaml');
+    writeFileSync(out, r.stdout);
+    const rows: [string[], number, string][] = [
+      [['--client', 'fe80::2%lxdbr0', 'http://ok.test/'], 0, 'rules.conf: implicit final http_access allow'],
+      [['--client', 'fe80::2%lxdbr0', 'http://a.evil.test/'], 1, 'rules.conf:8 http_access deny bad'],
+      [['--client', '::1', 'http://ok.test/'], 1, 'rules.conf:7 http_access deny !lan'],
+      [['--client', 'fe80::2%lxdbr0', 'http://ok.test:8080/'], 1, ''],
+    ];
+    for (const [args, code, rule] of rows) {
+      const c = cuttle('check', '--config', out, '--json', ...args);
+      expect(c.code).toBe(code);
+      expect((JSON.parse(c.stdout) as { rule: string | null }).rule ?? '').toBe(rule);
+    }
+  });
+
   it('a missing hosts_file is exit 2 with its path', () => {
     const conf = join(dir, 'squid-nohosts.conf');
     writeFileSync(conf, `${readFileSync(SEED, 'utf8')}hosts_file /nonexistent/cuttle-hosts\n`);
