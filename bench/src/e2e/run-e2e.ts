@@ -1,3 +1,35 @@
+/**
+ * `pnpm bench e2e`: the same 1 KiB GETs and CONNECT tunnels through Squid, tinyproxy, proxy-chain and cuttle (Node
+ * 20 and 24) on loopback, next to the direct baseline, in alternating rounds; medians and spread. Sections:
+ *   rps      closed-loop req/s with wrk, and proxy CPU µs per request from /proc
+ *   latency  p50/p99 at an open-loop rate of 50% of Squid's req/s
+ *   mix      closed-loop with 20% of the requests denied
+ *   connect  one bulk tunnel and tunnel set-up rate, TLS (SNI check on) and raw (check off)
+ *   idle     RSS with many idle tunnels open
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { describeMachine } from '../report/machine.js';
+import { type Summary, summarize } from '../report/stats.js';
+import type { E2eReport, GoalRow, TargetInfo } from './e2e-report.js';
+import { runOpenLoop } from './load/open-loop.js';
+import { absoluteGet, probe } from './load/probe.js';
+import {
+  captureClientHello,
+  openIdleTunnels,
+  runBulk,
+  runSetupRate,
+  type TunnelTarget,
+} from './load/tunnels.js';
+import { runWrk } from './load/wrk.js';
+import { ORIGIN_PATH } from './origins/nginx-origin.js';
+import { ALL_TARGETS, type BenchWorld, setupWorld } from './setup-world.js';
+import { ensurePackages } from './system/install.js';
+import { cpuSeconds, type Daemon, rssBytes, tail } from './system/processes.js';
+
+export { formatE2e } from './e2e-report.js';
+
+export const ALL_SECTIONS = ['rps', 'latency', 'mix', 'connect', 'idle'] as const;
+
 export interface E2eOptions {
   readonly quick: boolean;
   readonly durationS?: number | undefined;
@@ -7,9 +39,398 @@ export interface E2eOptions {
   readonly sections?: readonly string[] | undefined;
   readonly cpuProfDir?: string | undefined;
 }
-export async function runE2e(_o: E2eOptions): Promise<unknown> {
-  throw new Error('not yet');
+
+const log = (line: string): void => {
+  process.stderr.write(`bench e2e: ${line}\n`);
+};
+
+/**
+ * Runs `fn` for each target, the order rotated by one each round, `rounds` times. A target whose daemon has died
+ * is marked in `dead` (with the end of its log) and skipped from then on; the others go on.
+ */
+async function alternate<T>(
+  targets: readonly string[],
+  rounds: number,
+  dead: Map<string, string>,
+  daemonOf: (t: string) => Daemon | null,
+  fn: (t: string, round: number) => Promise<T>,
+): Promise<Map<string, T[]>> {
+  const out = new Map<string, T[]>(targets.map((t) => [t, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[(i + r) % targets.length] as string;
+      if (dead.has(t)) continue;
+      if (process.env.CUTTLE_BENCH_VERBOSE) log(`  round ${r + 1}: ${t}`);
+      try {
+        out.get(t)?.push(await fn(t, r));
+      } catch (err) {
+        const d = daemonOf(t);
+        if (d && (d.child.exitCode !== null || d.child.signalCode !== null)) {
+          const why = `${t} died (exit ${d.child.exitCode ?? d.child.signalCode}): ${tail(d.logFile, 40)
+            .split('\n')
+            .filter((l) => !/^\s+at /.test(l))
+            .slice(-6)
+            .join(' / ')}`;
+          dead.set(t, why);
+          log(why);
+        } else throw err;
+      }
+    }
+  }
+  return out;
 }
-export function formatE2e(_r: unknown): string {
-  return '';
+
+/** Open files this process may hold (the hard limit; the bench cannot raise it without CAP_SYS_RESOURCE). */
+function nofileLimit(): number {
+  try {
+    const m = /Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/.exec(
+      readFileSync('/proc/self/limits', 'utf8'),
+    );
+    return m && m[1] !== 'unlimited' ? Number(m[1]) : Number.POSITIVE_INFINITY;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+export async function runE2e(o: E2eOptions): Promise<E2eReport> {
+  const targets = o.targets ?? ALL_TARGETS;
+  for (const t of targets) {
+    if (!(ALL_TARGETS as readonly string[]).includes(t))
+      throw new Error(`unknown target "${t}" (known: ${ALL_TARGETS.join(', ')})`);
+  }
+  const sections = new Set(o.sections ?? ALL_SECTIONS);
+  const settings = {
+    durationS: o.durationS ?? (o.quick ? 1 : 5),
+    rounds: o.rounds ?? (o.quick ? 1 : 3),
+    connections: 50,
+    connectBytes: Math.round((o.connectMiB ?? (o.quick ? 16 : 1024)) * 2 ** 20),
+    setupConcurrency: 16,
+    idleTunnels: o.quick ? 200 : 10_000,
+    /** A proxy holds two sockets per tunnel: 10k tunnels need 20k+ open files. */
+    idleLimit: 0,
+    idleTunnelsWanted: o.quick ? 200 : 10_000,
+    denyShare: 0.2,
+  };
+  ensurePackages(log);
+  const bw = await setupWorld({ targets, cpuProfDir: o.cpuProfDir, log });
+  const limit = nofileLimit();
+  settings.idleLimit = Number.isFinite(limit) ? limit : 0;
+  if (Number.isFinite(limit) && settings.idleTunnels * 2 + 500 > limit) {
+    const capped = Math.floor((limit - 500) / 2 / 100) * 100;
+    log(
+      `open-file limit ${limit} (hard; not raisable here): ${capped} idle tunnels instead of ${settings.idleTunnels}`,
+    );
+    settings.idleTunnels = capped;
+  }
+  try {
+    return await measure(bw, targets, sections, settings);
+  } finally {
+    await bw.stop();
+    if (!process.env.CUTTLE_BENCH_KEEP) rmSync(bw.dir, { recursive: true, force: true });
+  }
+}
+
+type Settings = {
+  durationS: number;
+  rounds: number;
+  connections: number;
+  connectBytes: number;
+  setupConcurrency: number;
+  idleTunnels: number;
+  idleLimit: number;
+  idleTunnelsWanted: number;
+  denyShare: number;
+};
+
+async function measure(
+  bw: BenchWorld,
+  requested: readonly string[],
+  sections: Set<string>,
+  s: Settings,
+): Promise<E2eReport> {
+  const { world } = bw;
+  const info: TargetInfo[] = [];
+  const portOf = (t: string): number =>
+    t === 'direct' ? world.originPort : (bw.proxies.get(t)?.port as number);
+  const pidOf = (t: string): number | null =>
+    t === 'direct' ? null : (bw.proxies.get(t)?.daemon.pid ?? null);
+  const allowedReq = absoluteGet(world.allowedHost, world.originPort, ORIGIN_PATH);
+  const deniedReq = absoluteGet(world.deniedHost, world.originPort, ORIGIN_PATH);
+
+  // Check each target answers as configured; a target that does not is reported and left out.
+  const live: string[] = [];
+  for (const t of requested) {
+    const failedWhy = bw.failed.get(t);
+    if (failedWhy !== undefined) {
+      info.push({ name: t, note: '', ok: false, error: failedWhy });
+      continue;
+    }
+    try {
+      const ok = await probe(portOf(t), allowedReq);
+      if (ok.status !== 200 || ok.bytes !== 1024)
+        throw new Error(`allowed GET answered ${ok.status} with ${ok.bytes} bytes`);
+      if (t !== 'direct') {
+        const denied = await probe(portOf(t), deniedReq);
+        if (denied.status !== 403) throw new Error(`denied GET answered ${denied.status}, not 403`);
+      }
+      live.push(t);
+      info.push({
+        name: t,
+        note: t === 'direct' ? 'nginx 1 KiB file, no proxy' : (bw.proxies.get(t)?.note ?? ''),
+        ok: true,
+      });
+    } catch (err) {
+      info.push({ name: t, note: '', ok: false, error: `probe failed: ${(err as Error).message}` });
+      log(`${t}: probe failed: ${(err as Error).message}`);
+    }
+  }
+  const proxiesLive = live.filter((t) => t !== 'direct');
+  const dead = new Map<string, string>();
+  const daemonOf = (t: string): Daemon | null => bw.proxies.get(t)?.daemon ?? null;
+  const wrkBase = {
+    dir: bw.dir,
+    host: world.allowedHost,
+    deniedHost: world.deniedHost,
+    originPort: world.originPort,
+    path: ORIGIN_PATH,
+    connections: s.connections,
+  };
+  const report: E2eReport = {
+    bench: 'e2e',
+    machine: describeMachine(),
+    nodeVersions: bw.nodeVersions,
+    settings: {
+      ...s,
+      cpuPinning:
+        bw.cpus.proxy === undefined
+          ? 'none (one CPU)'
+          : `proxy on CPU ${bw.cpus.proxy}, generator and origins on CPU ${bw.cpus.load}`,
+    },
+    targets: info,
+    rps: [],
+    latency: null,
+    mix: [],
+    connect: [],
+    idle: [],
+    goals: [],
+  };
+
+  // Warm-up: JIT, connection pools, Squid's first-request work; not recorded.
+  for (const t of live)
+    await runWrk({ ...wrkBase, port: portOf(t), durationS: Math.min(2, s.durationS), denyEvery: 0 });
+
+  if (sections.has('rps')) {
+    log(`closed-loop req/s: ${s.rounds} rounds x ${live.length} targets x ${s.durationS} s`);
+    const res = await alternate(live, s.rounds, dead, daemonOf, async (t) => {
+      const pid = pidOf(t);
+      const cpu0 = pid === null ? 0 : cpuSeconds(pid);
+      const w = await runWrk({ ...wrkBase, port: portOf(t), durationS: s.durationS, denyEvery: 0 });
+      const cpu = pid === null ? Number.NaN : ((cpuSeconds(pid) - cpu0) * 1e6) / w.requests;
+      return { ...w, cpuUs: cpu };
+    });
+    for (const t of live) {
+      const runs = res.get(t) ?? [];
+      report.rps.push({
+        target: t,
+        reqPerSec: summarize(runs.map((r) => r.reqPerSec)),
+        cpuUsPerReq: summarize(runs.map((r) => r.cpuUs).filter((v) => Number.isFinite(v))),
+        errors: runs.reduce((a, r) => a + r.non2xx + r.socketErrors, 0),
+      });
+    }
+  }
+
+  if (sections.has('latency')) {
+    const squid = report.rps.find((r) => r.target === 'squid');
+    const base = squid
+      ? squid.reqPerSec.median
+      : Math.min(...report.rps.filter((r) => r.target !== 'direct').map((r) => r.reqPerSec.median));
+    const rate = Number.isFinite(base) && base > 0 ? Math.round(base * 0.5) : 1000;
+    log(`open-loop latency at ${rate} req/s (${squid ? "50% of Squid's max" : 'fallback rate'})`);
+    const rounds = Math.max(1, Math.min(2, s.rounds));
+    const res = await alternate(live, rounds, dead, daemonOf, (t) =>
+      runOpenLoop({
+        port: portOf(t),
+        request: Buffer.from(allowedReq),
+        rate,
+        durationS: s.durationS,
+        connections: s.connections,
+      }),
+    );
+    report.latency = {
+      rate,
+      basis: squid ? "50% of Squid's median req/s" : "no Squid row: 50% of the slowest proxy's req/s",
+      rows: live.map((t) => {
+        const runs = res.get(t) ?? [];
+        return {
+          target: t,
+          p50Ms: summarize(runs.map((r) => r.p50Ms)),
+          p99Ms: summarize(runs.map((r) => r.p99Ms)),
+          maxMs: Math.max(...runs.map((r) => r.maxMs)),
+          errors: runs.reduce((a, r) => a + r.errors, 0),
+        };
+      }),
+    };
+  }
+
+  if (sections.has('mix')) {
+    log(`closed-loop with ${s.denyShare * 100}% denied`);
+    const res = await alternate(proxiesLive, s.rounds, dead, daemonOf, async (t) => {
+      const pid = pidOf(t) as number;
+      const cpu0 = cpuSeconds(pid);
+      const w = await runWrk({
+        ...wrkBase,
+        port: portOf(t),
+        durationS: s.durationS,
+        denyEvery: Math.round(1 / s.denyShare),
+      });
+      return { ...w, cpuUs: ((cpuSeconds(pid) - cpu0) * 1e6) / w.requests };
+    });
+    for (const t of proxiesLive) {
+      const runs = res.get(t) ?? [];
+      const req = runs.reduce((a, r) => a + r.requests, 0);
+      report.mix.push({
+        target: t,
+        reqPerSec: summarize(runs.map((r) => r.reqPerSec)),
+        cpuUsPerReq: summarize(runs.map((r) => r.cpuUs)),
+        deniedShare: req > 0 ? runs.reduce((a, r) => a + r.non2xx, 0) / req : Number.NaN,
+        socketErrors: runs.reduce((a, r) => a + r.socketErrors, 0),
+      });
+    }
+  }
+
+  if (sections.has('connect')) {
+    const rounds = Math.max(1, Math.min(2, s.rounds));
+    const setupS = Math.min(3, s.durationS);
+    log(
+      `CONNECT: bulk ${s.connectBytes / 2 ** 20} MiB and set-up rate (${setupS} s), TLS and raw, ${rounds} rounds`,
+    );
+    const tunnel = (t: string, raw: boolean): TunnelTarget => {
+      const proxy = raw ? (bw.rawProxies.get(t) ?? bw.proxies.get(t)) : bw.proxies.get(t);
+      return {
+        proxyPort: t === 'direct' ? null : (proxy?.port ?? null),
+        host: world.allowedHost,
+        port: raw ? world.tcpPort : world.tlsPort,
+      };
+    };
+    const res = await alternate(live, rounds, dead, daemonOf, async (t) => {
+      const safe = async <T>(f: () => Promise<T>): Promise<T | null> => {
+        try {
+          return await f();
+        } catch (err) {
+          log(`${t}: CONNECT: ${(err as Error).message}`);
+          return null;
+        }
+      };
+      return {
+        tlsBulk: await safe(() => runBulk(tunnel(t, false), true, s.connectBytes)),
+        rawBulk: await safe(() => runBulk(tunnel(t, true), false, s.connectBytes)),
+        tlsSetup: await safe(() => runSetupRate(tunnel(t, false), true, s.setupConcurrency, setupS)),
+        rawSetup: await safe(() => runSetupRate(tunnel(t, true), false, s.setupConcurrency, setupS)),
+      };
+    });
+    const vals = (xs: (number | undefined)[]) => summarize(xs.filter((x): x is number => x !== undefined));
+    for (const t of live) {
+      const runs = res.get(t) ?? [];
+      report.connect.push({
+        target: t,
+        tlsBulkMiBps: vals(runs.map((r) => r.tlsBulk?.mibPerSec)),
+        rawBulkMiBps: vals(runs.map((r) => r.rawBulk?.mibPerSec)),
+        tlsSetupPerSec: vals(runs.map((r) => r.tlsSetup?.perSec)),
+        rawSetupPerSec: vals(runs.map((r) => r.rawSetup?.perSec)),
+        errors: runs.reduce(
+          (a, r) =>
+            a +
+            (r.tlsSetup?.errors ?? 1) +
+            (r.rawSetup?.errors ?? 1) +
+            (r.tlsBulk ? 0 : 1) +
+            (r.rawBulk ? 0 : 1),
+          0,
+        ),
+      });
+    }
+  }
+
+  if (sections.has('idle')) {
+    log(`RSS with ${s.idleTunnels} idle tunnels`);
+    const hello = await captureClientHello(world.allowedHost);
+    for (const t of proxiesLive) {
+      if (dead.has(t)) continue;
+      const pid = pidOf(t) as number;
+      const before = rssBytes(pid);
+      const idle = await openIdleTunnels(
+        { proxyPort: portOf(t), host: world.allowedHost, port: world.tcpPort },
+        s.idleTunnels,
+        100,
+        hello,
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      const after = rssBytes(pid);
+      idle.close();
+      report.idle.push({
+        target: t,
+        requested: s.idleTunnels,
+        opened: idle.opened,
+        rssIdleMiB: before / 2 ** 20,
+        rssTunnelsMiB: after / 2 ** 20,
+        kibPerTunnel: idle.opened > 0 ? (after - before) / 1024 / idle.opened : Number.NaN,
+      });
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  for (const [t, why] of dead) {
+    const i = report.targets.findIndex((x) => x.name === t);
+    if (i !== -1) report.targets[i] = { ...(report.targets[i] as TargetInfo), ok: false, error: why };
+  }
+  report.goals.push(...e2eGoals(report));
+  return report;
+}
+
+function ratio(a: Summary | undefined, b: Summary | undefined): number {
+  return a && b ? a.median / b.median : Number.NaN;
+}
+
+function e2eGoals(r: E2eReport): GoalRow[] {
+  const goals: GoalRow[] = [];
+  const squidRps = r.rps.find((x) => x.target === 'squid');
+  const squidConnect = r.connect.find((x) => x.target === 'squid');
+  const directConnect = r.connect.find((x) => x.target === 'direct');
+  for (const c of ['cuttle-node20', 'cuttle-node24']) {
+    const rps = r.rps.find((x) => x.target === c);
+    if (rps && squidRps) {
+      const q = ratio(rps.reqPerSec, squidRps.reqPerSec);
+      goals.push({
+        goal: `${c}: req/s >= 1.0x Squid (aim 1.5x)`,
+        measured: q,
+        met: q >= 1.0,
+        aimMet: q >= 1.5,
+      });
+      const cpu = ratio(rps.cpuUsPerReq, squidRps.cpuUsPerReq);
+      goals.push({
+        goal: `${c}: CPU per request <= Squid's (aim 0.6x)`,
+        measured: cpu,
+        met: cpu <= 1.0,
+        aimMet: cpu <= 0.6,
+      });
+    }
+    const con = r.connect.find((x) => x.target === c);
+    if (con && squidConnect) {
+      const q = ratio(con.tlsBulkMiBps, squidConnect.tlsBulkMiBps);
+      goals.push({
+        goal: `${c}: CONNECT bulk (TLS) >= Squid's`,
+        measured: q,
+        met: q >= 1.0,
+        aimMet: q >= 1.0,
+      });
+    }
+    if (con && directConnect) {
+      const q = ratio(con.tlsBulkMiBps, directConnect.tlsBulkMiBps);
+      goals.push({
+        goal: `${c}: CONNECT bulk (TLS) >= 0.85x direct`,
+        measured: q,
+        met: q >= 0.85,
+        aimMet: q >= 0.85,
+      });
+    }
+  }
+  return goals;
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 
 /** What a result was measured on; printed above every table and stored in the JSON. */
 export interface MachineInfo {
@@ -22,7 +22,8 @@ export function describeMachine(): MachineInfo {
   return {
     date: new Date().toISOString(),
     cpuModel: cpus()[0]?.model ?? 'unknown',
-    nproc: availableParallelism(),
+    // All online CPUs, not this process's affinity (the e2e bench pins itself to one).
+    nproc: cpus().length,
     memGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     kernel,
     node: process.version,

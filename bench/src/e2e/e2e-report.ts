@@ -1,0 +1,212 @@
+/** The e2e report: its JSON shape (`e2e --json`) and the markdown tables printed without --json. */
+import { formatNumber, formatRatio, formatSummary, markdownTable } from '../report/format.js';
+import { formatMachine, type MachineInfo } from '../report/machine.js';
+import type { Summary } from '../report/stats.js';
+
+export interface TargetInfo {
+  readonly name: string;
+  readonly note: string;
+  readonly ok: boolean;
+  readonly error?: string;
+}
+
+export interface RpsRow {
+  readonly target: string;
+  readonly reqPerSec: Summary;
+  /** Proxy CPU (user + system, all its processes) per request; empty for `direct`. */
+  readonly cpuUsPerReq: Summary;
+  /** Non-2xx answers and socket errors over all rounds (0 expected). */
+  readonly errors: number;
+}
+
+export interface LatencyRow {
+  readonly target: string;
+  readonly p50Ms: Summary;
+  readonly p99Ms: Summary;
+  readonly maxMs: number;
+  readonly errors: number;
+}
+
+export interface MixRow {
+  readonly target: string;
+  readonly reqPerSec: Summary;
+  readonly cpuUsPerReq: Summary;
+  /** Share of answers that were not 2xx (0.2 expected). */
+  readonly deniedShare: number;
+  readonly socketErrors: number;
+}
+
+export interface ConnectRow {
+  readonly target: string;
+  readonly tlsBulkMiBps: Summary;
+  readonly rawBulkMiBps: Summary;
+  readonly tlsSetupPerSec: Summary;
+  readonly rawSetupPerSec: Summary;
+  readonly errors: number;
+}
+
+export interface IdleRow {
+  readonly target: string;
+  readonly requested: number;
+  readonly opened: number;
+  readonly rssIdleMiB: number;
+  readonly rssTunnelsMiB: number;
+  readonly kibPerTunnel: number;
+}
+
+export interface GoalRow {
+  readonly goal: string;
+  readonly measured: number;
+  readonly met: boolean;
+  readonly aimMet: boolean;
+}
+
+export interface E2eReport {
+  readonly bench: 'e2e';
+  readonly machine: MachineInfo;
+  readonly nodeVersions: Record<string, string>;
+  readonly settings: Record<string, number | string>;
+  readonly targets: TargetInfo[];
+  readonly rps: RpsRow[];
+  latency: { rate: number; basis: string; rows: LatencyRow[] } | null;
+  readonly mix: MixRow[];
+  readonly connect: ConnectRow[];
+  readonly idle: IdleRow[];
+  readonly goals: GoalRow[];
+}
+
+const vs = (a: Summary, b: Summary | undefined): string => (b ? formatRatio(a.median / b.median) : 'n/a');
+
+/** Markdown tables for every section that ran. */
+export function formatE2e(r: E2eReport): string {
+  const s = r.settings;
+  const out: string[] = [
+    `### e2e on loopback (${s.rounds} alternating rounds of ${s.durationS} s, median ±half the min-max range)`,
+    '',
+    formatMachine(r.machine),
+    `Node: ${Object.entries(r.nodeVersions)
+      .map(([k, v]) => `${k} v${v}`)
+      .join(', ')}. ${s.cpuPinning}. wrk -t1 -c${s.connections}, 1 KiB GETs, keep-alive.`,
+    '',
+    ...r.targets.map((t) => `- ${t.name}: ${t.ok ? t.note : `NOT MEASURED: ${t.error}`}`),
+  ];
+  const find = <T extends { target: string }>(rows: readonly T[], name: string) =>
+    rows.find((x) => x.target === name);
+  if (r.rps.length > 0) {
+    const direct = find(r.rps, 'direct');
+    const squid = find(r.rps, 'squid');
+    out.push('', '#### closed-loop req/s and proxy CPU per request', '');
+    out.push(
+      markdownTable(
+        ['target', 'req/s', 'vs direct', 'vs Squid', 'CPU µs/req', 'CPU vs Squid', 'errors'],
+        r.rps.map((x) => [
+          x.target,
+          formatSummary(x.reqPerSec),
+          vs(x.reqPerSec, direct?.reqPerSec),
+          vs(x.reqPerSec, squid?.reqPerSec),
+          x.cpuUsPerReq.n > 0 ? formatSummary(x.cpuUsPerReq, 1) : '-',
+          x.cpuUsPerReq.n > 0 && squid ? vs(x.cpuUsPerReq, squid.cpuUsPerReq) : '-',
+          String(x.errors),
+        ]),
+      ),
+    );
+  }
+  if (r.latency) {
+    out.push(
+      '',
+      `#### latency at an open-loop ${formatNumber(r.latency.rate)} req/s (${r.latency.basis})`,
+      '',
+    );
+    out.push(
+      markdownTable(
+        ['target', 'p50 ms', 'p99 ms', 'max ms', 'errors'],
+        r.latency.rows.map((x) => [
+          x.target,
+          formatSummary(x.p50Ms, 2),
+          formatSummary(x.p99Ms, 2),
+          formatNumber(x.maxMs, 1),
+          String(x.errors),
+        ]),
+      ),
+    );
+  }
+  if (r.mix.length > 0) {
+    const squid = find(r.mix, 'squid');
+    out.push('', '#### closed-loop with 20% denied requests', '');
+    out.push(
+      markdownTable(
+        ['target', 'req/s', 'vs Squid', 'CPU µs/req', 'CPU vs Squid', 'denied share', 'socket errors'],
+        r.mix.map((x) => [
+          x.target,
+          formatSummary(x.reqPerSec),
+          vs(x.reqPerSec, squid?.reqPerSec),
+          formatSummary(x.cpuUsPerReq, 1),
+          vs(x.cpuUsPerReq, squid?.cpuUsPerReq),
+          `${formatNumber(x.deniedShare * 100, 1)}%`,
+          String(x.socketErrors),
+        ]),
+      ),
+    );
+  }
+  if (r.connect.length > 0) {
+    const direct = find(r.connect, 'direct');
+    const squid = find(r.connect, 'squid');
+    out.push(
+      '',
+      `#### CONNECT: one bulk tunnel (${formatNumber(Number(s.connectBytes) / 2 ** 20)} MiB) and set-up rate (${s.setupConcurrency} at a time)`,
+      '',
+    );
+    out.push(
+      markdownTable(
+        [
+          'target',
+          'TLS bulk MiB/s',
+          'vs direct',
+          'vs Squid',
+          'raw bulk MiB/s',
+          'TLS set-ups/s',
+          'raw set-ups/s',
+          'errors',
+        ],
+        r.connect.map((x) => [
+          x.target,
+          formatSummary(x.tlsBulkMiBps),
+          vs(x.tlsBulkMiBps, direct?.tlsBulkMiBps),
+          vs(x.tlsBulkMiBps, squid?.tlsBulkMiBps),
+          formatSummary(x.rawBulkMiBps),
+          formatSummary(x.tlsSetupPerSec),
+          formatSummary(x.rawSetupPerSec),
+          String(x.errors),
+        ]),
+      ),
+    );
+    out.push(
+      '',
+      'TLS: real TLS inside the tunnel (cuttle with its default SNI check). Raw: plain TCP (cuttle with `connect.require_sni: false`).',
+    );
+  }
+  if (r.idle.length > 0) {
+    out.push('', '#### memory with idle tunnels (RSS of the proxy and all its processes)', '');
+    out.push(
+      markdownTable(
+        ['target', 'tunnels open', 'RSS idle MiB', 'RSS with tunnels MiB', 'KiB per tunnel'],
+        r.idle.map((x) => [
+          x.target,
+          `${formatNumber(x.opened)} / ${formatNumber(x.requested)}`,
+          formatNumber(x.rssIdleMiB, 1),
+          formatNumber(x.rssTunnelsMiB, 1),
+          formatNumber(x.kibPerTunnel, 1),
+        ]),
+      ),
+    );
+  }
+  if (r.goals.length > 0) {
+    out.push('', '#### goals (issue 6)', '');
+    for (const g of r.goals) {
+      out.push(
+        `- ${g.met ? (g.aimMet ? 'met (and the aim)' : 'met') : 'NOT met'}: ${g.goal}: ${formatRatio(g.measured)}`,
+      );
+    }
+  }
+  return out.join('\n');
+}

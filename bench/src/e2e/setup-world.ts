@@ -1,0 +1,242 @@
+/**
+ * Brings up the loopback world of the e2e bench: a temporary directory, TLS material, nginx and the tunnel origin
+ * on the load CPU, and each proxy under test pinned to the proxy CPU. A proxy that fails to start is reported and
+ * left out; the others still run.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startNginx } from './origins/nginx-origin.js';
+import { startCuttle } from './proxies/cuttle.js';
+import { startProxyChain } from './proxies/proxy-chain.js';
+import type { ProxyTarget, World } from './proxies/proxy-target.js';
+import { startSquid } from './proxies/squid.js';
+import { startTinyproxy } from './proxies/tinyproxy.js';
+import type { Daemon } from './system/processes.js';
+
+export const ALLOWED_HOST = 'name.test';
+export const DENIED_HOST = 'denied.test';
+/** All measured targets, in table order. `direct` is the baseline without a proxy. */
+export const ALL_TARGETS = [
+  'direct',
+  'squid',
+  'tinyproxy',
+  'proxy-chain',
+  'cuttle-node20',
+  'cuttle-node24',
+] as const;
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const TUNNEL_ORIGIN = fileURLToPath(new URL('./peers/tunnel-origin.js', import.meta.url));
+
+export interface Cpus {
+  /** The proxy under test, alone. */
+  readonly proxy: number | undefined;
+  /** Generator and origins. */
+  readonly load: number | undefined;
+}
+
+export interface BenchWorld {
+  readonly dir: string;
+  readonly world: World;
+  readonly cpus: Cpus;
+  /** Started proxies by target name (SNI check on for cuttle). */
+  readonly proxies: Map<string, ProxyTarget>;
+  /** cuttle with `connect.require_sni: false`, for the raw CONNECT rows. */
+  readonly rawProxies: Map<string, ProxyTarget>;
+  /** Targets that could not start, with the reason. */
+  readonly failed: Map<string, string>;
+  readonly nodeVersions: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Pins this process (all threads) to `cpu` and raises its open-file limit; children inherit both. */
+export function prepareSelf(cpu: number | undefined, log: (l: string) => void): void {
+  if (cpu !== undefined) {
+    const r = spawnSync('taskset', ['-a', '-pc', String(cpu), String(process.pid)], { stdio: 'ignore' });
+    if (r.status !== 0) log('could not pin the bench to its CPU (taskset failed)');
+  }
+  // 10k idle tunnels: the bench holds 10k sockets, a proxy 20k, the origin 10k.
+  const r = spawnSync('prlimit', ['--pid', String(process.pid), '--nofile=65536:65536'], { stdio: 'ignore' });
+  if (r.status !== 0) log('could not raise the open-file limit (prlimit failed); idle-tunnel rows may fail');
+}
+
+/** The Node 24 binary: scripts/node24.sh (installs it once into a cache) when present. */
+export function findNode24(log: (l: string) => void): string | null {
+  if (process.env.CUTTLE_BENCH_NODE24) return process.env.CUTTLE_BENCH_NODE24;
+  const script = join(REPO_ROOT, 'scripts', 'node24.sh');
+  if (!existsSync(script)) return null;
+  try {
+    return String(execFileSync('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'] })).trim();
+  } catch (err) {
+    log(`scripts/node24.sh failed: ${(err as Error).message.split('\n')[0]}`);
+    return null;
+  }
+}
+
+function makeCert(dir: string): { cert: string; key: string } {
+  const cert = join(dir, 'origin.crt');
+  const key = join(dir, 'origin.key');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${ALLOWED_HOST}`,
+      '-addext',
+      `subjectAltName=DNS:${ALLOWED_HOST}`,
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'ignore' },
+  );
+  return { cert, key };
+}
+
+async function startTunnelOrigin(
+  dir: string,
+  cpu: number | undefined,
+  cert: string,
+  key: string,
+): Promise<{ tls: number; tcp: number; daemon: Daemon }> {
+  const log = join(dir, 'tunnel-origin.out');
+  // stdout carries the ports; read it through a pipe, then keep the process as a Daemon for stop().
+  const args =
+    cpu === undefined
+      ? [process.execPath, TUNNEL_ORIGIN, cert, key]
+      : ['taskset', '-c', String(cpu), process.execPath, TUNNEL_ORIGIN, cert, key];
+  const child = spawn(args[0] as string, args.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ports = await new Promise<{ tls: number; tcp: number }>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl !== -1) resolve(JSON.parse(out.slice(0, nl)) as { tls: number; tcp: number });
+    });
+    child.once('exit', (code) => reject(new Error(`tunnel origin exited ${code}`)));
+  });
+  child.stdout.resume();
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const daemon: Daemon = {
+    name: 'tunnel-origin',
+    child,
+    pid: child.pid as number,
+    logFile: log,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+  return { ...ports, daemon };
+}
+
+export interface WorldOptions {
+  readonly targets: readonly string[];
+  readonly cpuProfDir?: string | undefined;
+  readonly log: (line: string) => void;
+}
+
+export async function setupWorld(o: WorldOptions): Promise<BenchWorld> {
+  const twoCpus = (await import('node:os')).availableParallelism() >= 2;
+  const cpus: Cpus = twoCpus ? { proxy: 0, load: 1 } : { proxy: undefined, load: undefined };
+  prepareSelf(cpus.load, o.log);
+  const dir = mkdtempSync(join(tmpdir(), 'cuttle-bench-'));
+  chmodSync(dir, 0o755);
+  o.log(`work directory ${dir}`);
+  const daemons: Daemon[] = [];
+  const { cert, key } = makeCert(dir);
+  const nginx = await startNginx(join(dir, 'nginx'), cpus.load);
+  daemons.push(nginx.daemon);
+  const origin = await startTunnelOrigin(dir, cpus.load, cert, key);
+  daemons.push(origin.daemon);
+  const hostsFile = join(dir, 'hosts');
+  writeFileSync(hostsFile, `127.0.0.1 localhost ${ALLOWED_HOST}\n`);
+  const world: World = {
+    allowedHost: ALLOWED_HOST,
+    deniedHost: DENIED_HOST,
+    originPort: nginx.port,
+    tlsPort: origin.tls,
+    tcpPort: origin.tcp,
+    hostsFile,
+  };
+  const proxies = new Map<string, ProxyTarget>();
+  const rawProxies = new Map<string, ProxyTarget>();
+  const failed = new Map<string, string>();
+  const nodeVersions: Record<string, string> = { 'cuttle-node20': process.versions.node };
+  const node24 = o.targets.includes('cuttle-node24') ? findNode24(o.log) : null;
+  const sub = (name: string) => {
+    const d = join(dir, name);
+    execFileSync('mkdir', ['-p', d]);
+    chmodSync(d, 0o755);
+    return d;
+  };
+  const starters: Record<string, () => Promise<void>> = {
+    squid: async () => {
+      proxies.set('squid', await startSquid(sub('squid'), world, cpus.proxy));
+    },
+    tinyproxy: async () => {
+      proxies.set('tinyproxy', await startTinyproxy(sub('tinyproxy'), world, cpus.proxy));
+    },
+    'proxy-chain': async () => {
+      proxies.set('proxy-chain', await startProxyChain(sub('proxy-chain'), world, cpus.proxy));
+    },
+    'cuttle-node20': async () => {
+      await startCuttlePair('cuttle-node20', process.execPath);
+    },
+    'cuttle-node24': async () => {
+      if (node24 === null)
+        throw new Error('no Node 24 (scripts/node24.sh missing or failed; or set CUTTLE_BENCH_NODE24)');
+      nodeVersions['cuttle-node24'] = String(execFileSync(node24, ['--version']))
+        .trim()
+        .replace(/^v/, '');
+      await startCuttlePair('cuttle-node24', node24);
+    },
+  };
+  async function startCuttlePair(name: string, node: string): Promise<void> {
+    const d = sub('cuttle');
+    proxies.set(
+      name,
+      await startCuttle(d, world, cpus.proxy, { name, node, requireSni: true, cpuProfDir: o.cpuProfDir }),
+    );
+    rawProxies.set(
+      name,
+      await startCuttle(d, world, cpus.proxy, { name: `${name}-raw`, node, requireSni: false }),
+    );
+  }
+  for (const t of o.targets) {
+    const start = starters[t];
+    if (!start) continue;
+    try {
+      await start();
+    } catch (err) {
+      failed.set(t, (err as Error).message.split('\n').slice(0, 6).join(' / '));
+      o.log(`${t} did not start: ${(err as Error).message}`);
+    }
+  }
+  return {
+    dir,
+    world,
+    cpus,
+    proxies,
+    rawProxies,
+    failed,
+    nodeVersions,
+    async stop() {
+      const all = [...proxies.values(), ...rawProxies.values()].map((p) => p.daemon);
+      await Promise.all([...all, ...daemons].map((d) => d.stop()));
+    },
+  };
+}
