@@ -141,6 +141,16 @@ describe('forward: plain HTTP through the proxy', () => {
     expect(res.raw).not.toContain('secret-value');
   });
 
+  it('closes the connection after denying a request whose body it did not read', async () => {
+    const res = await sendRaw(
+      proxy.port,
+      `POST http://other.test:${origin.port}/ HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\npartial`,
+      { quietMs: 3000 },
+    );
+    expect(res.status).toBe(403);
+    expect(res.closed).toBe(true);
+  });
+
   it('writes exactly one access record per request and keeps stdout and stderr free of it', async () => {
     const before = proxy.accessLog().length;
     await request(`GET ${base}/logged HTTP/1.1\r\nHost: origin.test\r\nConnection: close`);

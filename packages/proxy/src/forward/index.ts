@@ -19,7 +19,7 @@ import { clientOf } from '../server/client.js';
 import { isClosing, markClosing } from '../server/closing.js';
 import { type ParentProxy, parentProxyOf } from '../upstream/index.js';
 import { Exchange, fail } from './exchange.js';
-import { checkFraming } from './hygiene.js';
+import { checkFraming, hasRequestBody } from './hygiene.js';
 import { type Destination, sendUpstream } from './send-upstream.js';
 
 /** Methods forwarded as plain HTTP; anything else is `method_denied` (CONNECT goes to the tunnel). */
@@ -87,7 +87,8 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
   x.rec.reason = decision.reason;
   if (decision.verdict === 'deny') {
     x.rec.verdict = 'deny';
-    x.rec.status = sendDeny(res, decision.reason);
+    // With a body unread, close rather than read and discard whatever the client still sends.
+    x.rec.status = sendDeny(res, decision.reason, hasRequestBody(req.headers));
     return;
   }
   const { host, hostKind } = decision;
@@ -108,7 +109,7 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
           x.rec.verdict = 'deny';
           x.rec.reason = 'private_address';
           x.rec.answers = resolved.addresses;
-          x.rec.status = sendDeny(res, 'private_address');
+          x.rec.status = sendDeny(res, 'private_address', hasRequestBody(req.headers));
           return;
         }
         fail(x, res, resolved.code);
