@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '@cuttle/shared';
+import { describe, expect, it } from 'vitest';
+import { loadHostConfig } from '../src/host-config/load-host-config.js';
+import { renderHostReference } from '../src/host-config/reference.js';
+import { hostConfigSchema } from '../src/host-config/schema.js';
+
+const repoFile = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
+
+describe('host.yaml', () => {
+  it("an empty file means the seed's host", () => {
+    const c = loadHostConfig('', 'host.yaml');
+    expect(c.pool).toMatchObject({ name: 'lxd', driver: 'zfs', source: '/dev/system/lxd-zfs' });
+    expect(c.bridge).toMatchObject({ name: 'lxdbr0', address: 'fe80::1/64' });
+    expect(c.profile.name).toBe('default');
+    expect(c.proxy.port).toBe(3128);
+    expect(Object.isFrozen(c.pool)).toBe(true);
+  });
+
+  it('config/host.yaml is valid and equals the defaults', () => {
+    const c = loadHostConfig(readFileSync(repoFile('config/host.yaml'), 'utf8'), 'config/host.yaml');
+    expect(c).toEqual(loadHostConfig('', 'x'));
+  });
+
+  const bad: { name: string; text: string; error: string }[] = [
+    {
+      name: 'unknown key',
+      text: 'bridge:\n  nmae: br\n',
+      error: 'host.yaml:2:3: bridge.nmae: unknown key "nmae"',
+    },
+    { name: 'wrong driver', text: 'pool:\n  driver: lvm\n', error: 'host.yaml:2:11: pool.driver:' },
+    {
+      name: 'ipv6.address none is refused',
+      text: 'bridge:\n  address: none\n',
+      error: 'host.yaml:2:12: bridge.address: a link-local address with /64',
+    },
+    {
+      name: 'bad MAC',
+      text: 'bridge:\n  hwaddr: 00:16\n',
+      error: 'host.yaml:2:11: bridge.hwaddr: a MAC address',
+    },
+    { name: 'port out of range', text: 'proxy:\n  port: 70000\n', error: 'host.yaml:2:9: proxy.port:' },
+    {
+      name: 'relative node path',
+      text: 'proxy:\n  node: node\n',
+      error: 'host.yaml:2:9: proxy.node: must be an absolute path',
+    },
+    { name: 'duplicate key', text: 'pool:\n  name: a\n  name: b\n', error: 'host.yaml:3:3: duplicate key' },
+    { name: 'YAML syntax', text: 'pool: [\n', error: 'host.yaml:' },
+    { name: 'socket mode is not built yet', text: 'mode: socket\n', error: 'host.yaml:1:7: mode:' },
+  ];
+  it.each(bad)('$name: a ConfigError with file:line:col and key', ({ text, error }) => {
+    let err: unknown;
+    try {
+      loadHostConfig(text, 'host.yaml');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain(error);
+  });
+
+  it('collects every issue at once', () => {
+    expect(() => loadHostConfig('pool:\n  driver: x\nbridge:\n  hwaddr: y\n', 'h.yaml')).toThrow(
+      /h\.yaml:2:11: pool\.driver.*\n.*h\.yaml:4:11: bridge\.hwaddr/,
+    );
+  });
+
+  it('docs/host-reference.md is generated from the schema (`pnpm -s provision reference`)', () => {
+    expect(readFileSync(repoFile('docs/host-reference.md'), 'utf8')).toBe(renderHostReference());
+  });
+
+  it('every schema key appears in the reference', () => {
+    const ref = renderHostReference();
+    for (const k of Object.keys(hostConfigSchema.shape)) expect(ref).toContain(`\`${k}`);
+  });
+});
