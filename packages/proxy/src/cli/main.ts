@@ -9,6 +9,7 @@ import type { Command } from './command.js';
 import { checkCommand } from './commands/check.js';
 import { configReferenceCommand } from './commands/config-reference.js';
 import { importSquidCommand } from './commands/import-squid.js';
+import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
 import { EXIT, RuntimeError, UsageError } from './exit-codes.js';
@@ -43,6 +44,7 @@ const COMMANDS: readonly Command[] = [
   validateCommand,
   importSquidCommand,
   configReferenceCommand,
+  replayCommand,
 ];
 
 function version(): string {
