@@ -1,0 +1,153 @@
+/**
+ * Metrics from a real daemon: traffic of known shape, then a scrape of its metrics listener. The counts must match
+ * what was sent, the text must pass `promtool check metrics`, hostnames never become labels, and the proxy
+ * listener does not serve /metrics.
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  type Origin,
+  type ProxyProcess,
+  proxyGet,
+  sendRaw,
+  skipUnless,
+  startOrigin,
+  startProxy,
+} from '@cuttle/test-support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  closedPort,
+  exchange,
+  httpGet,
+  metricsPortOf,
+  openTunnel,
+  sample,
+  startEcho,
+} from './ops-support.js';
+
+describe('metrics: scrape after known traffic', () => {
+  let origin: Origin;
+  let echo: Awaited<ReturnType<typeof startEcho>>;
+  let refused: number;
+  let proxy: ProxyProcess;
+  let metricsPort: number;
+  const scrape = async (): Promise<string> => {
+    const res = await httpGet(metricsPort, '/metrics');
+    expect(res.status).toBe(200);
+    return res.body;
+  };
+
+  beforeAll(async () => {
+    origin = await startOrigin();
+    echo = await startEcho();
+    refused = await closedPort();
+    proxy = await startProxy({
+      ports: [origin.port, refused],
+      connect_ports: [echo.port],
+      allow: ['origin.test', 'closed.test', 'tunnel.test'],
+      dns: {
+        hosts: { 'origin.test': ['127.0.0.1'], 'closed.test': ['127.0.0.1'], 'tunnel.test': ['127.0.0.1'] },
+      },
+      destinations: { allow_ranges: ['127.0.0.1/32'] },
+      connect: { require_sni: false },
+      metrics: { listen: '127.0.0.1:0' },
+    });
+    metricsPort = await metricsPortOf(proxy);
+    for (let i = 0; i < 3; i++)
+      expect((await proxyGet(proxy.port, `http://origin.test:${origin.port}/m${i}`)).status).toBe(200);
+    for (let i = 0; i < 2; i++)
+      expect((await proxyGet(proxy.port, `http://denied${i}.test:${origin.port}/`)).status).toBe(403);
+    expect((await proxyGet(proxy.port, `http://closed.test:${refused}/`)).status).toBe(502);
+    const { socket } = await openTunnel(proxy.port, `tunnel.test:${echo.port}`);
+    await exchange(socket, 'hello');
+    socket.end();
+    await new Promise((r) => socket.once('close', r));
+    for (let i = 0; i < 100 && proxy.accessLog().length < 7; i++) await new Promise((r) => setTimeout(r, 50));
+  }, 30_000);
+  afterAll(async () => {
+    await proxy?.close();
+    await origin?.close();
+    await echo?.close();
+  });
+
+  it('counts requests by method, verdict and reason', async () => {
+    const text = await scrape();
+    const requests = (method: string, verdict: string, reason: string) =>
+      sample(text, 'cuttle_requests_total', { method, verdict, reason });
+    expect(requests('GET', 'allow', 'allowlisted')).toBe(3);
+    expect(requests('GET', 'deny', 'not_allowlisted')).toBe(2);
+    expect(requests('GET', 'error', 'upstream_refused')).toBe(1);
+    expect(requests('CONNECT', 'allow', 'allowlisted')).toBe(1);
+    expect(sample(text, 'cuttle_request_duration_seconds_count', { verdict: 'allow' })).toBe(3);
+    expect(sample(text, 'cuttle_tunnel_duration_seconds_count', { close_reason: 'client_end' })).toBe(1);
+  });
+
+  it('counts bytes by direction and kind', async () => {
+    const text = await scrape();
+    const body = (i: number) => Buffer.byteLength(`origin saw GET /m${i}\n`);
+    expect(sample(text, 'cuttle_bytes_total', { direction: 'down', kind: 'http' })).toBe(
+      body(0) + body(1) + body(2),
+    );
+    expect(sample(text, 'cuttle_bytes_total', { direction: 'up', kind: 'connect' })).toBe(5);
+    expect(sample(text, 'cuttle_bytes_total', { direction: 'down', kind: 'connect' })).toBe(5);
+  });
+
+  it('times DNS lookups and upstream connects', async () => {
+    const text = await scrape();
+    // Three allowed GETs, the refused one and the tunnel resolved their names; the two denies never did.
+    expect(sample(text, 'cuttle_dns_lookup_duration_seconds_count', { result: 'ok' })).toBe(5);
+    expect(
+      sample(text, 'cuttle_upstream_connect_duration_seconds_count', { result: 'ok' }),
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      sample(text, 'cuttle_upstream_connect_duration_seconds_count', { result: 'error' }),
+    ).toBeGreaterThanOrEqual(1);
+  });
+
+  it('shows open tunnels and connections while they are open', async () => {
+    const { socket } = await openTunnel(proxy.port, `tunnel.test:${echo.port}`);
+    await exchange(socket, 'x');
+    const open = await scrape();
+    expect(sample(open, 'cuttle_active_tunnels')).toBe(1);
+    expect(sample(open, 'cuttle_active_connections')).toBe(1);
+    socket.end();
+    await new Promise((r) => socket.once('close', r));
+    await expect.poll(async () => sample(await scrape(), 'cuttle_active_tunnels')).toBe(0);
+    expect(sample(await scrape(), 'cuttle_active_connections')).toBe(0);
+  });
+
+  it('has zero series for reloads, drops and SNI mismatches, and default process metrics', async () => {
+    const text = await scrape();
+    expect(sample(text, 'cuttle_config_reloads_total', { result: 'ok' })).toBe(0);
+    expect(sample(text, 'cuttle_config_reloads_total', { result: 'error' })).toBe(0);
+    expect(sample(text, 'cuttle_connections_dropped_total', { action: 'reject' })).toBe(0);
+    expect(sample(text, 'cuttle_sni_mismatches_total')).toBe(0);
+    expect(sample(text, 'process_start_time_seconds')).toBeGreaterThan(0);
+    expect(text).not.toMatch(/^nodejs_active_\w+_total/m);
+  });
+
+  it('never uses a hostname as a label value', async () => {
+    const text = await scrape();
+    expect(text).not.toContain('.test');
+  });
+
+  it('answers /healthz and 404 elsewhere on the metrics listener', async () => {
+    expect(await httpGet(metricsPort, '/healthz')).toEqual({ status: 200, body: 'ok\n' });
+    expect((await httpGet(metricsPort, '/')).status).toBe(404);
+  });
+
+  it('does not serve /metrics on the proxy listener', async () => {
+    const res = await sendRaw(
+      proxy.port,
+      'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n',
+    );
+    expect(res.status).toBe(400);
+    expect(res.body).not.toContain('cuttle_requests_total');
+  });
+
+  it.skipIf(skipUnless({ commands: ['promtool'] }))('passes promtool check metrics', async () => {
+    const text = await scrape();
+    const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(`${r.stdout}${r.stderr}`).toBe('');
+    expect(r.status).toBe(0);
+  });
+});
