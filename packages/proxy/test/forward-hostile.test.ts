@@ -118,6 +118,11 @@ describe('forward: hostile requests', () => {
       () => `POST http://${O}/ HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\nhello`,
       400,
     ],
+    [
+      'a transfer coding other than chunked',
+      () => `POST http://${O}/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n`,
+      400,
+    ],
     ['obs-fold', () => `GET http://${O}/ HTTP/1.1\r\nHost: x\r\nX-A: b\r\n c\r\n\r\n`, 400],
     ['bare LF line ends', () => `GET http://${O}/ HTTP/1.1\nHost: x\n\n`, 400],
     ['bare LF inside the head', () => `GET http://${O}/ HTTP/1.1\r\nHost: x\nX-B: y\r\n\r\n`, 400],

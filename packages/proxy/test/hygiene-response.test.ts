@@ -19,6 +19,10 @@ const BAD_RESPONSES: [string, string][] = [
     'Content-Length with Transfer-Encoding',
     'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
   ],
+  [
+    'a transfer coding other than chunked',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+  ],
   ['obs-fold', 'HTTP/1.1 200 OK\r\nX-A: b\r\n c\r\nContent-Length: 0\r\n\r\n'],
   ['bare LF in the head', 'HTTP/1.1 200 OK\r\nX-A: b\nContent-Length: 0\r\n\r\n'],
   ['headers reaching the count limit', `HTTP/1.1 200 OK\r\n${fill(LIMIT)}Content-Length: 0\r\n\r\n`],

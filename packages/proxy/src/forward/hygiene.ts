@@ -49,8 +49,12 @@ export function checkFraming(
     if (name === 'content-length') {
       contentLength++;
       if (!DIGITS.test(value)) return { code, detail: 'malformed Content-Length' };
-    } else if (name === 'transfer-encoding') transferEncoding++;
-    else if (name === 'host') host++;
+    } else if (name === 'transfer-encoding') {
+      transferEncoding++;
+      // Only `chunked` alone: other codings would be lost when node re-frames the body (RFC 9112 §6.1).
+      if (value.trim().toLowerCase() !== 'chunked')
+        return { code, detail: 'transfer coding other than chunked' };
+    } else if (name === 'host') host++;
   }
   if (contentLength > 1) return { code, detail: 'duplicate Content-Length' };
   if (contentLength > 0 && transferEncoding > 0)
