@@ -46,6 +46,9 @@ export async function drainConnections(options: DrainOptions): Promise<void> {
     options.say(
       `drain ${outcome === 'forced' ? 'cut short' : 'time over'}: closed ${tunnels} tunnel(s), ${rest} connection(s)`,
     );
+    // Their close events, and with them the tunnels' and requests' last log lines, come on later turns.
+    await sockets.whenEmpty();
+    await new Promise((resolve) => setImmediate(resolve));
   }
   await closing;
 }

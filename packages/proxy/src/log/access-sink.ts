@@ -5,6 +5,7 @@
  *
  * The pino logger and the line formatter are built once; a record costs one serialisation and a queued write.
  */
+import { appendFileSync } from 'node:fs';
 import type { Config } from '@cuttle/shared';
 import { pino } from 'pino';
 import type { AccessRecord } from '../context.js';
@@ -70,15 +71,34 @@ export async function createAccessSink(
       logger.info(toJsonFields(entry));
     };
   }
+  // A line recorded after close (a tunnel torn down at the very end of a drain) is appended synchronously instead:
+  // never lost, never a throw from the closed stream.
+  let closed = false;
+  const late = (entry: AccessRecord): void => {
+    const line =
+      log.format === 'squid'
+        ? `${formatSquidLine(entry, viaParent)}\n`
+        : `${JSON.stringify({ time: new Date(entry.time).toISOString(), ...toJsonFields(entry) })}\n`;
+    try {
+      if (dest.path === null) (log.file === 'stderr' ? process.stderr : process.stdout).write(line);
+      else appendFileSync(dest.path, line);
+    } catch (err) {
+      say(`access log ${log.file}: ${(err as Error).message}`);
+    }
+  };
   return {
     settings: log,
     record(entry) {
       markWouldDeny(entry);
       metrics?.observeRecord(entry);
-      write(entry);
+      if (closed) late(entry);
+      else write(entry);
     },
     reopen: () => dest.reopen(),
     flush: () => dest.flush(),
-    close: () => dest.close(),
+    close: () => {
+      closed = true;
+      return dest.close();
+    },
   };
 }
