@@ -80,7 +80,7 @@ stop() {
     if kill -0 "$pid" 2>/dev/null; then kill "$pid" 2>/dev/null || true; fi
   fi
   # LXD mounts its shmounts/devlxd/storage under LXD_DIR; unmount before removing.
-  grep " $LXD_DIR" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m" || true; done
+  { grep " $LXD_DIR" /proc/mounts || true; } | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m" || true; done
   case "$LXD_DIR" in
   /tmp/?*) rm -rf "$LXD_DIR" ;;
   *) echo "lxd-daemon: left $LXD_DIR in place (only /tmp/* is removed)" >&2 ;;

@@ -16,11 +16,14 @@ note() { results+=("$1"); [[ $1 == *FAILED* ]] && failed=1; return 0; }
 banner() { printf '\n==> %s\n' "$1"; }
 
 lxd_started=0
+stop_lxd() {
+  ((lxd_started)) || return 0
+  lxd_started=0
+  banner 'stopping the private LXD daemon'
+  if bash scripts/lxd-daemon.sh stop </dev/null; then note 'lxd stop: ok'; else note 'lxd stop: FAILED'; fi
+}
 cleanup() {
-  if ((lxd_started)); then
-    banner 'stopping the private LXD daemon'
-    bash scripts/lxd-daemon.sh stop || echo 'test-all: lxd-daemon.sh stop failed' >&2
-  fi
+  stop_lxd
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -103,7 +106,9 @@ run_vitest() { # NAME NODE_BINARY
 run_vitest node20 "$(command -v node)"
 if [[ -n $node24 ]]; then run_vitest node24 "$node24"; fi
 
-# 6. Summary.
+stop_lxd
+
+# 6. Summary, with the counts line last.
 banner 'summary'
 printf '  %s\n' "${results[@]}"
 if ((failed)); then echo 'test-all: FAILED'; else echo 'test-all: all steps ok'; fi
