@@ -151,3 +151,50 @@ describe('metrics: scrape after known traffic', () => {
     expect(r.status).toBe(0);
   });
 });
+
+describe('metrics: SNI mismatches and connections dropped by limits', () => {
+  let echo: Awaited<ReturnType<typeof startEcho>>;
+  let proxy: ProxyProcess;
+  let metricsPort: number;
+
+  beforeAll(async () => {
+    echo = await startEcho();
+    proxy = await startProxy({
+      connect_ports: [echo.port],
+      allow: ['tunnel.test'],
+      dns: { hosts: { 'tunnel.test': ['127.0.0.1'] } },
+      destinations: { allow_ranges: ['127.0.0.1/32'] },
+      limits: { max_connections_per_client: 1 },
+      metrics: { listen: '127.0.0.1:0' },
+    });
+    metricsPort = await metricsPortOf(proxy);
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await echo?.close();
+  });
+
+  it('counts a tunnel closed for a missing SNI', async () => {
+    const { socket, status } = await openTunnel(proxy.port, `tunnel.test:${echo.port}`);
+    expect(status).toBe(200);
+    socket.on('error', () => {});
+    socket.write('not a ClientHello at all, just text\r\n\r\n');
+    await new Promise((r) => socket.once('close', r));
+    await expect
+      .poll(async () => sample((await httpGet(metricsPort, '/metrics')).body, 'cuttle_sni_mismatches_total'))
+      .toBe(1);
+  });
+
+  it('counts a connection turned away by the per-client limit', async () => {
+    const held = await openTunnel(proxy.port, `tunnel.test:${echo.port}`);
+    expect(held.status).toBe(200);
+    const res = await sendRaw(proxy.port, 'GET http://tunnel.test/ HTTP/1.1\r\nHost: tunnel.test\r\n\r\n');
+    expect(res.status).toBe(503);
+    held.socket.destroy();
+    const text = (await httpGet(metricsPort, '/metrics')).body;
+    expect(sample(text, 'cuttle_connections_dropped_total', { action: 'reject' })).toBe(1);
+    expect(
+      sample(text, 'cuttle_requests_total', { method: 'none', verdict: 'deny', reason: 'limit_exceeded' }),
+    ).toBe(1);
+  });
+});

@@ -14,8 +14,10 @@ import {
 } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  accessFileOf,
   exchange,
   httpGet,
+  linesOf,
   metricsPortOf,
   openTunnel,
   patchConfig,
@@ -148,5 +150,22 @@ describe('reload on SIGHUP', () => {
       code: 'ECONNREFUSED',
     });
     expect((await get('origin.test')).status).toBe(200);
+  });
+  it('moves the metrics listener and switches the log format', async () => {
+    const file = accessFileOf(proxy);
+    patchConfig(proxy, { metrics: { listen: '[::1]:0' }, log: { file, format: 'squid' } });
+    await reload();
+    const m = await proxy.waitForStderr(/metrics on \[::1\]:(\d+)/);
+    const scraped = await httpGet(Number(m[1]), '/metrics', '::1');
+    expect(scraped.status).toBe(200);
+    expect(sample(scraped.body, 'cuttle_config_reloads_total', { result: 'ok' })).toBeGreaterThan(0);
+    await expect(httpGet(metricsPort, '/metrics')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    const before = linesOf(file).length;
+    expect((await get('origin.test')).status).toBe(200);
+    await expect.poll(() => linesOf(file).length).toBe(before + 1);
+    expect(linesOf(file).at(-1)).toMatch(
+      /^\d+\.\d{3} +\d+ 127\.0\.0\.1 TCP_MISS\/200 \d+ GET http:\/\/origin\.test:\d+\/r - HIER_DIRECT\/127\.0\.0\.1 text\/plain$/,
+    );
+    expect(linesOf(file).at(-2)).toMatch(/^\{"time":/);
   });
 });

@@ -139,15 +139,20 @@ export async function serve(options: ServeOptions): Promise<number> {
         next.log.format !== old.config.log.format ||
         (next.upstream === null) !== (old.config.upstream === null);
       const sink = logChanged ? await createAccessSink(next.log, metrics, sinkOptions(next, say)) : old.sink;
+      const metricsMoved = next.metrics.listen !== old.config.metrics.listen;
       let metricsServer = old.metricsServer;
-      if (next.metrics.listen !== old.config.metrics.listen) {
-        await old.metricsServer?.close();
-        metricsServer = null;
-        metricsServer = await startMetrics(next.metrics.listen);
+      try {
+        // The new metrics listener is bound before the old one is released: a failure leaves the old one up.
+        if (metricsMoved) metricsServer = await startMetrics(next.metrics.listen);
+        if (!sameEntries(next.listen, old.config.listen)) await server.setListen(next.listen);
+      } catch (err) {
+        if (metricsServer !== old.metricsServer) await metricsServer?.close();
+        if (sink !== old.sink) await sink.close();
+        throw err;
       }
-      if (!sameEntries(next.listen, old.config.listen)) await server.setListen(next.listen);
       state = { ...old, config: next, sink, metricsServer };
       server.setContext(context);
+      if (metricsMoved) await old.metricsServer?.close();
       if (sink !== old.sink) await old.sink.close();
       metrics.observeReload(true);
       say(`reloaded ${options.file}`);
