@@ -12,6 +12,8 @@ export interface ClientInfo {
   readonly label: string;
   /** True when the listener is zoned and the client arrived with another zone: always denied (`client_denied`). */
   readonly zoneMismatch: boolean;
+  /** True on a unix socket listener: a client by definition (`clients` applies to IP listeners only). */
+  readonly unix: boolean;
 }
 
 const INFO = Symbol('cuttle.client');
@@ -33,16 +35,28 @@ export function isZoneMismatch(client: ClientAddress, listenerZone: string | und
   return client.zone !== listenerZone;
 }
 
-/** Records the client facts on a freshly accepted socket. */
-export function tagClient(socket: Socket, listenerZone: string | undefined): ClientInfo {
-  const remote = socket.remoteAddress ?? '';
-  const address = parseClientAddress(remote);
-  const info: ClientInfo = { address, label: remote, zoneMismatch: isZoneMismatch(address, listenerZone) };
+/**
+ * Records the client facts on a freshly accepted socket. On a unix listener `unixLabel` (`unix:NAME`, from the
+ * socket's file name) is the identity: the peer has no address.
+ */
+export function tagClient(
+  socket: Socket,
+  listenerZone: string | undefined,
+  unixLabel?: string | undefined,
+): ClientInfo {
+  let info: ClientInfo;
+  if (unixLabel !== undefined) {
+    info = { address: { address: unixLabel }, label: unixLabel, zoneMismatch: false, unix: true };
+  } else {
+    const remote = socket.remoteAddress ?? '';
+    const address = parseClientAddress(remote);
+    info = { address, label: remote, zoneMismatch: isZoneMismatch(address, listenerZone), unix: false };
+  }
   (socket as Tagged)[INFO] = info;
   return info;
 }
 
-const UNKNOWN: ClientInfo = { address: { address: '' }, label: '', zoneMismatch: true };
+const UNKNOWN: ClientInfo = { address: { address: '' }, label: '', zoneMismatch: true, unix: false };
 
 /** The client facts of a socket accepted by the proxy server (fail closed for anything else). */
 export function clientOf(socket: Socket): ClientInfo {

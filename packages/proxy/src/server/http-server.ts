@@ -3,12 +3,13 @@
  * timeouts, connection limits, and dispatch to the traffic paths with the context of the moment.
  *
  *   accept --limits--> 503/drop (limit_exceeded)
- *          --tag client (zone)--> 'request' -> forward.handleRequest
+ *          --tag client (zone, or unix:NAME)--> 'request' -> forward.handleRequest
  *                                 'connect' -> tunnel.handleConnect
  *                                 'clientError' -> 400/408/431 + close
  */
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
+import type { DecisionInput } from '@cuttle/shared';
 import { rawAnswer, rawDeny } from '../answers.js';
 import type { AccessRecord, ProxyContext } from '../context.js';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
@@ -27,6 +28,28 @@ export interface ProxyHttpServerOptions {
   readonly zone: string | undefined;
   /** Shared by every listener of the process. */
   readonly limits: ConnectionLimits;
+  /** `unix:NAME` on a unix socket listener (the client identity of all its connections), else undefined. */
+  readonly unixLabel?: string | undefined;
+}
+
+/** Per context, its view for unix listeners (built once per reload, not per request). */
+const UNIX_VIEWS = new WeakMap<ProxyContext, ProxyContext>();
+
+/**
+ * The context as a unix listener's traffic sees it: the policy decides without the client checks, since a peer on
+ * the socket is a client by definition (whoever can open the file was let in by its mode and owner).
+ */
+function unixView(ctx: ProxyContext): ProxyContext {
+  let view = UNIX_VIEWS.get(ctx);
+  if (view === undefined) {
+    const policy = ctx.policy;
+    view = Object.freeze({
+      ...ctx,
+      policy: { decide: (input: DecisionInput) => policy.decide({ ...input, client: undefined }) },
+    });
+    UNIX_VIEWS.set(ctx, view);
+  }
+  return view;
 }
 
 function errorRecord(
@@ -73,7 +96,9 @@ function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
 
 /** Creates the http.Server for one listener (not yet listening). */
 export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Server {
-  const initial = options.context().config;
+  const { unixLabel } = options;
+  const context = unixLabel === undefined ? options.context : () => unixView(options.context());
+  const initial = context().config;
   const server = http.createServer({
     maxHeaderSize: initial.limits.max_header_bytes,
     headersTimeout: initial.timeouts.header_ms,
@@ -89,8 +114,8 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
   server.maxHeadersCount = initial.limits.max_header_count;
 
   server.on('connection', (socket: Socket) => {
-    const info = tagClient(socket, options.zone);
-    const ctx = options.context();
+    const info = tagClient(socket, options.zone, unixLabel);
+    const ctx = context();
     const { max_connections, max_connections_per_client, over_limit } = ctx.config.limits;
     if (!options.limits.admit(socket, info.address.address, max_connections, max_connections_per_client)) {
       ctx.record(errorRecord(info.label, 'limit_exceeded', over_limit === 'drop' ? 0 : 503, 'deny'));
@@ -102,10 +127,10 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
   });
 
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) =>
-    handleRequest(options.context(), req, res),
+    handleRequest(context(), req, res),
   );
   server.on('connect', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
-    const ctx = options.context();
+    const ctx = context();
     const info = clientOf(socket);
     if (info.zoneMismatch) {
       const rec = errorRecord(info.label, 'client_denied', 403, 'deny');
@@ -122,9 +147,9 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
     if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
       const { status, message } = ERROR_CODES[code];
       socket.end(rawAnswer(status, { 'X-Cuttle-Error': code }, `${message}\n`));
-      options.context().record(errorRecord(info.label, code, status, 'error'));
+      context().record(errorRecord(info.label, code, status, 'error'));
     } else {
-      options.context().record(errorRecord(info.label, code, 0, 'error'));
+      context().record(errorRecord(info.label, code, 0, 'error'));
     }
     socket.destroySoon?.();
   });

@@ -1,15 +1,17 @@
 /**
- * The proxy server: every `listen` entry bound (never a wildcard), each with its own http.Server sharing one
- * connection count and the context of the moment.
+ * The proxy server: every `listen` entry bound (never a wildcard; `unix:PATH` sockets too), each with its own
+ * http.Server sharing one connection count and the context of the moment.
  */
 import { parseListenAddress } from '@cuttle/shared';
 import type { ProxyContext } from '../context.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { createProxyHttpServer } from './http-server.js';
 import { Listener } from './listener.js';
+import { unixClientLabel } from './unix-socket.js';
 
 export type { ClientInfo } from './client.js';
 export { clientOf } from './client.js';
+export { UnixSocketError, unixClientLabel } from './unix-socket.js';
 
 export interface ProxyServerOptions {
   /** The current context; `setContext` on the result swaps it. */
@@ -36,12 +38,16 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   let current = options.context;
   const context = (): ProxyContext => current;
   const limits = new ConnectionLimits();
-  const makeListener = (text: string): Listener =>
-    new Listener({
-      spec: parseListenAddress(text),
+  const makeListener = (text: string): Listener => {
+    const spec = parseListenAddress(text);
+    const unixLabel = spec.kind === 'unix' ? unixClientLabel(spec.path) : undefined;
+    return new Listener({
+      spec,
       say: options.say,
-      createServer: (zone) => createProxyHttpServer({ context, zone, limits }),
+      createServer: (zone) => createProxyHttpServer({ context, zone, limits, unixLabel }),
+      unixAccess: () => current.config.unix_socket,
     });
+  };
   const byText = new Map(current.config.listen.map((text) => [text, makeListener(text)] as const));
   const listeners = [...byText.values()];
   try {

@@ -1,11 +1,19 @@
 /**
  * One `listen` entry kept bound. A fixed address binds once (failure is fatal at start). An interface entry polls
  * every second: missing interface or address is reported once and retried; a changed address or interface index
- * (bridge recreated) closes the old server and binds again on the same port.
+ * (bridge recreated) closes the old server and binds again on the same port. A unix socket binds once after a
+ * stale file is cleared (unix-socket.ts); closing the server removes the file.
  */
 import type * as http from 'node:http';
 import type { ListenAddress } from '@cuttle/shared';
 import { findInterfaceAddress } from './interface-address.js';
+import {
+  applySocketAccess,
+  clearSocketPath,
+  DEFAULT_UNIX_SOCKET_ACCESS,
+  listenUnix,
+  type UnixSocketAccess,
+} from './unix-socket.js';
 
 /** `host:port` text with brackets and zone for IPv6. */
 export function formatEndpoint(host: string, zone: string | undefined, port: number): string {
@@ -22,6 +30,8 @@ export interface ListenerOptions {
   readonly createServer: (zone: string | undefined) => http.Server;
   /** The proxy's own messages (stderr). */
   readonly say: (line: string) => void;
+  /** Mode and owner for a unix socket, read when it is bound (default 0660, the daemon's user and group). */
+  readonly unixAccess?: (() => UnixSocketAccess) | undefined;
 }
 
 function listenOn(
@@ -72,8 +82,10 @@ export class Listener {
   /** Binds a fixed address (rejects on failure) or starts the interface poll (never rejects). */
   async start(): Promise<void> {
     const spec = this.#opts.spec;
-    if (spec.kind === 'unix')
-      throw new Error(`listen "${spec.text}": unix sockets are not served by this build yet`);
+    if (spec.kind === 'unix') {
+      await this.#startUnix(spec.path);
+      return;
+    }
     if (spec.kind === 'address') {
       const server = this.#opts.createServer(spec.zone);
       this.#port = await listenOn(server, spec.host, spec.zone, spec.port);
@@ -84,6 +96,21 @@ export class Listener {
     await this.#poll();
     // Not unref'd: while the interface is missing this timer is what keeps the daemon alive.
     this.#timer = setInterval(() => void this.#poll(), INTERFACE_POLL_MS);
+  }
+
+  async #startUnix(path: string): Promise<void> {
+    if ((await clearSocketPath(path)) === 'replaced')
+      this.#opts.say(`removed the stale socket ${path} (nothing was accepting on it)`);
+    const server = this.#opts.createServer(undefined);
+    await listenUnix(server, path);
+    try {
+      await applySocketAccess(path, this.#opts.unixAccess?.() ?? DEFAULT_UNIX_SOCKET_ACCESS);
+    } catch (err) {
+      await closeServer(server);
+      throw err;
+    }
+    this.#server = server;
+    this.#opts.say(`listening on unix:${path}`);
   }
 
   #problem(why: string): void {

@@ -160,7 +160,33 @@ export const configSchema = z
       .array(listenAddress)
       .min(1)
       .describe(
-        "Where to listen: `IFACE:PORT` (that interface's fe80 address with zone), `[fe80::1%lxdbr0]:3128`, `127.0.0.1:3128`, `[::1]:3128`, `unix:/run/cuttle.sock`. Never a wildcard.",
+        "Where to listen: `IFACE:PORT` (that interface's fe80 address with zone), `[fe80::1%lxdbr0]:3128`, `127.0.0.1:3128`, `[::1]:3128`, `unix:/run/cuttle/NAME.sock` (see `unix_socket`). Never a wildcard.",
+      ),
+    unix_socket: z
+      .strictObject({
+        mode: z
+          .string()
+          .regex(/^0?[0-7]{3}$/, 'expected an octal mode such as "0660"')
+          .default('0660')
+          .describe(
+            'Permission bits of every `unix:` listen socket, octal text. Connecting needs write permission.',
+          ),
+        owner: z
+          .string()
+          .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'expected a user name or numeric uid')
+          .nullable()
+          .default(null)
+          .describe("User (name or uid) owning the socket files; null: the daemon's user."),
+        group: z
+          .string()
+          .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'expected a group name or numeric gid')
+          .nullable()
+          .default(null)
+          .describe("Group (name or gid) of the socket files; null: the daemon's group."),
+      })
+      .prefault({})
+      .describe(
+        '`unix:` listen sockets: peers are clients by definition (`clients` applies to IP listeners), logged as `unix:NAME`. A stale socket file is replaced; a live one or a non-socket file is an error.',
       ),
     clients: z
       .array(cidr)
