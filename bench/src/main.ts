@@ -4,12 +4,14 @@
  * Tables go to stdout (or one JSON document with --json); progress goes to stderr.
  */
 import { parseArgs } from 'node:util';
-import { formatAllowlist, runAllowlist } from './allowlist/run-allowlist.js';
+import { type AllowlistReport, formatAllowlist, runAllowlist } from './allowlist/run-allowlist.js';
+import type { E2eReport } from './e2e/e2e-report.js';
 
 const USAGE = `usage: pnpm bench allowlist [--json] [--quick] [--sizes 10,1000]
        pnpm bench e2e [--json] [--quick] [--duration S] [--rounds N] [--connect-mib N]
                       [--targets direct,squid,tinyproxy,proxy-chain,cuttle-node20,cuttle-node24]
-                      [--sections rps,latency,connect,idle,mix] [--cpu-prof DIR]`;
+                      [--sections rps,latency,mix,connect,idle] [--cpu-prof DIR]
+       pnpm bench format REPORT.json     (the tables of a saved --json report)`;
 
 function parseList(value: string | undefined): string[] | undefined {
   return value === undefined
@@ -55,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command, ...rest] = positionals;
-  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+  if (rest.length > 0 && command !== 'format') throw new UsageError(`unexpected argument "${rest[0]}"`);
   if (command === 'allowlist') {
     const sizes = parseList(values.sizes)?.map((s) => {
       const n = positiveNumber('sizes', s);
@@ -78,6 +80,18 @@ async function main(argv: string[]): Promise<number> {
       cpuProfDir: values['cpu-prof'],
     });
     console.log(values.json ? JSON.stringify(report, null, 2) : formatE2e(report));
+    return 0;
+  }
+  if (command === 'format') {
+    // Re-prints the tables of a saved `--json` report (how bench/README.md's tables are made).
+    if (values.sizes !== undefined || positionals.length !== 2) throw new UsageError('format wants one FILE');
+    const { readFileSync } = await import('node:fs');
+    const report = JSON.parse(readFileSync(positionals[1] as string, 'utf8')) as { bench?: string };
+    if (report.bench === 'allowlist') console.log(formatAllowlist(report as AllowlistReport));
+    else if (report.bench === 'e2e') {
+      const { formatE2e } = await import('./e2e/e2e-report.js');
+      console.log(formatE2e(report as E2eReport));
+    } else throw new UsageError(`${positionals[1]} is not a bench report`);
     return 0;
   }
   throw new UsageError(command === undefined ? 'no command given' : `unknown command "${command}"`);

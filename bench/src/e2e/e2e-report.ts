@@ -40,6 +40,9 @@ export interface ConnectRow {
   readonly target: string;
   readonly tlsBulkMiBps: Summary;
   readonly rawBulkMiBps: Summary;
+  /** The proxy's CPU use (% of one CPU) during the bulk transfers; empty for `direct`. */
+  readonly tlsBulkCpuPct: Summary;
+  readonly rawBulkCpuPct: Summary;
   readonly tlsSetupPerSec: Summary;
   readonly rawSetupPerSec: Summary;
   readonly errors: number;
@@ -75,7 +78,11 @@ export interface E2eReport {
   readonly goals: GoalRow[];
 }
 
-const vs = (a: Summary, b: Summary | undefined): string => (b ? formatRatio(a.median / b.median) : 'n/a');
+/** a/b of two medians; "n/a" when either is missing (NaN, or null in a saved report). */
+const vs = (a: Summary, b: Summary | undefined): string =>
+  b && Number.isFinite(a.median) && Number.isFinite(b.median) && a.median !== null && b.median !== null
+    ? formatRatio(a.median / b.median)
+    : 'n/a';
 
 /** Markdown tables for every section that ran. */
 export function formatE2e(r: E2eReport): string {
@@ -142,7 +149,9 @@ export function formatE2e(r: E2eReport): string {
           vs(x.reqPerSec, squid?.reqPerSec),
           formatSummary(x.cpuUsPerReq, 1),
           vs(x.cpuUsPerReq, squid?.cpuUsPerReq),
-          `${formatNumber(x.deniedShare * 100, 1)}%`,
+          Number.isFinite(x.deniedShare) && x.deniedShare !== null
+            ? `${formatNumber(x.deniedShare * 100, 1)}%`
+            : 'n/a',
           String(x.socketErrors),
         ]),
       ),
@@ -163,7 +172,9 @@ export function formatE2e(r: E2eReport): string {
           'TLS bulk MiB/s',
           'vs direct',
           'vs Squid',
+          'proxy CPU %',
           'raw bulk MiB/s',
+          'proxy CPU %',
           'TLS set-ups/s',
           'raw set-ups/s',
           'errors',
@@ -173,7 +184,9 @@ export function formatE2e(r: E2eReport): string {
           formatSummary(x.tlsBulkMiBps),
           vs(x.tlsBulkMiBps, direct?.tlsBulkMiBps),
           vs(x.tlsBulkMiBps, squid?.tlsBulkMiBps),
+          x.tlsBulkCpuPct?.n ? formatSummary(x.tlsBulkCpuPct) : '-',
           formatSummary(x.rawBulkMiBps),
+          x.rawBulkCpuPct?.n ? formatSummary(x.rawBulkCpuPct) : '-',
           formatSummary(x.tlsSetupPerSec),
           formatSummary(x.rawSetupPerSec),
           String(x.errors),
@@ -203,9 +216,16 @@ export function formatE2e(r: E2eReport): string {
   if (r.goals.length > 0) {
     out.push('', '#### goals (issue 6)', '');
     for (const g of r.goals) {
-      out.push(
-        `- ${g.met ? (g.aimMet ? 'met (and the aim)' : 'met') : 'NOT met'}: ${g.goal}: ${formatRatio(g.measured)}`,
-      );
+      // A saved report turns NaN into null: both mean the row was not measured.
+      const measured = typeof g.measured === 'number' && Number.isFinite(g.measured);
+      const verdict = !measured
+        ? 'not measured'
+        : g.met
+          ? g.aimMet
+            ? 'met (and the aim)'
+            : 'met'
+          : 'NOT met';
+      out.push(`- ${verdict}: ${g.goal}: ${formatRatio(g.measured)}`);
     }
   }
   return out.join('\n');

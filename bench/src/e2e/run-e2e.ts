@@ -321,9 +321,17 @@ async function measure(
           return null;
         }
       };
+      // The proxy's CPU use during a bulk transfer: near 100% means the proxy, not the origin or client, is the limit.
+      const bulk = async (raw: boolean) => {
+        const d =
+          t === 'direct' ? null : ((raw ? bw.rawProxies.get(t) : undefined) ?? bw.proxies.get(t))?.daemon;
+        const cpu0 = d ? cpuSeconds(d.pid) : 0;
+        const r = await runBulk(tunnel(t, raw), !raw, s.connectBytes);
+        return { ...r, cpuPct: d ? ((cpuSeconds(d.pid) - cpu0) / r.seconds) * 100 : Number.NaN };
+      };
       return {
-        tlsBulk: await safe(() => runBulk(tunnel(t, false), true, s.connectBytes)),
-        rawBulk: await safe(() => runBulk(tunnel(t, true), false, s.connectBytes)),
+        tlsBulk: await safe(() => bulk(false)),
+        rawBulk: await safe(() => bulk(true)),
         tlsSetup: await safe(() => runSetupRate(tunnel(t, false), true, s.setupConcurrency, setupS)),
         rawSetup: await safe(() => runSetupRate(tunnel(t, true), false, s.setupConcurrency, setupS)),
       };
@@ -335,6 +343,12 @@ async function measure(
         target: t,
         tlsBulkMiBps: vals(runs.map((r) => r.tlsBulk?.mibPerSec)),
         rawBulkMiBps: vals(runs.map((r) => r.rawBulk?.mibPerSec)),
+        tlsBulkCpuPct: vals(
+          runs.map((r) => r.tlsBulk?.cpuPct).filter((v) => v === undefined || Number.isFinite(v)),
+        ),
+        rawBulkCpuPct: vals(
+          runs.map((r) => r.rawBulk?.cpuPct).filter((v) => v === undefined || Number.isFinite(v)),
+        ),
         tlsSetupPerSec: vals(runs.map((r) => r.tlsSetup?.perSec)),
         rawSetupPerSec: vals(runs.map((r) => r.rawSetup?.perSec)),
         errors: runs.reduce(
