@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { parseIpAddress } from '../net/address.js';
+import { validateDomainPattern } from '../policy/compile-policy.js';
 import { validateListenAddress } from './listen-address.js';
 
 /** A string refined by `check` (null: valid, else the message); the same checks the policy compiler makes. */
@@ -298,6 +299,33 @@ export const configSchema = z
       })
       .prefault({})
       .describe('Prometheus metrics.'),
+    identity: z
+      .strictObject({
+        map_file: z
+          .string()
+          .min(1)
+          .nullable()
+          .default(null)
+          .describe(
+            'Container identity map written by `cuttle-provision identity --watch` (instance name, MAC, fe80 address); re-read when it changes. null: identity is the address alone.',
+          ),
+      })
+      .prefault({})
+      .describe('Which container a client address belongs to (logged as `container`).'),
+    containers: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/, 'an LXD instance name'),
+        z.strictObject({
+          allow: z
+            .array(checked(validateDomainPattern))
+            .default([])
+            .describe('Names this container may reach in addition to `allow` (same pattern forms).'),
+        }),
+      )
+      .default({})
+      .describe(
+        'Per-container additions to the policy, by instance name. Only granted when the identity map marks the container as filtered (MAC and IPv6 filtering on its NIC): an address that can be spoofed never grants.',
+      ),
   })
   .describe('cuttle proxy configuration.');
 
