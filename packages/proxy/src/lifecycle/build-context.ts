@@ -1,10 +1,12 @@
 /**
  * config -> ProxyContext for the daemon: the traffic paths' context (create-context.ts) with report mode applied
- * to the policy and name resolutions timed into the DNS latency histogram.
+ * to the policy, the per-container grants of the identity map, and name resolutions timed into the DNS latency
+ * histogram.
  */
 import type { Config } from '@cuttle/shared';
 import type { AccessRecord, ProxyContext } from '../context.js';
 import { createContext } from '../create-context.js';
+import { EMPTY_IDENTITY, type IdentityMap, withContainerGrants } from '../identity/index.js';
 import type { ProxyMetrics } from '../metrics/index.js';
 import { compileReportingPolicy, usesReportMode } from '../report/report-policy.js';
 
@@ -13,9 +15,11 @@ export function buildContext(
   config: Config,
   record: (entry: AccessRecord) => void,
   metrics: ProxyMetrics | null,
+  identity: () => IdentityMap = () => EMPTY_IDENTITY,
 ): ProxyContext {
   const base = createContext(config, record);
-  const policy = usesReportMode(config) ? compileReportingPolicy(config) : base.policy;
+  const reporting = usesReportMode(config) ? compileReportingPolicy(config) : base.policy;
+  const policy = withContainerGrants(reporting, config, identity);
   if (metrics === null && policy === base.policy) return base;
   const resolveBase = base.resolve;
   const resolve: ProxyContext['resolve'] =

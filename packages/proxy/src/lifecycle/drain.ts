@@ -12,6 +12,8 @@ import type { ClientSockets } from './client-sockets.js';
 const POLL_MS = 100;
 
 export interface DrainOptions {
+  /** The signal that started the drain (for the message). */
+  readonly signal: NodeJS.Signals;
   /** Stops accepting on every listener (resolves once the listeners are closed, or earlier: not awaited for long). */
   readonly stopAccepting: () => Promise<void>;
   readonly sockets: ClientSockets;
@@ -25,6 +27,8 @@ export interface DrainOptions {
 export async function drainConnections(options: DrainOptions): Promise<void> {
   const { sockets } = options;
   const closing = options.stopAccepting();
+  // Said only now: whoever reads "draining" can rely on the listeners being closed.
+  options.say(`${options.signal}: draining`);
   const open = sockets.size;
   if (open > 0) options.say(`draining ${open} connection(s) for up to ${options.drainMs} ms`);
   const poll = setInterval(() => sockets.closeIdle(), POLL_MS);

@@ -10,6 +10,12 @@
 import type { Config } from '@cuttle/shared';
 import type { AccessRecord } from '../context.js';
 import { ORIGIN_AGENT } from '../forward/origin-agent.js';
+import {
+  EMPTY_IDENTITY,
+  followIdentityMap,
+  type IdentityMap,
+  type IdentitySource,
+} from '../identity/index.js';
 import { type AccessSink, createAccessSink } from '../log/index.js';
 import {
   type MetricsServer,
@@ -45,8 +51,8 @@ interface State {
   draining: boolean;
 }
 
-function sinkOptions(config: Config, say: (line: string) => void) {
-  return { viaParent: config.upstream !== null, say };
+function sinkOptions(config: Config, say: (line: string) => void, identity: () => IdentityMap) {
+  return { viaParent: config.upstream !== null, say, identity };
 }
 
 /** Runs the daemon; resolves with the exit code once drained (0) or when it cannot start (3). */
@@ -85,16 +91,31 @@ export async function serve(options: ServeOptions): Promise<number> {
     reopenLog: () => actions.reopenLog(),
   });
 
+  // The identity map is followed for as long as `identity.map_file` names the same file.
+  let identitySource: IdentitySource | null = null;
+  const followIdentity = (file: string | null): void => {
+    if (identitySource?.file === (file ?? undefined)) return;
+    identitySource?.close();
+    identitySource = file === null ? null : followIdentityMap(file, say);
+  };
+  const identity = (): IdentityMap => identitySource?.current() ?? EMPTY_IDENTITY;
+  followIdentity(options.config.identity.map_file);
+
   let state: State;
   let server: ProxyServer;
   try {
-    const sink = await createAccessSink(options.config.log, metrics, sinkOptions(options.config, say));
+    const sink = await createAccessSink(
+      options.config.log,
+      metrics,
+      sinkOptions(options.config, say, identity),
+    );
     state = { config: options.config, sink, metricsServer: null, draining: false };
   } catch (err) {
     say(`cannot open the access log ${options.config.log.file}: ${(err as Error).message}`);
     uninstall();
     stopWatching();
     sockets.stop();
+    followIdentity(null);
     return EXIT_RUNTIME;
   }
   const record = (entry: AccessRecord): void => state.sink.record(entry);
@@ -110,7 +131,7 @@ export async function serve(options: ServeOptions): Promise<number> {
         });
   try {
     state.metricsServer = await startMetrics(state.config.metrics.listen);
-    server = await startProxyServer({ context: buildContext(state.config, record, metrics), say });
+    server = await startProxyServer({ context: buildContext(state.config, record, metrics, identity), say });
   } catch (err) {
     say(`cannot start: ${(err as Error).message}`);
     await state.metricsServer?.close();
@@ -118,6 +139,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     uninstall();
     stopWatching();
     sockets.stop();
+    followIdentity(null);
     return EXIT_RUNTIME;
   }
 
@@ -133,12 +155,14 @@ export async function serve(options: ServeOptions): Promise<number> {
     const old = state;
     try {
       // Everything that can fail is prepared first; the swap itself cannot fail.
-      const context = buildContext(next, record, metrics);
+      const context = buildContext(next, record, metrics, identity);
       const logChanged =
         next.log.file !== old.config.log.file ||
         next.log.format !== old.config.log.format ||
         (next.upstream === null) !== (old.config.upstream === null);
-      const sink = logChanged ? await createAccessSink(next.log, metrics, sinkOptions(next, say)) : old.sink;
+      const sink = logChanged
+        ? await createAccessSink(next.log, metrics, sinkOptions(next, say, identity))
+        : old.sink;
       const metricsMoved = next.metrics.listen !== old.config.metrics.listen;
       let metricsServer = old.metricsServer;
       try {
@@ -151,6 +175,7 @@ export async function serve(options: ServeOptions): Promise<number> {
         throw err;
       }
       state = { ...old, config: next, sink, metricsServer };
+      followIdentity(next.identity.map_file);
       server.setContext(context);
       if (metricsMoved) await old.metricsServer?.close();
       if (sink !== old.sink) await old.sink.close();
@@ -174,8 +199,8 @@ export async function serve(options: ServeOptions): Promise<number> {
 
   const signal = await stopSignal;
   state.draining = true;
-  say(`${signal}: draining`);
   await drainConnections({
+    signal,
     stopAccepting: () => server.close(),
     sockets,
     drainMs: state.config.timeouts.drain_ms,
@@ -188,6 +213,7 @@ export async function serve(options: ServeOptions): Promise<number> {
   uninstall();
   stopWatching();
   sockets.stop();
+  followIdentity(null);
   say('stopped');
   return EXIT_OK;
 }

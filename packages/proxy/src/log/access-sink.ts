@@ -9,6 +9,7 @@ import { appendFileSync } from 'node:fs';
 import type { Config } from '@cuttle/shared';
 import { pino } from 'pino';
 import type { AccessRecord } from '../context.js';
+import type { IdentityMap } from '../identity/identity-map.js';
 import type { ProxyMetrics } from '../metrics/index.js';
 import { markWouldDeny } from '../report/report-policy.js';
 import { formatSquidLine, toJsonFields } from './access-line.js';
@@ -33,6 +34,8 @@ export interface AccessSinkOptions {
   readonly viaParent?: boolean;
   /** The proxy's own messages (stderr): write errors are reported there, once per distinct message. */
   readonly say?: (line: string) => void;
+  /** The identity map of the moment: fills `container` from the client address. */
+  readonly identity?: () => IdentityMap;
 }
 
 /** Opens `log.file` and returns the sink. Rejects if the file cannot be opened. */
@@ -49,6 +52,7 @@ export async function createAccessSink(
     say(`access log ${log.file}: ${err.message}`);
   });
   const viaParent = options.viaParent === true;
+  const identity = options.identity;
   let write: (entry: AccessRecord) => void;
   if (log.format === 'squid') {
     write = (entry) => {
@@ -89,6 +93,8 @@ export async function createAccessSink(
   return {
     settings: log,
     record(entry) {
+      if (entry.container === null && identity !== undefined)
+        entry.container = identity().lookup(entry.client)?.name ?? null;
       markWouldDeny(entry);
       metrics?.observeRecord(entry);
       if (closed) late(entry);

@@ -37,6 +37,7 @@ export class ProxyMetrics {
   readonly #reloads: client.Counter<'result'>;
   readonly #reloadOk: client.Gauge;
   readonly #dropped: client.Counter<'action'>;
+  readonly #containers: client.Counter<'container' | 'verdict'>;
   #activeConnections: () => number = () => 0;
   #activeTunnels: () => number = () => 0;
 
@@ -124,6 +125,12 @@ export class ProxyMetrics {
       labelNames: ['action'],
       registers,
     });
+    this.#containers = new client.Counter({
+      name: 'cuttle_container_requests_total',
+      help: 'Finished requests and tunnels of clients the identity map names, by instance name and verdict.',
+      labelNames: ['container', 'verdict'],
+      registers,
+    });
     // Zero series up front so rates exist before the first event.
     for (const result of ['ok', 'error']) this.#reloads.inc({ result }, 0);
     for (const action of ['reject', 'drop']) this.#dropped.inc({ action }, 0);
@@ -141,6 +148,7 @@ export class ProxyMetrics {
     if (e.bytesUp > 0) this.#bytes.inc({ direction: 'up', kind }, e.bytesUp);
     if (e.bytesDown > 0) this.#bytes.inc({ direction: 'down', kind }, e.bytesDown);
     if (e.reason === 'sni_mismatch') this.#sni.inc();
+    if (e.container !== null) this.#containers.inc({ container: e.container, verdict: e.verdict });
     if (e.reason === 'limit_exceeded') this.#dropped.inc({ action: e.status === 0 ? 'drop' : 'reject' });
   }
 
