@@ -117,6 +117,15 @@ export function sendUpstream(
       return;
     }
     settled = true;
+    if (res.destroyed) {
+      // The client went away while the origin was answering. Node 24's pipeline() throws synchronously on a
+      // destroyed destination (ERR_STREAM_UNABLE_TO_PIPE), which would crash the daemon: stop here instead.
+      x.rec.closeReason = 'client_abort';
+      x.rec.status = 0;
+      ures.destroy();
+      upstream.destroy();
+      return;
+    }
     x.rec.contentType = (ures.headers['content-type'] as string | undefined) ?? null;
     x.rec.status = ures.statusCode ?? 502;
     res.writeHead(x.rec.status, endToEndHeaders(ures.rawHeaders));
