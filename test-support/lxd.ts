@@ -4,6 +4,7 @@
  * use test-only names (pool `cpv-pool`, bridge `cpvbr0`, containers `cpv-*`) and the local busybox image.
  */
 import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { IN_CI, missingNeeds } from './needs.js';
@@ -17,9 +18,20 @@ export const LXD_TEST_DIR = process.env.LXD_DIR ?? '/tmp/cuttle-lxd';
 /** The daemon's unix socket. */
 export const LXD_TEST_SOCKET = process.env.LXD_SOCKET ?? join(LXD_TEST_DIR, 'unix.socket');
 
+/**
+ * Three hex digits derived from the daemon's directory: test names carry it, so two runs against two private
+ * daemons on one host (a developer's and CI's) do not fight over host-wide names (interfaces, nft tables, ports).
+ */
+export const LXD_TEST_TAG = createHash('sha256').update(LXD_TEST_DIR).digest('hex').slice(0, 3);
+
+/** A port number in 20000..29999 derived from the tag, plus `offset`. */
+export function lxdTestPort(offset: number): number {
+  return 20_000 + ((Number.parseInt(LXD_TEST_TAG, 16) * 10 + offset) % 10_000);
+}
+
 /** Environment for `lxc` pointing at the private daemon. */
 export function lxdEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, LXD_DIR: LXD_TEST_DIR, LXD_SOCKET: LXD_TEST_SOCKET };
+  return { ...process.env, LXD_DIR: LXD_TEST_DIR };
 }
 
 /** Why the private daemon cannot be used, or null. */
@@ -55,15 +67,18 @@ export function lxc(
   timeoutMs = 120_000,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       'lxc',
       args,
       { env: lxdEnv(), timeout: timeoutMs, maxBuffer: 16 << 20 },
       (err, stdout, stderr) => {
         const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-        resolve({ code, stdout, stderr });
+        const killed = err?.killed === true ? ` (killed after ${timeoutMs} ms)` : '';
+        resolve({ code, stdout, stderr: `${stderr}${killed}` });
       },
     );
+    // `lxc launch` reads instance config from a stdin that is not a terminal: give it EOF.
+    child.stdin?.end();
   });
 }
 
@@ -74,14 +89,28 @@ export async function lxcOk(args: string[], timeoutMs?: number): Promise<string>
   return r.stdout;
 }
 
-/** Launches an unprivileged container from the busybox image with `profiles` and waits until it runs. */
-export async function launchContainer(name: string, profiles: string[]): Promise<void> {
+/**
+ * Launches an unprivileged container from the busybox image with `profiles` and waits until it runs and, unless
+ * `nic` is null, until that interface's link-local address has left duplicate address detection (before that,
+ * connecting from it fails with "can't connect").
+ */
+export async function launchContainer(
+  name: string,
+  profiles: string[],
+  nic: string | null = 'eth0',
+): Promise<void> {
   await lxcOk(['launch', LXD_TEST_IMAGE, name, ...profiles.flatMap((p) => ['-p', p])]);
-  for (let i = 0; i < 50; i++) {
-    if ((await lxc(['exec', name, '--', 'true'])).code === 0) return;
-    await new Promise((r) => setTimeout(r, 200));
+  for (let i = 0; i < 100; i++) {
+    const r = await lxc(
+      nic === null
+        ? ['exec', name, '--', 'true']
+        : ['exec', name, '--', 'ip', '-6', 'addr', 'show', 'dev', nic],
+    );
+    if (r.code === 0 && (nic === null || (/inet6 fe80::/.test(r.stdout) && !/tentative/.test(r.stdout))))
+      return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error(`container ${name} did not start`);
+  throw new Error(`container ${name} did not start${nic === null ? '' : ` with a usable ${nic}`}`);
 }
 
 /** Deletes a container if it exists (for afterAll). */

@@ -9,6 +9,7 @@ import { renderNftables } from '../src/render/nftables.js';
 import {
   createFirewallNetns,
   FW_BRIDGE,
+  FW_HOST_NS,
   nftInHost,
   probeTcp,
   probeUdp53,
@@ -71,7 +72,7 @@ describe.skipIf(skipUnless({ root: true, commands: ['nft', 'ip'] }))('the nftabl
     nftInHost(['-f', file]);
     const listed = execFileSync(
       'ip',
-      ['netns', 'exec', 'cpv-fwh', 'nft', 'list', 'table', 'inet', 'cpv_fw'],
+      ['netns', 'exec', FW_HOST_NS, 'nft', 'list', 'table', 'inet', 'cpv_fw'],
       {
         encoding: 'utf8',
       },

@@ -2,18 +2,18 @@ import { rmSync } from 'node:fs';
 import { LXD_TEST_SOCKET, lxc, lxcOk, skipUnlessLxd } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LxdClient } from '../src/lxd/client.js';
-import { hostYaml, provision, TEST_HOST_YAML } from './helpers/cli.js';
+import { hostYaml, provision, T, TEST_HOST_YAML } from './helpers/cli.js';
 
 const SKIP = skipUnlessLxd();
 
 async function cleanup(): Promise<void> {
-  await lxc(['delete', '--force', 'cpv-c1']);
-  await lxc(['profile', 'delete', 'cpv-profile']);
-  await lxc(['network', 'delete', 'cpvbr0']);
-  await lxc(['storage', 'delete', 'cpv-pool']);
-  await lxc(['storage', 'delete', 'cpv-zpool']);
+  await lxc(['delete', '--force', `${T.container}`]);
+  await lxc(['profile', 'delete', `${T.profile}`]);
+  await lxc(['network', 'delete', `${T.bridge}`]);
+  await lxc(['storage', 'delete', `${T.pool}`]);
+  await lxc(['storage', 'delete', `${T.zpool}`]);
   await import('node:child_process').then(({ spawnSync }) =>
-    spawnSync('nft', ['delete', 'table', 'inet', 'cpv_cuttle'], { stdio: 'ignore' }),
+    spawnSync('nft', ['delete', 'table', 'inet', `${T.table}`], { stdio: 'ignore' }),
   );
 }
 
@@ -25,7 +25,14 @@ describe.skipIf(SKIP)('plan/apply against the private LXD daemon', () => {
   beforeAll(async () => {
     await cleanup();
     // A seed-style bridge (ipv6.address none) that apply must converge.
-    await lxcOk(['network', 'create', 'cpvbr0', 'ipv4.address=none', 'ipv6.address=none', 'user.keep=me']);
+    await lxcOk([
+      'network',
+      'create',
+      `${T.bridge}`,
+      'ipv4.address=none',
+      'ipv6.address=none',
+      'user.keep=me',
+    ]);
   });
   afterAll(async () => {
     await cleanup();
@@ -36,17 +43,17 @@ describe.skipIf(SKIP)('plan/apply against the private LXD daemon', () => {
     const r = await provision(['plan', ...args]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('+ pool cpv-pool: create');
-    expect(r.stdout).toContain('~ bridge cpvbr0: update');
+    expect(r.stdout).toContain(`+ pool ${T.pool}: create`);
+    expect(r.stdout).toContain(`~ bridge ${T.bridge}: update`);
     expect(r.stdout).toContain('~ ipv6.address: "none" -> "fe80::1/64"');
-    expect(r.stdout).toContain('+ profile cpv-profile: create');
+    expect(r.stdout).toContain(`+ profile ${T.profile}: create`);
     const json = await provision(['plan', ...args, '--json']);
     const plan = JSON.parse(json.stdout) as {
       changes_pending: boolean;
       resources: { id: string; action: string }[];
     };
     expect(plan.changes_pending).toBe(true);
-    expect(plan.resources.map((r) => [r.id, r.action])).toContainEqual(['bridge cpvbr0', 'update']);
+    expect(plan.resources.map((r) => [r.id, r.action])).toContainEqual([`bridge ${T.bridge}`, 'update']);
   });
 
   it('apply converges a seed-style bridge in one request, then plan and apply change nothing', async () => {
@@ -54,7 +61,7 @@ describe.skipIf(SKIP)('plan/apply against the private LXD daemon', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Converged.');
-    const net = (await client.request<{ config: Record<string, string> }>('GET', '/1.0/networks/cpvbr0'))
+    const net = (await client.request<{ config: Record<string, string> }>('GET', `/1.0/networks/${T.bridge}`))
       .metadata;
     expect(net.config).toMatchObject({
       'ipv4.address': 'none',
@@ -81,9 +88,9 @@ describe.skipIf(SKIP)('plan/apply against the private LXD daemon', () => {
       await client.request<{
         config: Record<string, string>;
         devices: Record<string, Record<string, string>>;
-      }>('GET', '/1.0/profiles/cpv-profile')
+      }>('GET', `/1.0/profiles/${T.profile}`)
     ).metadata;
-    const url = 'http://[fe80::1%eth0]:13128';
+    const url = `http://[fe80::1%eth0]:${T.proxyPort}`;
     expect(p.config).toMatchObject({
       'user.network_mode': 'link-local',
       'security.devlxd': 'false',
@@ -96,22 +103,21 @@ describe.skipIf(SKIP)('plan/apply against the private LXD daemon', () => {
     expect(p.config['cloud-init.user-data']).toMatch(/^#cloud-config\n/);
     expect(p.devices.eth0).toEqual({
       type: 'nic',
-      network: 'cpvbr0',
+      network: `${T.bridge}`,
       name: 'eth0',
       'security.mac_filtering': 'true',
-      'security.ipv6_filtering': 'true',
     });
-    expect(p.devices.root).toEqual({ type: 'disk', path: '/', pool: 'cpv-pool' });
+    expect(p.devices.root).toEqual({ type: 'disk', path: '/', pool: `${T.pool}` });
   });
 
   it('keeps keys and devices it does not manage, and reverts drift of the ones it does', async () => {
-    await lxcOk(['profile', 'set', 'cpv-profile', 'user.mine', 'x']);
-    await lxcOk(['profile', 'set', 'cpv-profile', 'security.devlxd', 'true']);
+    await lxcOk(['profile', 'set', `${T.profile}`, 'user.mine', 'x']);
+    await lxcOk(['profile', 'set', `${T.profile}`, 'security.devlxd', 'true']);
     await lxcOk([
       'profile',
       'device',
       'add',
-      'cpv-profile',
+      `${T.profile}`,
       'tmpfs',
       'disk',
       'source=/tmp',
@@ -122,11 +128,11 @@ describe.skipIf(SKIP)('plan/apply against the private LXD daemon', () => {
     expect(plan.stdout).toContain('~ security.devlxd: "true" -> "false"');
     expect(plan.stdout).not.toContain('user.mine');
     expect((await provision(['apply', ...args])).code).toBe(0);
-    const show = await lxcOk(['profile', 'show', 'cpv-profile']);
+    const show = await lxcOk(['profile', 'show', `${T.profile}`]);
     expect(show).toContain('user.mine: x');
     expect(show).toContain('security.devlxd: "false"');
     expect(show).toContain('path: /mnt/host-tmp');
-    await lxcOk(['profile', 'device', 'remove', 'cpv-profile', 'tmpfs']);
+    await lxcOk(['profile', 'device', 'remove', `${T.profile}`, 'tmpfs']);
   });
 
   it('changes bridge.hwaddr on a bridge holding fe80::1 (two writes) and keeps the address', async () => {
@@ -140,9 +146,9 @@ describe.skipIf(SKIP)('plan/apply against the private LXD daemon', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const { execFileSync } = await import('node:child_process');
-    const link = execFileSync('ip', ['-6', 'addr', 'show', 'dev', 'cpvbr0'], { encoding: 'utf8' });
+    const link = execFileSync('ip', ['-6', 'addr', 'show', 'dev', `${T.bridge}`], { encoding: 'utf8' });
     expect(link).toContain('inet6 fe80::1/64 scope link');
-    expect(execFileSync('ip', ['link', 'show', 'dev', 'cpvbr0'], { encoding: 'utf8' })).toContain(
+    expect(execFileSync('ip', ['link', 'show', 'dev', `${T.bridge}`], { encoding: 'utf8' })).toContain(
       '00:16:3e:cf:01:02',
     );
     // Back to the test's MAC for the following tests.
@@ -153,43 +159,46 @@ describe.skipIf(SKIP)('plan/apply against the private LXD daemon', () => {
   it('never replaces a pool: another driver is "replace required", plan exits 3 and apply changes nothing', async () => {
     const other = hostYaml(
       TEST_HOST_YAML.replace('driver: dir', 'driver: btrfs').replace(
-        'name: cpv-profile',
-        'name: cpv-profile-x',
+        `name: ${T.profile}`,
+        `name: ${T.profile}-x`,
       ),
     );
     const oargs = ['--config', other.file, '--root', host.root];
     const plan = await provision(['plan', ...oargs]);
     expect(plan.code).toBe(3);
-    expect(plan.stdout).toContain('! pool cpv-pool: replace-required');
+    expect(plan.stdout).toContain(`! pool ${T.pool}: replace-required`);
     expect(plan.stdout).toContain('replace required');
     const r = await provision(['apply', ...oargs]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain('nothing changed: pool cpv-pool: replace required');
-    expect((await lxc(['profile', 'show', 'cpv-profile-x'])).code).not.toBe(0);
-    expect(await lxcOk(['storage', 'show', 'cpv-pool'])).toContain('driver: dir');
+    expect(r.stderr).toContain(`nothing changed: pool ${T.pool}: replace required`);
+    expect((await lxc(['profile', 'show', `${T.profile}-x`])).code).not.toBe(0);
+    expect(await lxcOk(['storage', 'show', `${T.pool}`])).toContain('driver: dir');
     rmSync(other.dir, { recursive: true, force: true });
   });
 
   it('a zfs pool goes as far as the kernel: plan warns, apply reports LXD refusing for want of the module', async () => {
     const z = hostYaml(
-      TEST_HOST_YAML.replace('name: cpv-pool\n  driver: dir', 'name: cpv-zpool\n  driver: zfs\n  source: ""'),
+      TEST_HOST_YAML.replace(
+        `name: ${T.pool}\n  driver: dir`,
+        `name: ${T.zpool}\n  driver: zfs\n  source: ""`,
+      ),
     );
     const zargs = ['--config', z.file, '--root', host.root];
     const plan = await provision(['plan', ...zargs]);
     expect(plan.code).toBe(1);
-    expect(plan.stdout).toContain('+ pool cpv-zpool: create');
+    expect(plan.stdout).toContain(`+ pool ${T.zpool}: create`);
     expect(plan.stdout).toContain('zfs kernel module is not loaded');
     const r = await provision(['apply', ...zargs]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/pool cpv-zpool: LXD refused to create a zfs pool: .*zfs.*module/);
+    expect(r.stderr).toMatch(new RegExp(`pool ${T.zpool}: LXD refused to create a zfs pool: .*zfs.*module`));
     expect(r.stderr).toContain('The zfs kernel module is not loaded on this host');
-    expect((await lxc(['storage', 'show', 'cpv-zpool'])).code).not.toBe(0);
+    expect((await lxc(['storage', 'show', `${T.zpool}`])).code).not.toBe(0);
     rmSync(z.dir, { recursive: true, force: true });
   });
 
   it('a zfs pool on a missing block device is blocked before anything runs', async () => {
     const z = hostYaml(
-      TEST_HOST_YAML.replace('name: cpv-pool\n  driver: dir', 'name: cpv-zpool\n  driver: zfs'),
+      TEST_HOST_YAML.replace(`name: ${T.pool}\n  driver: dir`, `name: ${T.zpool}\n  driver: zfs`),
     );
     const plan = await provision(['plan', '--config', z.file, '--root', host.root]);
     expect(plan.code).toBe(3);

@@ -13,6 +13,8 @@ export const COMMON_OPTIONS = {
   socket: { type: 'string' },
   json: { type: 'boolean' },
   instance: { type: 'string' },
+  port: { type: 'string', multiple: true },
+  url: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -21,6 +23,8 @@ export interface CommandContext {
   readonly root: string;
   readonly json: boolean;
   readonly instance: string | undefined;
+  readonly ports: number[];
+  readonly url: string | undefined;
   client(): LxdClient;
 }
 
@@ -32,7 +36,7 @@ export function parseCommandArgs(
   help: boolean;
   context: () => CommandContext;
 } {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options: COMMON_OPTIONS, strict: true, allowPositionals: false }));
   } catch (err) {
@@ -54,6 +58,12 @@ export function parseCommandArgs(
           `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
         );
       }
+      const ports = ((values.port ?? []) as string[]).map((p) => {
+        const n = Number(p);
+        if (!Number.isInteger(n) || n < 1 || n > 65535)
+          throw new UsageError(`--port ${p}: not a port number`);
+        return n;
+      });
       const config = loadHostConfig(text, file);
       const socket = typeof values.socket === 'string' ? values.socket : config.lxd_socket;
       let client: LxdClient | undefined;
@@ -62,6 +72,8 @@ export function parseCommandArgs(
         root: typeof values.root === 'string' ? values.root : '/',
         json: values.json === true,
         instance: typeof values.instance === 'string' ? values.instance : undefined,
+        ports,
+        url: typeof values.url === 'string' ? values.url : undefined,
         client: () => {
           client ??= new LxdClient(socket === undefined ? {} : { socketPath: socket });
           return client;

@@ -9,6 +9,7 @@ import { ConfigError } from '@cuttle/shared';
 import { ApplyError, LxdApiError, LxdUnreachableError, UsageError } from '../errors.js';
 import { renderHostReference } from '../host-config/reference.js';
 import { APPLY_HELP, applyCommand } from './commands/apply.js';
+import { identityCommand } from './commands/identity.js';
 import { PLAN_HELP, planCommand } from './commands/plan.js';
 import { REMOVE_HELP, removeCommand } from './commands/remove.js';
 import { VERIFY_HELP, verifyCommand } from './commands/verify.js';
@@ -38,7 +39,7 @@ const COMMANDS: Record<string, Command> = {
   verify: {
     summary: 'check the live host (and a container) really is isolated',
     help: VERIFY_HELP,
-    options: ['config', 'root', 'socket', 'instance', 'json'],
+    options: ['config', 'root', 'socket', 'instance', 'json', 'port', 'url'],
     run: verifyCommand,
   },
   remove: {
@@ -71,6 +72,7 @@ function mainHelp(): string {
     '',
     'commands:',
     ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(9)}  ${c.summary}`),
+    '  identity   write (--watch: keep current) the container identity map the proxy reads',
     '  reference  print the host.yaml reference',
     '',
     "cuttle-provision COMMAND --help shows a command's options. --version prints the version.",
@@ -94,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`cuttle-provision ${version()}\n`);
     return EXIT_OK;
   }
+  if (name === 'identity') return identityCommand(rest);
   if (name === 'reference') {
     if (rest.length > 0) {
       process.stdout.write(REFERENCE_HELP);

@@ -145,12 +145,21 @@ export class LxdClient {
     return op;
   }
 
+  /** GET `path` as text (exec output logs are not JSON). */
+  async getText(path: string): Promise<string> {
+    const res = await this.#raw('GET', path, undefined, undefined, true);
+    if (res.status >= 400)
+      throw new LxdApiError('GET', path, res.status, res.envelope.error || `HTTP ${res.status}`);
+    return res.text;
+  }
+
   #raw(
     method: string,
     path: string,
     body?: unknown,
     ifMatch?: string,
-  ): Promise<{ status: number; etag: string | undefined; envelope: LxdEnvelope }> {
+    asText = false,
+  ): Promise<{ status: number; etag: string | undefined; envelope: LxdEnvelope; text: string }> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = {};
     if (payload !== undefined) {
@@ -167,7 +176,17 @@ export class LxdClient {
           res.on('error', reject);
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
+            const etag = res.headers.etag;
+            const base = {
+              status: res.statusCode ?? 0,
+              etag: typeof etag === 'string' ? etag : undefined,
+              text,
+            };
             let envelope: LxdEnvelope;
+            if (asText && (res.statusCode ?? 0) < 400) {
+              resolve({ ...base, envelope: {} });
+              return;
+            }
             try {
               envelope = text === '' ? {} : (JSON.parse(text) as LxdEnvelope);
             } catch (cause) {
@@ -178,12 +197,7 @@ export class LxdClient {
               );
               return;
             }
-            const etag = res.headers.etag;
-            resolve({
-              status: res.statusCode ?? 0,
-              etag: typeof etag === 'string' ? etag : undefined,
-              envelope,
-            });
+            resolve({ ...base, envelope });
           });
         },
       );

@@ -1,7 +1,9 @@
 /**
  * The profile the containers use (the seed: `default`). Managed: the keys below and the two devices (NIC on the
- * bridge, root disk on the pool); every other key and device is kept. The NIC gets `security.mac_filtering` and,
- * where LXD has `container_nic_ipfilter`, `security.ipv6_filtering`, so a container cannot take another's address.
+ * bridge, root disk on the pool); every other key and device is kept. The NIC gets `security.mac_filtering`, so a
+ * container cannot take another's MAC (and with it the EUI-64 link-local address) or answer neighbour discovery
+ * for it. `security.ipv6_filtering` is NOT set: measured on LXD 5.0.2, on a bridge whose only IPv6 is link-local
+ * it adds `ether type ip6 drop` for the container's veth, so the container cannot reach the proxy at all.
  */
 import type { HostConfig } from '../host-config/schema.js';
 import type { LxdClient } from '../lxd/client.js';
@@ -26,7 +28,6 @@ export interface DesiredProfile {
 export interface ProfileFeatures {
   readonly incus: boolean;
   readonly cloudInitKeys: boolean;
-  readonly ipv6Filtering: boolean;
 }
 
 /** Reads the features from the daemon. */
@@ -34,7 +35,6 @@ export async function profileFeatures(client: LxdClient): Promise<ProfileFeature
   return {
     incus: await client.isIncus(),
     cloudInitKeys: await client.hasExtension('cloud_init'),
-    ipv6Filtering: await client.hasExtension('container_nic_ipfilter'),
   };
 }
 
@@ -55,7 +55,6 @@ export function desiredProfile(config: HostConfig, f: ProfileFeatures): DesiredP
     name: config.profile.nic,
     'security.mac_filtering': 'true',
   };
-  if (f.ipv6Filtering) nic['security.ipv6_filtering'] = 'true';
   return {
     config: cfg,
     devices: {

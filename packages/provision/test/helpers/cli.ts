@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lxdEnv } from '@cuttle/test-support';
+import { LXD_TEST_TAG, lxdEnv, lxdTestPort } from '@cuttle/test-support';
 
 export const PROVISION_MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -39,19 +39,31 @@ export function hostYaml(text: string): { dir: string; file: string; root: strin
   return { dir, file, root: join(dir, 'root') };
 }
 
+/** Test-only names, tagged per daemon (see LXD_TEST_TAG). */
+export const T = {
+  pool: `cpv-pool-${LXD_TEST_TAG}`,
+  zpool: `cpv-zpool-${LXD_TEST_TAG}`,
+  bridge: `cpvbr${LXD_TEST_TAG}`,
+  profile: `cpv-profile-${LXD_TEST_TAG}`,
+  container: `cpv-c1-${LXD_TEST_TAG}`,
+  table: `cpv_cuttle_${LXD_TEST_TAG}`,
+  proxyPort: lxdTestPort(0),
+  probePort: lxdTestPort(1),
+} as const;
+
 /** The test-only host.yaml: names no other test or host uses. */
 export const TEST_HOST_YAML = `pool:
-  name: cpv-pool
+  name: ${T.pool}
   driver: dir
 bridge:
-  name: cpvbr0
+  name: ${T.bridge}
   hwaddr: 00:16:3e:cf:01:01
 profile:
-  name: cpv-profile
+  name: ${T.profile}
 proxy:
-  port: 13128
+  port: ${T.proxyPort}
   allow: [allowed.test]
 firewall:
-  table: cpv_cuttle
+  table: ${T.table}
   file: /etc/cuttle/cpv.nft
 `;

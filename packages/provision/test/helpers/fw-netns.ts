@@ -1,15 +1,17 @@
 /**
  * A stand-in host for the firewall test, entirely inside network namespaces so the table never touches the real
- * host: `cpv-fwh` (the host) holds bridge `cpvfwbr` with fe80::1 and a second link `cpvfwx` that also holds
+ * host: `cpv-fwh-*` (the host) holds bridge `cpvfwbr` with fe80::1 and a second link `cpvfwx` that also holds
  * fe80::1 (another bridge); `cpv-fwa` sits on the bridge, `cpv-fwb` on the other link. Each client's interface is
  * eth0. `remove` never throws.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 
-export const FW_HOST_NS = 'cpv-fwh';
+// Namespace names are host-wide: the pid keeps two runs at once apart. Links live inside the namespaces.
+const RUN = process.pid.toString(36);
+export const FW_HOST_NS = `cpv-fwh-${RUN}`;
 export const FW_BRIDGE = 'cpvfwbr';
-const NS_A = 'cpv-fwa';
-const NS_B = 'cpv-fwb';
+const NS_A = `cpv-fwa-${RUN}`;
+const NS_B = `cpv-fwb-${RUN}`;
 
 const ip = (...args: string[]): void => {
   execFileSync('ip', args, { stdio: 'pipe' });

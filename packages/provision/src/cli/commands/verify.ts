@@ -1,6 +1,42 @@
-/** `cuttle-provision verify`: placeholder, filled in below. */
+/** `cuttle-provision verify`: check the live host (and a container) really is isolated; a pass/fail table. */
+import { formatChecks } from '../../verify/check.js';
+import { hostChecks } from '../../verify/host-checks.js';
+import { instanceChecks } from '../../verify/instance-checks.js';
 import type { CommandContext } from '../context.js';
-export const VERIFY_HELP = 'usage: cuttle-provision verify --config host.yaml [--instance NAME]\n';
-export async function verifyCommand(_ctx: CommandContext): Promise<number> {
-  return 3;
+import { EXIT_CHANGES, EXIT_OK } from '../exit-codes.js';
+
+export const VERIFY_HELP = `usage: cuttle-provision verify --config host.yaml [--instance NAME [--port N]... [--url URL]] [--json]
+
+Checks the live host: the bridge has no IPv4 and only link-local IPv6 with the declared address, no NAT or
+forwarding, the firewall table is loaded, the proxy listens only on the bridge's fe80 address, the profile keys
+are set, LXD is not on the network. With --instance, also from inside that container: no default route, the proxy
+answers, nothing else on the host answers from the bridge (DNS on 53 over UDP and TCP, port 22, each --port), and
+the host's other addresses cannot be reached directly.
+
+  -c, --config FILE     host.yaml
+      --instance NAME   also check from inside this container
+      --port N          another TCP port that must not answer on the bridge address (repeatable)
+      --url URL         an allowed URL the container must fetch through the proxy
+      --json            results as JSON
+      --socket PATH     LXD's unix socket (default: discovered)
+
+exit: 0 every check passed, 1 a check failed, 2 usage or config error, 3 runtime failure
+`;
+
+export async function verifyCommand(ctx: CommandContext): Promise<number> {
+  const client = ctx.client();
+  const results = await hostChecks(client, ctx.config);
+  if (ctx.instance !== undefined)
+    results.push(
+      ...(await instanceChecks(client, ctx.config, ctx.instance, {
+        ports: ctx.ports,
+        ...(ctx.url ? { url: ctx.url } : {}),
+      })),
+    );
+  process.stdout.write(
+    ctx.json
+      ? `${JSON.stringify({ ok: results.every((r) => r.ok), checks: results }, null, 2)}\n`
+      : formatChecks(results),
+  );
+  return results.every((r) => r.ok) ? EXIT_OK : EXIT_CHANGES;
 }

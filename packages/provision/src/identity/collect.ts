@@ -1,0 +1,82 @@
+/**
+ * LXD instances -> identity map entries: for every bridged NIC with a MAC, the instance name, the MAC, its EUI-64
+ * link-local address, the bridge, and whether LXD filters spoofing on that NIC (`security.mac_filtering` and
+ * `security.ipv6_filtering` both true). Read with one request: GET /1.0/instances?recursion=1 carries expanded
+ * devices and the volatile MACs.
+ */
+import type { LxdClient } from '../lxd/client.js';
+
+/** One line of the map file the proxy reads (packages/proxy/src/identity/identity-map.ts). */
+export interface IdentityRecord {
+  readonly name: string;
+  readonly mac: string;
+  readonly address: string;
+  readonly bridge: string | null;
+  readonly filtered: boolean;
+}
+
+interface LxdInstance {
+  name: string;
+  expanded_config?: Record<string, string>;
+  expanded_devices?: Record<string, Record<string, string>>;
+}
+
+/** The EUI-64 link-local address of a MAC (RFC 4291 appendix A), compressed lowercase text. */
+export function eui64LinkLocal(mac: string): string {
+  const b = mac
+    .toLowerCase()
+    .split(':')
+    .map((h) => Number.parseInt(h, 16));
+  const groups = [
+    0xfe80,
+    0,
+    0,
+    0,
+    (((b[0] as number) ^ 0x02) << 8) | (b[1] as number),
+    ((b[2] as number) << 8) | 0xff,
+    (0xfe << 8) | (b[3] as number),
+    ((b[4] as number) << 8) | (b[5] as number),
+  ];
+  // Compress the longest zero run (RFC 5952); groups 1..3 are always zero here, more only if the MAC has zeros.
+  let best = { start: -1, len: 0 };
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > best.len) best = { start: i, len: j - i };
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best.len < 2) return hex.join(':');
+  return `${hex.slice(0, best.start).join(':')}::${hex.slice(best.start + best.len).join(':')}`;
+}
+
+const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
+
+/** The identity records of every instance, sorted by name then MAC (a stable file for a stable host). */
+export async function collectIdentities(client: LxdClient): Promise<IdentityRecord[]> {
+  const { metadata } = await client.request<LxdInstance[]>('GET', '/1.0/instances?recursion=1');
+  const out: IdentityRecord[] = [];
+  for (const inst of metadata) {
+    const config = inst.expanded_config ?? {};
+    for (const [dev, d] of Object.entries(inst.expanded_devices ?? {})) {
+      if (d.type !== 'nic') continue;
+      const bridge = d.network ?? (d.nictype === 'bridged' ? d.parent : undefined);
+      if (bridge === undefined) continue;
+      const mac = (d.hwaddr ?? config[`volatile.${dev}.hwaddr`] ?? '').toLowerCase();
+      // No MAC yet: LXD assigns it at first start; the next event brings it.
+      if (!MAC.test(mac)) continue;
+      out.push({
+        name: inst.name,
+        mac,
+        address: eui64LinkLocal(mac),
+        bridge,
+        filtered: d['security.mac_filtering'] === 'true' && d['security.ipv6_filtering'] === 'true',
+      });
+    }
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name) || a.mac.localeCompare(b.mac));
+}
