@@ -266,3 +266,39 @@ export const CLIENTS: readonly ClientSpec[] = [
     },
   },
 ];
+
+/** A TCP forwarder running inside a network namespace. */
+export interface Forwarder extends AsyncDisposable {
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `socat` in namespace `ns`: 127.0.0.1:`port` there is forwarded to `target` (socat syntax, e.g.
+ * `TCP6:[fe80::1%eth0]:3128`). Resolves once it listens. The workaround for clients that cannot parse a zoned URL.
+ */
+export async function startForwarder(ns: string, port: number, target: string): Promise<Forwarder> {
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', ns, 'socat', `TCP4-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, target],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const close = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await gone;
+  };
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const out = execFileSync('ip', ['netns', 'exec', ns, 'ss', '-Hltn', `sport = :${port}`], {
+      encoding: 'utf8',
+    });
+    if (out.trim() !== '') break;
+    if (Date.now() > end || child.exitCode !== null) {
+      await close();
+      throw new Error(`socat did not listen on 127.0.0.1:${port} in ${ns}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { close, [Symbol.asyncDispose]: close };
+}
