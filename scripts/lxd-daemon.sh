@@ -73,6 +73,14 @@ stop() {
   if running; then
     # Leftovers from failed tests: every instance goes, so the shutdown does not wait on them.
     for c in $(lxc list --format csv -c n 2>/dev/null); do lxc delete --force "$c" >/dev/null 2>&1 || true; done
+    # Bridges are host-wide interfaces: a test that died before its cleanup must not leave one behind.
+    for n in $(lxc network list --format csv 2>/dev/null | awk -F, '$3 == "YES" {print $1}'); do
+      for p in $(lxc profile list --format csv 2>/dev/null | cut -d, -f1); do
+        [ "$p" = default ] || lxc profile delete "$p" >/dev/null 2>&1 || true
+      done
+      lxc profile device remove default eth0 >/dev/null 2>&1 || true
+      lxc network delete "$n" >/dev/null 2>&1 || true
+    done
     lxd shutdown --timeout 60 >/dev/null 2>&1 || true
   fi
   if [ -f "$LXD_DIR/cuttle-lxd.pid" ]; then

@@ -183,4 +183,16 @@ describe.skipIf(SKIP)('a container on the provisioned host, through a running cu
     expect((await lxc(['storage', 'show', `${T.pool}`])).code).toBe(0);
     expect((await provision(['remove', ...args])).stdout).toBe('Nothing to remove.\n');
   });
+
+  it('everything the test created goes away', async () => {
+    await cleanupLxd();
+    for (const what of [
+      ['info', C],
+      ['profile', 'show', T.profile],
+      ['network', 'show', T.bridge],
+      ['storage', 'show', T.pool],
+    ])
+      expect((await lxc(what)).code, what.join(' ')).not.toBe(0);
+    expect(spawnSync('ip', ['link', 'show', 'dev', T.bridge]).status).not.toBe(0);
+  });
 });

@@ -1,4 +1,5 @@
 /** Plan output for people (one block per resource, `+`/`-`/`~` per key) and for machines (`--json`). */
+import { lineDiff } from '../internal/line-diff.js';
 import type { ResourcePlan } from '../resources/types.js';
 
 const SIGN: Record<ResourcePlan['action'], string> = {
@@ -23,6 +24,10 @@ export function formatPlan(plans: readonly ResourcePlan[], notes: readonly strin
     for (const c of p.changes) {
       if (c.key === 'content' && c.to !== undefined) {
         for (const line of c.to.split('\n')) out.push(`    ${line}`);
+      } else if ((c.from ?? '').includes('\n') || (c.to ?? '').includes('\n')) {
+        // Multi-line values (cloud-init user-data): a line diff reads better than one escaped string.
+        out.push(`    ${c.from === undefined ? '+' : c.to === undefined ? '-' : '~'} ${c.key}:`);
+        for (const line of lineDiff(c.from ?? '', c.to ?? '').split('\n')) out.push(`        ${line}`);
       } else if (c.from === undefined) out.push(`    + ${c.key} = ${show(c.to)}`);
       else if (c.to === undefined) out.push(`    - ${c.key} (was ${show(c.from)})`);
       else out.push(`    ~ ${c.key}: ${show(c.from)} -> ${show(c.to)}`);
