@@ -25,7 +25,10 @@ function clientFrame(opcode: number, payload: Buffer): Buffer {
 }
 
 /** Connects to LXD's lifecycle events; `onMessage` gets each message. Rejects if the upgrade fails. */
-export function openLifecycleEvents(socketPath: string, onMessage: (message: unknown) => void): Promise<EventStream> {
+export function openLifecycleEvents(
+  socketPath: string,
+  onMessage: (message: unknown) => void,
+): Promise<EventStream> {
   const key = randomBytes(16).toString('base64');
   return new Promise((resolve, reject) => {
     const req = request({

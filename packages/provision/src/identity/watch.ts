@@ -24,7 +24,10 @@ export interface IdentityWatchOptions {
 }
 
 /** Writes the map once; resolves with the number of instances written. Throws if LXD cannot be asked. */
-export async function syncIdentityMap(client: LxdClient, file: string): Promise<{ count: number; wrote: boolean }> {
+export async function syncIdentityMap(
+  client: LxdClient,
+  file: string,
+): Promise<{ count: number; wrote: boolean }> {
   const records = await collectIdentities(client);
   return { count: records.length, wrote: writeIdentityMap(file, records) };
 }
