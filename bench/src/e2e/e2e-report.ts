@@ -8,6 +8,9 @@ export interface TargetInfo {
   readonly note: string;
   readonly ok: boolean;
   readonly error?: string;
+  /** Times the target's process died during the run (it was restarted each time). */
+  readonly crashes?: number;
+  readonly lastCrash?: string;
 }
 
 export interface RpsRow {
@@ -95,7 +98,10 @@ export function formatE2e(r: E2eReport): string {
       .map(([k, v]) => `${k} v${v}`)
       .join(', ')}. ${s.cpuPinning}. wrk -t1 -c${s.connections}, 1 KiB GETs, keep-alive.`,
     '',
-    ...r.targets.map((t) => `- ${t.name}: ${t.ok ? t.note : `NOT MEASURED: ${t.error}`}`),
+    ...r.targets.map(
+      (t) =>
+        `- ${t.name}: ${t.ok ? t.note : `NOT MEASURED: ${t.error}`}${t.crashes ? `. CRASHED ${t.crashes} time(s) during the run and was restarted (those samples dropped); last: ${t.lastCrash}` : ''}`,
+    ),
   ];
   const find = <T extends { target: string }>(rows: readonly T[], name: string) =>
     rows.find((x) => x.target === name);

@@ -24,7 +24,7 @@ import { runWrk } from './load/wrk.js';
 import { ORIGIN_PATH } from './origins/nginx-origin.js';
 import { ALL_TARGETS, type BenchWorld, setupWorld } from './setup-world.js';
 import { ensurePackages } from './system/install.js';
-import { cpuSeconds, type Daemon, rssBytes, tail } from './system/processes.js';
+import { cpuSeconds, hasExited, rssBytes, tail } from './system/processes.js';
 
 export { formatE2e } from './e2e-report.js';
 
@@ -44,37 +44,56 @@ const log = (line: string): void => {
   process.stderr.write(`bench e2e: ${line}\n`);
 };
 
+/** Crashes seen per target: each one is logged, counted in the report, and the target restarted if it can be. */
+interface CrashBook {
+  readonly dead: Map<string, string>;
+  readonly crashes: Map<string, { count: number; last: string }>;
+}
+
 /**
- * Runs `fn` for each target, the order rotated by one each round, `rounds` times. A target whose daemon has died
- * is marked in `dead` (with the end of its log) and skipped from then on; the others go on.
+ * Runs `fn` for each target, the order rotated by one each round, `rounds` times. A target whose daemon died
+ * during its turn is counted as crashed (with the end of its log) and restarted on the same port; that turn's
+ * sample is dropped. A target that cannot be restarted is skipped from then on; the others go on.
  */
 async function alternate<T>(
+  bw: BenchWorld,
   targets: readonly string[],
   rounds: number,
-  dead: Map<string, string>,
-  daemonOf: (t: string) => Daemon | null,
+  book: CrashBook,
   fn: (t: string, round: number) => Promise<T>,
 ): Promise<Map<string, T[]>> {
   const out = new Map<string, T[]>(targets.map((t) => [t, []]));
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < targets.length; i++) {
       const t = targets[(i + r) % targets.length] as string;
-      if (dead.has(t)) continue;
+      if (book.dead.has(t)) continue;
       if (process.env.CUTTLE_BENCH_VERBOSE) log(`  round ${r + 1}: ${t}`);
+      let value: T | undefined;
+      let error: unknown = null;
       try {
-        out.get(t)?.push(await fn(t, r));
+        value = await fn(t, r);
       } catch (err) {
-        const d = daemonOf(t);
-        if (d && (d.child.exitCode !== null || d.child.signalCode !== null)) {
-          const why = `${t} died (exit ${d.child.exitCode ?? d.child.signalCode}): ${tail(d.logFile, 40)
-            .split('\n')
-            .filter((l) => !/^\s+at /.test(l))
-            .slice(-6)
-            .join(' / ')}`;
-          dead.set(t, why);
-          log(why);
-        } else throw err;
+        error = err;
       }
+      if (t !== 'direct' && bw.isDown(t)) {
+        const d = [bw.proxies.get(t), bw.rawProxies.get(t)].find((p) => p && hasExited(p.daemon))?.daemon;
+        const last = d
+          ? `exit ${d.child.exitCode ?? d.child.signalCode}: ${tail(d.logFile, 40)
+              .split('\n')
+              .filter((l) => !/^\s+at /.test(l) && l.trim() !== '')
+              .slice(-4)
+              .join(' / ')}`
+          : 'exited';
+        const c = book.crashes.get(t) ?? { count: 0, last };
+        book.crashes.set(t, { count: c.count + 1, last });
+        log(`${t} crashed (${last}); restarting it`);
+        if (!(await bw.restart(t))) {
+          book.dead.set(t, `${t} crashed and could not be restarted: ${last}`);
+        }
+        continue;
+      }
+      if (error !== null) throw error;
+      out.get(t)?.push(value as T);
     }
   }
   return out;
@@ -185,8 +204,8 @@ async function measure(
     }
   }
   const proxiesLive = live.filter((t) => t !== 'direct');
-  const dead = new Map<string, string>();
-  const daemonOf = (t: string): Daemon | null => bw.proxies.get(t)?.daemon ?? null;
+  const book: CrashBook = { dead: new Map(), crashes: new Map() };
+  const dead = book.dead;
   const wrkBase = {
     dir: bw.dir,
     host: world.allowedHost,
@@ -221,7 +240,7 @@ async function measure(
 
   if (sections.has('rps')) {
     log(`closed-loop req/s: ${s.rounds} rounds x ${live.length} targets x ${s.durationS} s`);
-    const res = await alternate(live, s.rounds, dead, daemonOf, async (t) => {
+    const res = await alternate(bw, live, s.rounds, book, async (t) => {
       const pid = pidOf(t);
       const cpu0 = pid === null ? 0 : cpuSeconds(pid);
       const w = await runWrk({ ...wrkBase, port: portOf(t), durationS: s.durationS, denyEvery: 0 });
@@ -247,7 +266,7 @@ async function measure(
     const rate = Number.isFinite(base) && base > 0 ? Math.round(base * 0.5) : 1000;
     log(`open-loop latency at ${rate} req/s (${squid ? "50% of Squid's max" : 'fallback rate'})`);
     const rounds = Math.max(1, Math.min(2, s.rounds));
-    const res = await alternate(live, rounds, dead, daemonOf, (t) =>
+    const res = await alternate(bw, live, rounds, book, (t) =>
       runOpenLoop({
         port: portOf(t),
         request: Buffer.from(allowedReq),
@@ -274,7 +293,7 @@ async function measure(
 
   if (sections.has('mix')) {
     log(`closed-loop with ${s.denyShare * 100}% denied`);
-    const res = await alternate(proxiesLive, s.rounds, dead, daemonOf, async (t) => {
+    const res = await alternate(bw, proxiesLive, s.rounds, book, async (t) => {
       const pid = pidOf(t) as number;
       const cpu0 = cpuSeconds(pid);
       const w = await runWrk({
@@ -312,7 +331,7 @@ async function measure(
         port: raw ? world.tcpPort : world.tlsPort,
       };
     };
-    const res = await alternate(live, rounds, dead, daemonOf, async (t) => {
+    const res = await alternate(bw, live, rounds, book, async (t) => {
       const safe = async <T>(f: () => Promise<T>): Promise<T | null> => {
         try {
           return await f();
@@ -367,8 +386,7 @@ async function measure(
   if (sections.has('idle')) {
     log(`RSS with ${s.idleTunnels} idle tunnels`);
     const hello = await captureClientHello(world.allowedHost);
-    for (const t of proxiesLive) {
-      if (dead.has(t)) continue;
+    const res = await alternate(bw, proxiesLive, 1, book, async (t) => {
       const pid = pidOf(t) as number;
       const before = rssBytes(pid);
       const idle = await openIdleTunnels(
@@ -380,16 +398,22 @@ async function measure(
       await new Promise((r) => setTimeout(r, 1000));
       const after = rssBytes(pid);
       idle.close();
-      report.idle.push({
+      await new Promise((r) => setTimeout(r, 1000));
+      return {
         target: t,
         requested: s.idleTunnels,
         opened: idle.opened,
         rssIdleMiB: before / 2 ** 20,
         rssTunnelsMiB: after / 2 ** 20,
         kibPerTunnel: idle.opened > 0 ? (after - before) / 1024 / idle.opened : Number.NaN,
-      });
-      await new Promise((r) => setTimeout(r, 1000));
-    }
+      };
+    });
+    for (const t of proxiesLive) report.idle.push(...(res.get(t) ?? []));
+  }
+  for (const [t, c] of book.crashes) {
+    const i = report.targets.findIndex((x) => x.name === t);
+    if (i !== -1)
+      report.targets[i] = { ...(report.targets[i] as TargetInfo), crashes: c.count, lastCrash: c.last };
   }
   for (const [t, why] of dead) {
     const i = report.targets.findIndex((x) => x.name === t);

@@ -14,7 +14,7 @@ import { startProxyChain } from './proxies/proxy-chain.js';
 import type { ProxyTarget, World } from './proxies/proxy-target.js';
 import { startSquid } from './proxies/squid.js';
 import { startTinyproxy } from './proxies/tinyproxy.js';
-import type { Daemon } from './system/processes.js';
+import { type Daemon, hasExited, respawn, waitForPort } from './system/processes.js';
 
 export const ALLOWED_HOST = 'name.test';
 export const DENIED_HOST = 'denied.test';
@@ -49,6 +49,13 @@ export interface BenchWorld {
   /** Targets that could not start, with the reason. */
   readonly failed: Map<string, string>;
   readonly nodeVersions: Record<string, string>;
+  /**
+   * Restarts whichever of the target's daemons (cuttle: both configs) has exited, on the same port; false if it
+   * cannot be restarted.
+   */
+  restart(target: string): Promise<boolean>;
+  /** True if one of the target's daemons has exited. */
+  isDown(target: string): boolean;
   stop(): Promise<void>;
 }
 
@@ -134,6 +141,7 @@ async function startTunnelOrigin(
     child,
     pid: child.pid as number,
     logFile: log,
+    options: { name: 'tunnel-origin', command: args[0] as string, args: args.slice(1), logFile: log },
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
@@ -234,6 +242,25 @@ export async function setupWorld(o: WorldOptions): Promise<BenchWorld> {
     rawProxies,
     failed,
     nodeVersions,
+    isDown(target) {
+      return [proxies.get(target), rawProxies.get(target)].some(
+        (p) => p !== undefined && hasExited(p.daemon),
+      );
+    },
+    async restart(target) {
+      for (const map of [proxies, rawProxies]) {
+        const p = map.get(target);
+        if (p === undefined || !hasExited(p.daemon)) continue;
+        const daemon = respawn(p.daemon);
+        map.set(target, { ...p, daemon });
+        try {
+          await waitForPort(p.port, 15_000, daemon);
+        } catch {
+          return false;
+        }
+      }
+      return true;
+    },
     async stop() {
       const all = [...proxies.values(), ...rawProxies.values()].map((p) => p.daemon);
       await Promise.all([...all, ...daemons].map((d) => d.stop()));

@@ -75,7 +75,7 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
         else idle.push(c);
       },
       () => {
-        if (!finished) setTimeout(replace, 10);
+        if (!finished) setTimeout(replace, 100);
       },
     );
   };
@@ -91,7 +91,11 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     new Promise((resolve, reject) => {
       const socket = connect({ host: '127.0.0.1', port: o.port, noDelay: true });
       const c: Conn = { socket, buf: Buffer.alloc(0), due: 0, busy: false };
-      socket.once('connect', () => resolve(c));
+      let connected = false;
+      socket.once('connect', () => {
+        connected = true;
+        resolve(c);
+      });
       socket.once('error', reject);
       socket.on('error', () => {});
       socket.on('data', (d: Buffer) => {
@@ -116,8 +120,9 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
         }
         const i = idle.indexOf(c);
         if (i !== -1) idle.splice(i, 1);
-        // A proxy that closes after each response (tinyproxy) gets a fresh connection in its place.
-        if (!finished) replace();
+        // A proxy that closes after each response (tinyproxy) gets a fresh connection in its place. Only a
+        // connection that was up is replaced: a failed connect is retried by `replace` itself, once.
+        if (connected && !finished) replace();
       });
     });
   for (let i = 0; i < o.connections; i++) {

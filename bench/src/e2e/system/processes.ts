@@ -15,6 +15,8 @@ export interface Daemon {
   readonly child: ChildProcess;
   readonly pid: number;
   readonly logFile: string;
+  /** How it was started, for `respawn`. */
+  readonly options: SpawnOptions;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when it has exited. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -52,6 +54,7 @@ export function spawnDaemon(o: SpawnOptions): Daemon {
     child,
     pid,
     logFile: o.logFile,
+    options: o,
     async stop(graceMs = 5_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
@@ -60,6 +63,16 @@ export function spawnDaemon(o: SpawnOptions): Daemon {
       clearTimeout(timer);
     },
   };
+}
+
+/** True once the daemon's process has exited. */
+export function hasExited(d: Daemon): boolean {
+  return d.child.exitCode !== null || d.child.signalCode !== null;
+}
+
+/** Starts the same command again (same config, same ports); its output is appended to the same log. */
+export function respawn(d: Daemon): Daemon {
+  return spawnDaemon(d.options);
 }
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:port; throws after `timeoutMs`. */
