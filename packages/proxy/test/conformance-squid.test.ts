@@ -9,6 +9,7 @@ import {
   type Origin,
   type ProxyProcess,
   parseRawResponse,
+  sendRaw,
   skipUnless,
   startOrigin,
   startProxy,
@@ -280,7 +281,7 @@ function tlsThroughProxy(
 }
 
 /** Differences shown by dedicated tests rather than the matrix (ids in docs/conformance.md too). */
-const OTHER_DIFFERENCES = ['sni-mismatch'];
+const OTHER_DIFFERENCES = ['sni-mismatch', 'https-absolute-form'];
 
 describe.skipIf(skipUnless({ root: true, commands: ['squid', 'openssl'] }))(
   'differential: Squid 5 and cuttle on the same squid.conf',
@@ -289,6 +290,7 @@ describe.skipIf(skipUnless({ root: true, commands: ['squid', 'openssl'] }))(
     let http: Origin;
     let tlsServer: tls.Server;
     let tlsHandshakes = 0;
+    const tlsSockets = new Set<net.Socket>();
     let resolver: DeadResolver;
     let ports: Record<Exclude<PortKind, 'none'>, number>;
 
@@ -303,6 +305,10 @@ describe.skipIf(skipUnless({ root: true, commands: ['squid', 'openssl'] }))(
         s.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
       });
       tlsServer.on('tlsClientError', () => {});
+      tlsServer.on('connection', (c: net.Socket) => {
+        tlsSockets.add(c);
+        c.on('close', () => tlsSockets.delete(c));
+      });
       await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
       ports = {
         http: http.port,
@@ -313,6 +319,7 @@ describe.skipIf(skipUnless({ root: true, commands: ['squid', 'openssl'] }))(
     });
     afterAll(async () => {
       await http?.close();
+      for (const c of tlsSockets) c.destroy();
       await new Promise<void>((r) => (tlsServer ? tlsServer.close(() => r()) : r()));
       await resolver?.close();
       pki?.dispose();
@@ -399,8 +406,17 @@ describe.skipIf(skipUnless({ root: true, commands: ['squid', 'openssl'] }))(
 
       it('gives the same verdict as Squid on the matrix, except the listed differences', async () => {
         const probes = buildMatrix();
+        // What the HTTP origin receives from each proxy: exactly the rows that proxy answered with its 200.
+        const originSaw = (): number => http.requests.filter((r) => r.url === '/conformance').length;
+        const reached = (answers: Answer[]): number =>
+          answers.filter(
+            (a, i) => a.status === 200 && probes[i]?.method !== 'CONNECT' && probes[i]?.port === 'http',
+          ).length;
+        const before = originSaw();
         const fromSquid = await runAll(squid.port, probes);
+        expect(originSaw() - before).toBe(reached(fromSquid));
         const fromCuttle = await runAll(cuttle.port, probes);
+        expect(originSaw() - before).toBe(reached(fromSquid) + reached(fromCuttle));
         const rows = probes.map((p, i) => ({
           probe: `${p.client} ${p.method} ${p.host} ${p.port}`,
           squid: (fromSquid[i] as Answer).status,
@@ -434,6 +450,20 @@ describe.skipIf(skipUnless({ root: true, commands: ['squid', 'openssl'] }))(
         // reverse lookups of client addresses.
         const forward = resolver.asked.filter((n) => !/\.(in-addr|ip6)\.arpa$/.test(n));
         expect(new Set(forward)).toEqual(new Set(['a.b.allowed.test']));
+      });
+
+      it('https-absolute-form: Squid fetches GET https://... itself, cuttle refuses it (400) and connects nowhere', async () => {
+        const probe = `GET https://allowed.test:${ports.tls}/ HTTP/1.1\r\nHost: allowed.test:${ports.tls}\r\nConnection: close\r\n\r\n`;
+        const ask = async (port: number): Promise<number> =>
+          (await sendRaw(port, probe, { quietMs: 100 })).status;
+        // Squid opens TLS to the origin itself and relays its answer.
+        const before = tlsHandshakes;
+        const viaSquid = await ask(squid.port);
+        expect(viaSquid).toBe(200);
+        expect(tlsHandshakes).toBe(before + 1);
+        const viaCuttle = await ask(cuttle.port);
+        expect(viaCuttle).toBe(400);
+        expect(tlsHandshakes).toBe(before + 1);
       });
 
       it('sni-mismatch: Squid tunnels a ClientHello naming another host, cuttle closes it before the origin', async () => {
