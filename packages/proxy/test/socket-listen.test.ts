@@ -74,6 +74,7 @@ const isRoot = process.getuid?.() === 0;
 describe('a unix socket listener', () => {
   let dir: string;
   let sock: string;
+  let other: string;
   let origin: Origin;
   let echo: Awaited<ReturnType<typeof startEcho>>;
   let proxy: ProxyProcess;
@@ -81,11 +82,12 @@ describe('a unix socket listener', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'csk-listen-'));
     sock = join(dir, 'blog.sock');
+    other = join(dir, 'other.sock');
     origin = await startOrigin();
     echo = await startEcho();
     proxy = await startProxy(
       {
-        listen: ['127.0.0.1:0', `unix:${sock}`],
+        listen: ['127.0.0.1:0', `unix:${sock}`, `unix:${other}`],
         // No loopback client: the TCP listener refuses everyone, the unix socket does not ask.
         clients: ['fe80::/10'],
         ports: [origin.port],
@@ -96,13 +98,15 @@ describe('a unix socket listener', () => {
             'allowed.test': ['127.0.0.1'],
             'denied.test': ['127.0.0.1'],
             'tunnel.test': ['127.0.0.1'],
+            'extra.test': ['127.0.0.1'],
           },
         },
+        containers: { blog: { allow: ['extra.test'] } },
         destinations: { allow_ranges: ['127.0.0.1/32'] },
         connect: { require_sni: false },
         unix_socket: isRoot ? { mode: '0640', owner: 'nobody', group: 'nogroup' } : { mode: '0640' },
       },
-      { listeners: 2 },
+      { listeners: 3 },
     );
   }, 30_000);
   afterAll(async () => {
@@ -127,7 +131,13 @@ describe('a unix socket listener', () => {
       'the access-log line',
     );
     const line = proxy.accessLog().find((l) => String(l.path).startsWith('/via-socket'));
-    expect(line).toMatchObject({ client: 'unix:blog', verdict: 'allow', host: 'allowed.test', status: 200 });
+    expect(line).toMatchObject({
+      client: 'unix:blog',
+      container: 'blog',
+      verdict: 'allow',
+      host: 'allowed.test',
+      status: 200,
+    });
   });
 
   it('answers 403 for a denied name and never reaches the origin', async () => {
@@ -141,6 +151,28 @@ describe('a unix socket listener', () => {
       verdict: 'deny',
       reason: 'not_allowlisted',
       status: 403,
+    });
+  });
+
+  it('grants containers.NAME additions to the socket of that name only', async () => {
+    const mine = await unixGet(sock, `http://extra.test:${origin.port}/extra-blog`);
+    expect(mine.status).toBe(200);
+    const theirs = await unixGet(other, `http://extra.test:${origin.port}/extra-other`);
+    expect(theirs.status).toBe(403);
+    expect(origin.requests.some((r) => r.url === '/extra-other')).toBe(false);
+    await until(() => proxy.accessLog().filter((l) => l.host === 'extra.test').length === 2, 'both lines');
+    const lines = proxy.accessLog().filter((l) => l.host === 'extra.test');
+    expect(lines.find((l) => l.path === '/extra-blog')).toMatchObject({
+      client: 'unix:blog',
+      container: 'blog',
+      verdict: 'allow',
+      rule: 'containers.blog: extra.test',
+    });
+    expect(lines.find((l) => l.path === '/extra-other')).toMatchObject({
+      client: 'unix:other',
+      container: 'other',
+      verdict: 'deny',
+      reason: 'not_allowlisted',
     });
   });
 

@@ -187,7 +187,7 @@ export const configSchema = z
       })
       .prefault({})
       .describe(
-        '`unix:` listen sockets: peers are clients by definition (`clients` applies to IP listeners), logged as `unix:NAME`. A stale socket file is replaced; a live one or a non-socket file is an error.',
+        '`unix:` listen sockets. Peers are clients by definition (`clients` is for IP listeners); identity `unix:NAME`, granted `containers.NAME`. A stale socket is replaced; a live one or another file: error.',
       ),
     clients: z
       .array(cidr)
