@@ -214,7 +214,11 @@ describe.skipIf(skipUnless({ root: true, commands: ['ip', 'ss', 'git', 'openssl'
     }, 240_000);
 
     it('docs/conformance.md holds the recorded table', () => {
-      const doc = readFileSync(new URL('../../../docs/conformance.md', import.meta.url), 'utf8');
+      // Cell padding is the formatter's business: compare with runs of spaces collapsed.
+      const doc = readFileSync(new URL('../../../docs/conformance.md', import.meta.url), 'utf8').replace(
+        / +/g,
+        ' ',
+      );
       for (const [name, r] of Object.entries(EXPECTED)) {
         const cells = FORMS.flatMap((f) => SCHEMES.map((sch) => r[`${f} ${sch}`]));
         expect(doc).toContain(`| ${name} | ${cells.join(' | ')} |`);
