@@ -24,6 +24,8 @@ export type ListenAddress =
 const IFACE = /^[A-Za-z0-9_.@-]{1,15}$/;
 const PORT = /^(?:0|[1-9][0-9]{0,4})$/;
 const DOTTED = /^[0-9.]+$/;
+/** Linux `sockaddr_un.sun_path` is 108 bytes with the terminating NUL. */
+const MAX_UNIX_PATH_BYTES = 107;
 
 /** Thrown by `parseListenAddress`; the message says what is wrong with the entry. */
 export class ListenAddressError extends Error {
@@ -42,7 +44,11 @@ const fail = (text: string, why: string): never => {
 export function parseListenAddress(text: string): ListenAddress {
   if (text.startsWith('unix:')) {
     const path = text.slice('unix:'.length);
-    if (path === '' || path.includes('\0')) fail(text, 'expected unix:/path/to.sock');
+    // Absolute: a daemon's working directory is not part of its config. A trailing `/` names a directory.
+    if (!path.startsWith('/') || path.endsWith('/') || path.includes('\0'))
+      fail(text, 'expected unix:/path/to.sock (an absolute path)');
+    if (new TextEncoder().encode(path).length > MAX_UNIX_PATH_BYTES)
+      fail(text, `a unix socket path is at most ${MAX_UNIX_PATH_BYTES} bytes (sockaddr_un)`);
     return { kind: 'unix', path, text };
   }
   const colon = text.lastIndexOf(':');
