@@ -214,8 +214,10 @@ export const CLIENTS: readonly ClientSpec[] = [
     }),
   },
   {
+    // Node 20's fetch ignores http_proxy; undici's EnvHttpProxyAgent reads it. The copy npm bundles is used (no
+    // dependency added); without it the client is reported missing as `npm-bundled-undici`.
     name: 'node 20 undici EnvHttpProxyAgent',
-    needs: [process.execPath],
+    needs: findBundledUndici() === null ? ['npm-bundled-undici'] : [process.execPath],
     command: (url, { proxy, caFile }) => ({
       argv: [process.execPath, '-e', UNDICI_SCRIPT, url],
       env: { ...proxyEnv(proxy), NODE_EXTRA_CA_CERTS: caFile, UNDICI_PATH: findBundledUndici() ?? 'undici' },
