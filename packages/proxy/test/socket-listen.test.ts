@@ -262,7 +262,7 @@ describe('the socket file across restarts, reloads and drains', () => {
     expect(readFileSync(path, 'utf8')).toBe('not a socket\n');
   });
 
-  it('adds and removes unix listeners on reload and removes the socket on drain', async () => {
+  it('adds and removes unix listeners on reload, applies a changed mode to kept ones, removes the socket on drain', async () => {
     const a = join(dir, 'a.sock');
     const b = join(dir, 'b.sock');
     const p = await start(['127.0.0.1:0', `unix:${a}`]);
@@ -272,6 +272,11 @@ describe('the socket file across restarts, reloads and drains', () => {
     expect(p.stderr()).toContain(`listening on unix:${b}`);
     expect(existsSync(a)).toBe(false);
     expect((await unixGet(b, 'http://nothing.test/')).status).toBe(403);
+    expect((statSync(b).mode & 0o777).toString(8)).toBe('660');
+    patchConfig(p, { unix_socket: { mode: '0600' } });
+    p.child.kill('SIGHUP');
+    await p.waitForStderr(/reloaded[\s\S]*reloaded/);
+    await until(() => (statSync(b).mode & 0o777) === 0o600, 'mode 0600 on the kept socket');
     expect(await p.stop()).toBe(0);
     expect(existsSync(b)).toBe(false);
   });

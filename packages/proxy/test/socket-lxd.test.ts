@@ -145,7 +145,13 @@ describe.skipIf(skipUnlessLxd())('a container with no NIC reaches cuttle through
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('origin saw GET /from-container\n');
     const line = await logLine(proxy, (l) => l.path === '/from-container');
-    expect(line).toMatchObject({ client: 'unix:ctr', verdict: 'allow', host: 'allowed.test', status: 200 });
+    expect(line).toMatchObject({
+      client: 'unix:ctr',
+      container: 'ctr',
+      verdict: 'allow',
+      host: 'allowed.test',
+      status: 200,
+    });
   });
 
   it('gets 403 for a denied name', async () => {

@@ -21,7 +21,10 @@ export interface ProxyServerOptions {
 }
 
 export interface ProxyServer {
-  /** Replaces the context used by new requests (reload). In-flight work keeps its own. */
+  /**
+   * Replaces the context used by new requests (reload). In-flight work keeps its own. A changed `unix_socket` is
+   * applied to the unix sockets already bound.
+   */
   setContext(ctx: ProxyContext): void;
   /** Stops accepting, lets in-flight requests finish, then resolves. */
   close(): Promise<void>;
@@ -59,7 +62,13 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   return {
     listeners,
     setContext(ctx) {
+      const before = current.config.unix_socket;
       current = ctx;
+      const after = ctx.config.unix_socket;
+      if (before.mode === after.mode && before.owner === after.owner && before.group === after.group) return;
+      // Sockets kept across the reload get the new mode and owner too (new ones were bound with them).
+      for (const l of listeners)
+        l.applyAccess(after).catch((err: Error) => options.say(`reload: ${err.message}`));
     },
     async close() {
       await Promise.all(listeners.map((l) => l.close()));

@@ -113,6 +113,13 @@ export class Listener {
     this.#opts.say(`listening on unix:${path}`);
   }
 
+  /** Applies `access` again to a bound unix socket (a reload changed `unix_socket`); no-op for IP listeners. */
+  async applyAccess(access: UnixSocketAccess): Promise<void> {
+    const spec = this.#opts.spec;
+    if (spec.kind !== 'unix' || this.#server === null) return;
+    await applySocketAccess(spec.path, access);
+  }
+
   #problem(why: string): void {
     if (this.#lastProblem === why) return;
     this.#lastProblem = why;
