@@ -262,6 +262,13 @@ describe('the socket file across restarts, reloads and drains', () => {
     expect(readFileSync(path, 'utf8')).toBe('not a socket\n');
   });
 
+  it('fails to start, naming the path, when the socket directory does not exist', async () => {
+    const path = join(dir, 'missing-dir', 'x.sock');
+    const p = await start([`unix:${path}`], 0);
+    expect(await p.stop('SIGCONT')).toBe(3);
+    expect(p.stderr()).toContain(`unix socket ${path}: cannot bind`);
+  });
+
   it('adds and removes unix listeners on reload, applies a changed mode to kept ones, removes the socket on drain', async () => {
     const a = join(dir, 'a.sock');
     const b = join(dir, 'b.sock');

@@ -91,14 +91,19 @@ export function listenUnix(server: net.Server, path: string): Promise<void> {
     const onError = (err: Error): void =>
       reject(new UnixSocketError(`unix socket ${path}: cannot bind: ${err.message}`, { cause: err }));
     server.once('error', onError);
-    const old = process.umask(0o177);
+    let old: number | null = null;
+    try {
+      old = process.umask(0o177);
+    } catch {
+      // A worker thread cannot change the umask: the mode is then only set after the bind.
+    }
     try {
       server.listen({ path, exclusive: true }, () => {
         server.off('error', onError);
         resolve();
       });
     } finally {
-      process.umask(old);
+      if (old !== null) process.umask(old);
     }
   });
 }
