@@ -21,6 +21,7 @@ import {
   startForwarder,
 } from '../../../test-support/clients.js';
 import { createTestPki, type TestPki } from '../../../test-support/tls.js';
+import { patchConfig } from './ops-support.js';
 
 const NS = 'csk-ctr';
 /** The port LXD's proxy device listens on inside a socket-mode container. */
@@ -194,5 +195,23 @@ describe.skipIf(skipUnless({ root: true, commands: ['ip', 'ss', 'git', 'openssl'
       const clientsSeen = new Set(proxy.accessLog().map((l) => l.client));
       expect([...clientsSeen]).toEqual(['unix:ctr']);
     }, 600_000);
+
+    it('Node fetches plain HTTP once CONNECT may reach the HTTP port without SNI (policy, not mode, refused it)', async () => {
+      const node = CLIENTS.filter((c) => c.name.startsWith('node') && available(c));
+      if (node.length === 0) return;
+      // Both are needed: the tunnel carries plain HTTP, so it has no TLS ClientHello and no SNI to check.
+      patchConfig(proxy, {
+        connect_ports: [origins.httpsPort, origins.httpPort],
+        connect: { require_sni: false },
+      });
+      proxy.child.kill('SIGHUP');
+      await proxy.waitForStderr(/reloaded/);
+      for (const c of node) {
+        const res = await runOne(c, 'http', `${c.name}-http-connect`.replace(/\W+/g, '-'));
+        expect(res, c.name).toEqual({ outcome: 'ok', detail: '' });
+      }
+      const tunnels = proxy.accessLog().filter((l) => l.method === 'CONNECT' && l.port === origins.httpPort);
+      expect(tunnels.some((l) => l.verdict === 'allow')).toBe(true);
+    }, 120_000);
   },
 );
