@@ -108,3 +108,15 @@ describe('validate and check on broken configs', () => {
     expect(local.code).toBe(0);
   });
 });
+
+describe('check in report mode', () => {
+  it('shows a would-be deny as would_deny with its reason, and exits 0 since it goes through', () => {
+    const file = join(dir, 'report.yaml');
+    writeFileSync(file, 'listen: ["[::1]:3128"]\nmode: report\nallow: [ok.test]\n');
+    const r = cuttle('check', '--config', file, 'http://other.test/');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('verdict: would_deny');
+    expect(r.stdout).toContain('reason:  not_allowlisted');
+    expect(cuttle('check', '--config', file, 'http://ok.test/').stdout).toContain('verdict: allow');
+  });
+});

@@ -5,13 +5,8 @@
  */
 
 import { parseArgs } from 'node:util';
-import {
-  type ClientAddress,
-  compilePolicy,
-  type DecisionInput,
-  parseIpAddress,
-  parseProxyTarget,
-} from '@cuttle/shared';
+import { type ClientAddress, type DecisionInput, parseIpAddress, parseProxyTarget } from '@cuttle/shared';
+import { compileReportingPolicy, isWouldDeny } from '../../report/report-policy.js';
 import { parseOrUsage } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT, UsageError } from '../exit-codes.js';
@@ -74,7 +69,8 @@ export const checkCommand: Command = {
       positionals.length === 2 ? (positionals as [string, string]) : ['GET', positionals[0] as string];
     if (!METHOD.test(method)) throw new UsageError(`'${method}' is not a method (GET, CONNECT, ...)`);
     const client = values.client === undefined ? undefined : parseClient(values.client);
-    const policy = compilePolicy(await loadConfigFile(values.config));
+    // The daemon's policy, report mode included: a would-be deny shows as `would_deny` (exit 0: it goes through).
+    const policy = compileReportingPolicy(await loadConfigFile(values.config));
 
     const parsed = parseProxyTarget(method, target, { allowNonAscii: true });
     const clientText = values.client ?? null;
@@ -85,7 +81,7 @@ export const checkCommand: Command = {
       const input: DecisionInput = { client, method, host: parsed.host, port: parsed.port };
       const d = policy.decide(input);
       result = {
-        verdict: d.verdict,
+        verdict: isWouldDeny(d) ? 'would_deny' : d.verdict,
         reason: d.reason,
         rule: d.rule,
         method,
@@ -109,6 +105,6 @@ export const checkCommand: Command = {
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     }
-    return result.verdict === 'allow' ? EXIT.OK : EXIT.NO;
+    return result.verdict === 'deny' ? EXIT.NO : EXIT.OK;
   },
 };
