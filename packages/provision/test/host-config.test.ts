@@ -48,7 +48,27 @@ describe('host.yaml', () => {
     },
     { name: 'duplicate key', text: 'pool:\n  name: a\n  name: b\n', error: 'host.yaml:3:3: duplicate key' },
     { name: 'YAML syntax', text: 'pool: [\n', error: 'host.yaml:' },
-    { name: 'socket mode is not built yet', text: 'mode: socket\n', error: 'host.yaml:1:7: mode:' },
+    { name: 'unknown mode', text: 'mode: tunnel\n', error: 'host.yaml:1:7: mode:' },
+    {
+      name: 'a second socket profile with mode: socket',
+      text: 'mode: socket\nsocket:\n  profile: other\n',
+      error: 'host.yaml:3:12: socket.profile: only with `mode: bridge`',
+    },
+    {
+      name: 'the socket profile is the bridge profile',
+      text: 'profile:\n  name: p1\nsocket:\n  profile: p1\n',
+      error: 'host.yaml:4:12: socket.profile: `profile.name` is the bridge-mode profile',
+    },
+    {
+      name: 'relative socket path',
+      text: 'socket:\n  path: cuttle.sock\n',
+      error: 'host.yaml:2:9: socket.path: must be an absolute path',
+    },
+    {
+      name: 'socket mode not octal',
+      text: 'socket:\n  mode: "0990"\n',
+      error: 'host.yaml:2:9: socket.mode: an octal mode',
+    },
   ];
   it.each(bad)('$name: a ConfigError with file:line:col and key', ({ text, error }) => {
     let err: unknown;
@@ -59,6 +79,15 @@ describe('host.yaml', () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toContain(error);
+  });
+
+  it('mode: socket and socket.profile load; bridge stays the default', () => {
+    expect(loadHostConfig('', 'h.yaml')).toMatchObject({
+      mode: 'bridge',
+      socket: { path: '/run/cuttle/cuttle.sock', port: 3128, profile: null },
+    });
+    expect(loadHostConfig('mode: socket\n', 'h.yaml').mode).toBe('socket');
+    expect(loadHostConfig('socket:\n  profile: nonic\n', 'h.yaml').socket.profile).toBe('nonic');
   });
 
   it('collects every issue at once', () => {

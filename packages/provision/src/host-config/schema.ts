@@ -138,12 +138,48 @@ export const unitSchema = z
   })
   .describe('The hardened systemd unit running the proxy.');
 
+export const socketSchema = z
+  .strictObject({
+    path: absPath
+      .regex(/\.sock$/, 'a socket path ending in `.sock`')
+      .default('/run/cuttle/cuttle.sock')
+      .describe(
+        "cuttle's unix socket on the host (the proxy's `unix:` listener). Under /run/DIR/ the unit gets `RuntimeDirectory=DIR`; elsewhere `ReadWritePaths=` its directory.",
+      ),
+    mode: z
+      .string()
+      .regex(/^0?[0-7]{3}$/, 'an octal mode such as "0660"')
+      .default('0660')
+      .describe(
+        "Permission bits of the socket file (the proxy's `unix_socket.mode`). LXD's forkproxy connects as root (the device's `security.uid`, default 0), so the unit's dynamic user owning it is enough.",
+      ),
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .default(3128)
+      .describe('Port of the proxy device inside the container: `http://127.0.0.1:PORT`.'),
+    device: name.default('cuttle').describe('Name of the LXD proxy device in the profile.'),
+    profile: name
+      .nullable()
+      .default(null)
+      .describe(
+        'With `mode: bridge`: a second profile, in socket mode, so both modes serve one host (bridge on `profile.name`, socket on this one). null: none.',
+      ),
+  })
+  .describe(
+    'Socket mode: an LXD proxy device `listen=tcp:127.0.0.1:PORT connect=unix:PATH bind=container`, and no NIC.',
+  );
+
 export const hostConfigSchema = z
   .strictObject({
     mode: z
-      .enum(['bridge'])
+      .enum(['bridge', 'socket'])
       .default('bridge')
-      .describe("`bridge`: containers reach the proxy over the link-local bridge (the seed's design)."),
+      .describe(
+        "How containers on `profile` reach the proxy. `bridge`: a NIC on the link-local bridge (the seed's design). `socket`: no NIC, an LXD proxy device to cuttle's unix socket (see `socket`); no bridge, no nftables table.",
+      ),
     lxd_socket: absPath
       .optional()
       .describe(
@@ -156,8 +192,50 @@ export const hostConfigSchema = z
     firewall: firewallSchema.default(firewallSchema.parse({})),
     apt_pin: aptPinSchema.default(aptPinSchema.parse({})),
     unit: unitSchema.default(unitSchema.parse({})),
+    socket: socketSchema.default(socketSchema.parse({})),
+  })
+  .superRefine((c, ctx) => {
+    if (c.mode === 'socket' && c.socket.profile !== null)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['socket', 'profile'],
+        message:
+          'only with `mode: bridge` (a second profile in socket mode); with `mode: socket`, `profile` is already in socket mode',
+      });
+    if (c.socket.profile !== null && c.socket.profile === c.profile.name)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['socket', 'profile'],
+        message: '`profile.name` is the bridge-mode profile: name another profile',
+      });
   })
   .describe('host.yaml: what `cuttle-provision` converges an LXD host to.');
 
 /** A validated host.yaml with every default applied. */
 export type HostConfig = z.output<typeof hostConfigSchema>;
+
+/** How one profile's containers reach the proxy. */
+export type ProfileMode = 'bridge' | 'socket';
+
+/** A profile cuttle-provision manages, with its mode. */
+export interface ManagedProfile {
+  readonly name: string;
+  readonly mode: ProfileMode;
+}
+
+/** Every managed profile: `profile.name` in `mode`, then `socket.profile` (socket mode) when set. */
+export function managedProfiles(config: HostConfig): ManagedProfile[] {
+  const out: ManagedProfile[] = [{ name: config.profile.name, mode: config.mode }];
+  if (config.socket.profile !== null) out.push({ name: config.socket.profile, mode: 'socket' });
+  return out;
+}
+
+/** True when the host has the bridge (and its firewall table): `mode: bridge`. */
+export function usesBridge(config: HostConfig): boolean {
+  return config.mode === 'bridge';
+}
+
+/** True when some profile is in socket mode: the proxy listens on `socket.path`. */
+export function usesSocket(config: HostConfig): boolean {
+  return config.mode === 'socket' || config.socket.profile !== null;
+}

@@ -4,16 +4,16 @@
  * Validated with `cloud-init schema` in the tests.
  */
 import { stringify } from 'yaml';
-import type { HostConfig } from '../host-config/schema.js';
+import type { HostConfig, ProfileMode } from '../host-config/schema.js';
 import { containerProxyUrl, proxyEnvironment } from './proxy-url.js';
 
 /** Where the apt proxy configuration goes inside the container. */
 export const APT_PROXY_FILE = '/etc/apt/apt.conf.d/90cuttle-proxy';
 
-/** `#cloud-config` user-data writing the proxy settings into the container's files. */
-export function renderCloudInit(config: HostConfig): string {
-  const url = containerProxyUrl(config);
-  const env = proxyEnvironment(config);
+/** `#cloud-config` user-data writing the proxy settings of a `mode` profile into the container's files. */
+export function renderCloudInit(config: HostConfig, mode: ProfileMode = config.mode): string {
+  const url = containerProxyUrl(config, mode);
+  const env = proxyEnvironment(config, mode);
   const environment = `${Object.entries(env)
     .map(([k, v]) => `${k}="${v}"`)
     .join('\n')}\n`;

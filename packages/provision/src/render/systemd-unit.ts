@@ -3,9 +3,12 @@
  * the built CLI, started once the bridge device exists (and stopped with it), the firewall table loaded first
  * (privileged `+` step), and reload through `cuttle validate` so a bad config never reaches the daemon.
  * Kept below 2.0 ("OK") by `systemd-analyze security --offline=yes`; V8's JIT needs writable+executable memory,
- * so MemoryDenyWriteExecute stays off.
+ * so MemoryDenyWriteExecute stays off. Socket mode adds a directory the unit owns for the socket
+ * (`RuntimeDirectory=`, created for the dynamic user at start and removed at stop, so no stale socket survives);
+ * without a bridge the unit neither binds to its device nor loads the table.
  */
-import type { HostConfig } from '../host-config/schema.js';
+import { dirname } from 'node:path';
+import { type HostConfig, usesBridge, usesSocket } from '../host-config/schema.js';
 import { MANAGED_HEADER } from './managed-header.js';
 
 /** Where `nft` is on Debian. */
@@ -22,17 +25,34 @@ export function deviceUnit(iface: string): string {
   return `sys-subsystem-net-devices-${escaped}.device`;
 }
 
+/**
+ * The socket directory's lines: `RuntimeDirectory=DIR` for a socket under /run/DIR/, else `ReadWritePaths=` its
+ * directory (ProtectSystem=strict makes everything else read-only).
+ */
+export function socketDirectoryLines(config: HostConfig): string {
+  if (!usesSocket(config)) return '';
+  const dir = dirname(config.socket.path);
+  if (dir.startsWith('/run/') && dir.length > '/run/'.length)
+    return `RuntimeDirectory=${dir.slice('/run/'.length)}\nRuntimeDirectoryMode=0755\n`;
+  return `ReadWritePaths=${dir}\n`;
+}
+
 /** The unit file's text. */
 export function renderSystemdUnit(config: HostConfig): string {
+  const bridge = usesBridge(config);
   const dev = deviceUnit(config.bridge.name);
   const cli = `${config.proxy.node} ${config.proxy.cli}`;
   const cfg = config.proxy.config_file;
-  const loadTable = config.firewall.load ? `ExecStartPre=+${NFT_PATH} -f ${config.firewall.file}\n` : '';
+  const loadTable =
+    bridge && config.firewall.load ? `ExecStartPre=+${NFT_PATH} -f ${config.firewall.file}\n` : '';
+  const what = [
+    ...(bridge ? [`the LXD bridge ${config.bridge.name}`] : []),
+    ...(usesSocket(config) ? [`LXD proxy devices on ${config.socket.path}`] : []),
+  ].join(' and ');
+  const deps = bridge ? `After=${dev} network.target\nBindsTo=${dev}\n` : 'After=network.target\n';
   return `${MANAGED_HEADER('#')}[Unit]
-Description=cuttle egress HTTP proxy for the LXD bridge ${config.bridge.name}
-After=${dev} network.target
-BindsTo=${dev}
-
+Description=cuttle egress HTTP proxy for ${what}
+${deps}
 [Service]
 Type=exec
 ${loadTable}ExecStart=${cli} run --config ${cfg}
@@ -41,7 +61,7 @@ ExecReload=${KILL_PATH} -HUP $MAINPID
 Restart=on-failure
 RestartSec=2s
 DynamicUser=yes
-CapabilityBoundingSet=
+${socketDirectoryLines(config)}CapabilityBoundingSet=
 AmbientCapabilities=
 NoNewPrivileges=yes
 PrivateTmp=yes

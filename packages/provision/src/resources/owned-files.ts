@@ -1,10 +1,10 @@
 /**
- * The files cuttle-provision owns: the proxy's config, the nftables table, the systemd unit and (on a deb LXD from
- * backports) the APT pin. Written under a root prefix (`--root DIR`, default /) so tests write into a temp dir.
+ * The files cuttle-provision owns: the proxy's config, the nftables table (bridge mode), the systemd unit and (on a
+ * deb LXD from backports) the APT pin. Written under a root prefix (`--root DIR`, default /) so tests write into a temp dir.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { HostConfig } from '../host-config/schema.js';
+import { type HostConfig, usesBridge } from '../host-config/schema.js';
 import { lineDiff } from '../internal/line-diff.js';
 import { backportsSuite, renderAptPin } from '../render/apt-pin.js';
 import { MANAGED_MARK } from '../render/managed-header.js';
@@ -25,7 +25,9 @@ export interface OwnedFile {
 export function ownedFiles(config: HostConfig, facts: HostFacts): { files: OwnedFile[]; skipped: string[] } {
   const files: OwnedFile[] = [
     { path: config.proxy.config_file, content: renderProxyConfig(config), mode: 0o644 },
-    { path: config.firewall.file, content: renderNftables(config), mode: 0o644 },
+    ...(usesBridge(config)
+      ? [{ path: config.firewall.file, content: renderNftables(config), mode: 0o644 }]
+      : []),
     { path: join(config.unit.dir, config.unit.name), content: renderSystemdUnit(config), mode: 0o644 },
   ];
   const skipped: string[] = [];

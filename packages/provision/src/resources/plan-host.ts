@@ -1,12 +1,13 @@
 /**
- * host.yaml -> the plan of every resource, in apply order: pool, bridge, profile (LXD), then the owned files, the
- * firewall table and the systemd unit's activation. `applyPlans` converges, re-plans and checks nothing is left.
+ * host.yaml -> the plan of every resource, in apply order: pool, bridge, profiles (LXD), then the owned files, the
+ * firewall table and the systemd unit's activation. `mode: socket` has no bridge and no table: its containers have
+ * no NIC, and reach the proxy only through the LXD proxy device. `applyPlans` converges, re-plans and checks nothing is left.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplyError } from '../errors.js';
-import type { HostConfig } from '../host-config/schema.js';
+import { type HostConfig, managedProfiles, usesBridge } from '../host-config/schema.js';
 import type { LxdClient } from '../lxd/client.js';
 import { planBridge } from './bridge.js';
 import { detectHostFacts } from './host-facts.js';
@@ -37,18 +38,16 @@ export async function planHost(
   options: PlanOptions = {},
 ): Promise<{ plans: ResourcePlan[]; notes: string[] }> {
   const root = options.root ?? '/';
-  const plans: ResourcePlan[] = [
-    await planStoragePool(client, config),
-    await planBridge(client, config),
-    await planProfile(client, config),
-  ];
+  const plans: ResourcePlan[] = [await planStoragePool(client, config)];
+  if (usesBridge(config)) plans.push(await planBridge(client, config));
+  for (const p of managedProfiles(config)) plans.push(await planProfile(client, config, p));
   const { files, skipped } = ownedFiles(config, detectHostFacts(client.socketPath));
   const filePlans = files.map((f) => planFile(root, f));
   plans.push(...filePlans);
   const nftFileChanges = filePlans.some(
     (p) => p.id === `file ${config.firewall.file}` && p.action !== 'none',
   );
-  const table = planNftTable(root, config, nftFileChanges);
+  const table = usesBridge(config) ? planNftTable(root, config, nftFileChanges) : null;
   if (table !== null) plans.push(table);
   const unitChanges = filePlans.some((p) => p.id.endsWith(`/${config.unit.name}`) && p.action !== 'none');
   if (systemdActive(root) && unitChanges) {

@@ -1,14 +1,16 @@
 /**
- * The profile the containers use (the seed: `default`). Managed: the keys below and the two devices (NIC on the
- * bridge, root disk on the pool); every other key and device is kept. The NIC gets `security.mac_filtering`, so a
+ * The profiles the containers use (the seed: `default`). Managed: the keys below and the two devices (bridge mode:
+ * NIC on the bridge; socket mode: the LXD proxy device to cuttle's unix socket; and the root disk on the pool);
+ * every other key and device is kept, except that a socket-mode profile loses every NIC (its containers must have
+ * no interface but `lo`) and a bridge-mode profile loses the managed proxy device. The NIC gets `security.mac_filtering`, so a
  * container cannot take another's MAC (and with it the EUI-64 link-local address) or answer neighbour discovery
  * for it. `security.ipv6_filtering` is NOT set: measured on LXD 5.0.2, on a bridge whose only IPv6 is link-local
  * it adds `ether type ip6 drop` for the container's veth, so the container cannot reach the proxy at all.
  */
-import type { HostConfig } from '../host-config/schema.js';
+import type { HostConfig, ManagedProfile, ProfileMode } from '../host-config/schema.js';
 import type { LxdClient } from '../lxd/client.js';
 import { renderCloudInit } from '../render/cloud-init.js';
-import { proxyEnvironment } from '../render/proxy-url.js';
+import { proxyEnvironment, socketListenAddress } from '../render/proxy-url.js';
 import { diffKeys, type KeyChange, type ResourcePlan } from './types.js';
 
 interface LxdProfile {
@@ -22,6 +24,8 @@ interface LxdProfile {
 export interface DesiredProfile {
   readonly config: Record<string, string>;
   readonly devices: Record<string, Record<string, string>>;
+  /** Devices that must not be there (a NIC on a socket-mode profile). */
+  readonly absent: (devices: Record<string, Record<string, string>>) => string[];
 }
 
 /** The daemon features the profile depends on. */
@@ -38,17 +42,44 @@ export async function profileFeatures(client: LxdClient): Promise<ProfileFeature
   };
 }
 
-/** The managed profile keys and devices. */
-export function desiredProfile(config: HostConfig, f: ProfileFeatures): DesiredProfile {
+/**
+ * The LXD proxy device of socket mode: listens on 127.0.0.1:PORT inside the container (`bind=container`) and
+ * connects to cuttle's unix socket on the host. forkproxy connects as the device's `security.uid` (default 0), so
+ * the socket needs no `uid`/`gid`/`mode` keys (those are for a unix *listen* side).
+ */
+export function socketDevice(config: HostConfig): Record<string, string> {
+  return {
+    type: 'proxy',
+    listen: `tcp:${socketListenAddress(config)}`,
+    connect: `unix:${config.socket.path}`,
+    bind: 'container',
+  };
+}
+
+/** The managed profile keys and devices for a `mode` profile. */
+export function desiredProfile(
+  config: HostConfig,
+  f: ProfileFeatures,
+  mode: ProfileMode = config.mode,
+): DesiredProfile {
   const cfg: Record<string, string> = {
     'user.network_mode': 'link-local',
     [f.incus ? 'security.guestapi' : 'security.devlxd']: 'false',
   };
-  const env = { ...proxyEnvironment(config), ...config.profile.environment };
+  const env = { ...proxyEnvironment(config, mode), ...config.profile.environment };
   for (const [k, v] of Object.entries(env)) cfg[`environment.${k}`] = v;
   if (config.profile.cloud_init)
-    cfg[f.cloudInitKeys ? 'cloud-init.user-data' : 'user.user-data'] = renderCloudInit(config);
+    cfg[f.cloudInitKeys ? 'cloud-init.user-data' : 'user.user-data'] = renderCloudInit(config, mode);
   Object.assign(cfg, config.profile.config);
+  const root = { type: 'disk', path: '/', pool: config.pool.name };
+  if (mode === 'socket') {
+    return {
+      config: cfg,
+      devices: { [config.socket.device]: socketDevice(config), root },
+      absent: (devices) =>
+        Object.keys(devices).filter((d) => devices[d]?.type === 'nic' && d !== config.socket.device),
+    };
+  }
   const nic: Record<string, string> = {
     type: 'nic',
     network: config.bridge.name,
@@ -57,10 +88,11 @@ export function desiredProfile(config: HostConfig, f: ProfileFeatures): DesiredP
   };
   return {
     config: cfg,
-    devices: {
-      [config.profile.nic]: nic,
-      root: { type: 'disk', path: '/', pool: config.pool.name },
-    },
+    devices: { [config.profile.nic]: nic, root },
+    absent: (devices) =>
+      devices[config.socket.device]?.type === 'proxy' && config.socket.device !== config.profile.nic
+        ? [config.socket.device]
+        : [],
   };
 }
 
@@ -68,9 +100,11 @@ function profilePath(name: string): string {
   return `/1.0/profiles/${encodeURIComponent(name)}`;
 }
 
-function diffDevices(current: LxdProfile['devices'], desired: DesiredProfile['devices']): KeyChange[] {
+function diffDevices(current: LxdProfile['devices'], desired: DesiredProfile): KeyChange[] {
   const out: KeyChange[] = [];
-  for (const [dev, want] of Object.entries(desired)) {
+  for (const dev of desired.absent(current))
+    out.push({ key: `devices.${dev}`, from: current[dev]?.type ?? 'device', to: undefined });
+  for (const [dev, want] of Object.entries(desired.devices)) {
     const have = current[dev] ?? {};
     out.push(...diffKeys(have, want, `devices.${dev}.`));
     for (const k of Object.keys(have))
@@ -79,17 +113,21 @@ function diffDevices(current: LxdProfile['devices'], desired: DesiredProfile['de
   return out;
 }
 
-/** Plans the profile declared in `config`. */
-export async function planProfile(client: LxdClient, config: HostConfig): Promise<ResourcePlan> {
-  const name = config.profile.name;
-  const id = `profile ${name}`;
-  const desired = desiredProfile(config, await profileFeatures(client));
+/** Plans one profile declared in `config` (default: `profile.name` in `mode`). */
+export async function planProfile(
+  client: LxdClient,
+  config: HostConfig,
+  profile: ManagedProfile = { name: config.profile.name, mode: config.mode },
+): Promise<ResourcePlan> {
+  const name = profile.name;
+  const id = `profile ${name}${profile.mode === 'socket' ? ' (socket mode)' : ''}`;
+  const desired = desiredProfile(config, await profileFeatures(client), profile.mode);
   const current = await client.getOrNull<LxdProfile>(profilePath(name));
   if (current === null) {
     return {
       id,
       action: 'create',
-      changes: [...diffKeys({}, desired.config), ...diffDevices({}, desired.devices)],
+      changes: [...diffKeys({}, desired.config), ...diffDevices({}, desired)],
       apply: async () => {
         await client.request('POST', '/1.0/profiles', {
           name,
@@ -101,17 +139,21 @@ export async function planProfile(client: LxdClient, config: HostConfig): Promis
     };
   }
   const m = current.metadata;
-  const changes = [...diffKeys(m.config, desired.config), ...diffDevices(m.devices, desired.devices)];
+  const changes = [...diffKeys(m.config, desired.config), ...diffDevices(m.devices, desired)];
   if (changes.length === 0) return { id, action: 'none', changes };
   return {
     id,
     action: 'update',
     changes,
     apply: () =>
-      client.update<LxdProfile>(profilePath(name), (cur) => ({
-        config: { ...cur.config, ...desired.config },
-        devices: { ...cur.devices, ...desired.devices },
-        description: cur.description,
-      })),
+      client.update<LxdProfile>(profilePath(name), (cur) => {
+        const devices = { ...cur.devices };
+        for (const dev of desired.absent(cur.devices)) delete devices[dev];
+        return {
+          config: { ...cur.config, ...desired.config },
+          devices: { ...devices, ...desired.devices },
+          description: cur.description,
+        };
+      }),
   };
 }

@@ -1,15 +1,17 @@
 /**
  * `verify` on the live host: the bridge has no IPv4 and no IPv6 beyond link-local, IPv6 is on with the expected
  * address, no NAT or forwarding for it, the firewall table is loaded, the proxy listens only on the bridge's fe80
- * address, the profile keys are set, and LXD itself is not on the network (`core.https_address` unset).
+ * address, the profile keys are set, and LXD itself is not on the network (`core.https_address` unset). The bridge
+ * checks run in bridge mode only; with a socket-mode profile cuttle must also answer on its unix socket.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { HostConfig } from '../host-config/schema.js';
+import { type HostConfig, managedProfiles, usesBridge, usesSocket } from '../host-config/schema.js';
 import type { LxdClient } from '../lxd/client.js';
 import { bridgeAddress } from '../render/proxy-url.js';
 import { planProfile } from '../resources/profile.js';
 import { type CheckResult, check } from './check.js';
+import { socketHostChecks } from './socket-checks.js';
 
 function run(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -21,6 +23,33 @@ function sysctl(path: string): string {
 
 /** Every host check, in order. */
 export async function hostChecks(client: LxdClient, config: HostConfig): Promise<CheckResult[]> {
+  const out = usesBridge(config) ? await bridgeChecks(client, config) : [];
+  if (usesSocket(config)) out.push(...(await socketHostChecks(config)));
+  for (const p of managedProfiles(config)) {
+    out.push(
+      await check(`profile ${p.name} keys set`, async () => {
+        const plan = await planProfile(client, config, p);
+        return [
+          plan.action === 'none',
+          plan.action === 'none' ? 'as declared' : plan.changes.map((c) => c.key).join(', '),
+        ];
+      }),
+    );
+  }
+  out.push(
+    await check('LXD is not on the network', async () => {
+      const a = (await client.server()).config['core.https_address'];
+      return [
+        a === undefined || a === '',
+        a ? `core.https_address=${String(a)}` : 'core.https_address unset',
+      ];
+    }),
+  );
+  return out;
+}
+
+/** The bridge, its firewall table and the proxy's listener on it. */
+async function bridgeChecks(client: LxdClient, config: HostConfig): Promise<CheckResult[]> {
   const br = config.bridge.name;
   const addr = bridgeAddress(config);
   const port = config.proxy.port;
@@ -92,24 +121,6 @@ export async function hostChecks(client: LxdClient, config: HostConfig): Promise
       const want = `[${addr}]%${br}:${port}`;
       const ok = locals.length > 0 && locals.every((l) => l === want);
       return [ok, locals.length === 0 ? 'nothing listens on the port' : locals.join(', ')];
-    }),
-  );
-  out.push(
-    await check(`profile ${config.profile.name} keys set`, async () => {
-      const p = await planProfile(client, config);
-      return [
-        p.action === 'none',
-        p.action === 'none' ? 'as declared' : p.changes.map((c) => c.key).join(', '),
-      ];
-    }),
-  );
-  out.push(
-    await check('LXD is not on the network', async () => {
-      const a = (await client.server()).config['core.https_address'];
-      return [
-        a === undefined || a === '',
-        a ? `core.https_address=${String(a)}` : 'core.https_address unset',
-      ];
     }),
   );
   return out;

@@ -1,7 +1,8 @@
 /**
  * `verify --instance NAME`: from inside the container (busybox applets through the exec API) — no default route,
  * the proxy URL answers, nothing else on the host answers from the bridge (DNS on 53 over UDP and TCP, and every
- * `--port`), and a direct connection to the host's other addresses fails.
+ * `--port`), and a direct connection to the host's other addresses fails. An instance without a NIC is in socket
+ * mode: its checks are in socket-checks.ts (only `lo`, the proxy device answers, a denied name gets 403).
  * busybox 1.35 wget segfaults with `-T`, so time limits come from `timeout`.
  */
 import { networkInterfaces } from 'node:os';
@@ -10,6 +11,7 @@ import type { LxdClient } from '../lxd/client.js';
 import { execInInstance } from '../lxd/exec.js';
 import { bridgeAddress, containerProxyUrl } from '../render/proxy-url.js';
 import { type CheckResult, check } from './check.js';
+import { socketInstanceChecks } from './socket-checks.js';
 
 export interface InstanceCheckOptions {
   /** Extra TCP ports that must not answer on the bridge address (e.g. one the test opens on [::]). */
@@ -43,7 +45,7 @@ export async function instanceChecks(
 ): Promise<CheckResult[]> {
   const nic = config.profile.nic;
   const ll = `${bridgeAddress(config)}%${nic}`;
-  const url = containerProxyUrl(config);
+  const url = containerProxyUrl(config, 'bridge');
   const out: CheckResult[] = [];
   out.push(
     await check(`${name}: running`, async () => {
@@ -54,6 +56,11 @@ export async function instanceChecks(
       return [s.metadata.status === 'Running', s.metadata.status];
     }),
   );
+  const inst = await client.request<{ expanded_devices: Record<string, Record<string, string>> }>(
+    'GET',
+    `/1.0/instances/${encodeURIComponent(name)}`,
+  );
+  const socketMode = !Object.values(inst.metadata.expanded_devices ?? {}).some((d) => d.type === 'nic');
   out.push(
     await check(`${name}: no default route`, async () => {
       const r4 = await execInInstance(client, name, ['ip', '-4', 'route', 'show', 'default']);
@@ -62,6 +69,11 @@ export async function instanceChecks(
       return [r4.code === 0 && r6.code === 0 && routes === '', routes === '' ? 'none' : routes];
     }),
   );
+  if (socketMode) {
+    out.push(...(await socketInstanceChecks(client, config, name, options.url)));
+    out.push(...(await directChecks(client, name, config.socket.port)));
+    return out;
+  }
   out.push(
     await check(`${name}: proxy answers at ${url}`, async () => {
       const target = options.url ?? 'http://cuttle-verify.invalid/';
@@ -104,10 +116,17 @@ export async function instanceChecks(
       }),
     );
   }
+  out.push(...(await directChecks(client, name, config.proxy.port)));
+  return out;
+}
+
+/** No direct connection from instance `name` to the host's other addresses on `port`. */
+async function directChecks(client: LxdClient, name: string, port: number): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
   for (const addr of hostAddresses()) {
     out.push(
       await check(`${name}: no direct connection to ${addr}`, async () => {
-        const res = await tcpProbe(client, name, addr, config.proxy.port);
+        const res = await tcpProbe(client, name, addr, port);
         return [res !== 'open', res];
       }),
     );

@@ -8,10 +8,12 @@ import { EXIT_CHANGES, EXIT_OK } from '../exit-codes.js';
 export const VERIFY_HELP = `usage: cuttle-provision verify --config host.yaml [--instance NAME [--port N]... [--url URL]] [--json]
 
 Checks the live host: the bridge has no IPv4 and only link-local IPv6 with the declared address, no NAT or
-forwarding, the firewall table is loaded, the proxy listens only on the bridge's fe80 address, the profile keys
-are set, LXD is not on the network. With --instance, also from inside that container: no default route, the proxy
-answers, nothing else on the host answers from the bridge (DNS on 53 over UDP and TCP, port 22, each --port), and
-the host's other addresses cannot be reached directly.
+forwarding, the firewall table is loaded, the proxy listens only on the bridge's fe80 address (bridge mode), the
+proxy answers 403 for a denied name on its unix socket (socket mode), the profile keys are set, LXD is not on the
+network. With --instance, also from inside that container: no default route, the proxy answers, nothing else on
+the host answers from the bridge (DNS on 53 over UDP and TCP, port 22, each --port), and the host's other
+addresses cannot be reached directly. An instance without a NIC is checked in socket mode: no interface but lo,
+the proxy answers on 127.0.0.1:PORT, a denied name gets 403.
 
   -c, --config FILE     host.yaml
       --instance NAME   also check from inside this container
