@@ -4,20 +4,20 @@
  *
  *   accept --limits--> 503/drop (limit_exceeded)
  *          --tag client (zone, or unix:NAME)--> 'request' -> forward.handleRequest
- *                                 'connect' -> tunnel.handleConnect
- *                                 'clientError' -> 400/408/431 + close
+ *                                               'connect' -> tunnel.handleConnect
+ *                                               'clientError' -> 400/408/431 + close
+ *   (on a unix listener every path gets the socket's view of the context: unix-context.ts)
  */
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
-import type { DecisionInput, Policy } from '@cuttle/shared';
 import { rawAnswer, rawDeny } from '../answers.js';
 import type { AccessRecord, ProxyContext } from '../context.js';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { handleRequest } from '../forward/index.js';
-import { type IdentityEntry, type IdentityMap, withContainerGrants } from '../identity/index.js';
 import { handleConnect } from '../tunnel/index.js';
 import { clientOf, tagClient } from './client.js';
 import type { ConnectionLimits } from './connection-limits.js';
+import { unixContext } from './unix-context.js';
 
 /** How often node checks head and request timeouts (its default, 30 s, would make `header_ms` coarse). */
 const TIMEOUT_CHECK_MS = 1000;
@@ -31,44 +31,6 @@ export interface ProxyHttpServerOptions {
   readonly limits: ConnectionLimits;
   /** `unix:NAME` on a unix socket listener (the client identity of all its connections), else undefined. */
   readonly unixLabel?: string | undefined;
-}
-
-/** Per context, its view for one unix listener (built once per reload and socket, not per request). */
-const UNIX_VIEWS = new WeakMap<ProxyContext, Map<string, ProxyContext>>();
-
-/**
- * The context as a unix listener's traffic sees it. The policy decides without the client checks: a peer on the
- * socket is a client by definition (whoever can open the file was let in by its mode and owner). The socket's name
- * is the identity: `containers.NAME` grants apply to it (the socket is host-side configuration, so the identity
- * cannot be spoofed, unlike an unfiltered fe80 address), and records carry it as `container`.
- */
-function unixView(ctx: ProxyContext, label: string): ProxyContext {
-  let views = UNIX_VIEWS.get(ctx);
-  if (views === undefined) {
-    views = new Map();
-    UNIX_VIEWS.set(ctx, views);
-  }
-  let view = views.get(label);
-  if (view === undefined) {
-    const name = label.slice('unix:'.length);
-    const inner = ctx.policy;
-    const withoutClient: Policy = {
-      decide: (input: DecisionInput) => inner.decide({ ...input, client: undefined }),
-    };
-    const self: IdentityEntry = { name, mac: '', address: label, bridge: null, filtered: true };
-    const identity: IdentityMap = { lookup: (c) => (c === label ? self : null), entries: [self] };
-    const record = ctx.record;
-    view = Object.freeze({
-      ...ctx,
-      policy: withContainerGrants(withoutClient, ctx.config, () => identity),
-      record: (entry: AccessRecord) => {
-        if (entry.container === null) entry.container = name;
-        record(entry);
-      },
-    });
-    views.set(label, view);
-  }
-  return view;
 }
 
 function errorRecord(
@@ -116,7 +78,7 @@ function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
 /** Creates the http.Server for one listener (not yet listening). */
 export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Server {
   const { unixLabel } = options;
-  const context = unixLabel === undefined ? options.context : () => unixView(options.context(), unixLabel);
+  const context = unixLabel === undefined ? options.context : () => unixContext(options.context(), unixLabel);
   const initial = context().config;
   const server = http.createServer({
     maxHeaderSize: initial.limits.max_header_bytes,
