@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Origin, type ProxyProcess, startOrigin, startProxy } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exchange, httpGet, patchConfig, startEcho } from './ops-support.js';
+import { exchange, httpGet, metricsPortOf, patchConfig, sample, startEcho } from './ops-support.js';
 
 /** A GET in absolute-form sent over the unix socket. */
 function unixGet(socketPath: string, url: string): Promise<{ status: number; body: string }> {
@@ -102,6 +102,7 @@ describe('a unix socket listener', () => {
           },
         },
         containers: { blog: { allow: ['extra.test'] } },
+        metrics: { listen: '127.0.0.1:0' },
         destinations: { allow_ranges: ['127.0.0.1/32'] },
         connect: { require_sni: false },
         unix_socket: isRoot ? { mode: '0640', owner: 'nobody', group: 'nogroup' } : { mode: '0640' },
@@ -174,6 +175,25 @@ describe('a unix socket listener', () => {
       verdict: 'deny',
       reason: 'not_allowlisted',
     });
+  });
+
+  it('labels metrics with the socket name as the container', async () => {
+    const port = await metricsPortOf(proxy);
+    await unixGet(sock, `http://allowed.test:${origin.port}/for-metrics`);
+    await unixGet(other, `http://denied.test:${origin.port}/for-metrics`);
+    let text = '';
+    for (let i = 0; i < 100; i++) {
+      text = (await httpGet(port, '/metrics')).body;
+      if ((sample(text, 'cuttle_container_requests_total', { container: 'blog', verdict: 'allow' }) ?? 0) > 0)
+        break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(
+      sample(text, 'cuttle_container_requests_total', { container: 'blog', verdict: 'allow' }),
+    ).toBeGreaterThan(0);
+    expect(
+      sample(text, 'cuttle_container_requests_total', { container: 'other', verdict: 'deny' }),
+    ).toBeGreaterThan(0);
   });
 
   it('applies `clients` to the IP listener only', async () => {
