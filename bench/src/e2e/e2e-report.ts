@@ -205,7 +205,11 @@ export function formatE2e(r: E2eReport): string {
     );
   }
   if (r.idle.length > 0) {
-    out.push('', '#### memory with idle tunnels (RSS of the proxy and all its processes)', '');
+    out.push(
+      '',
+      '#### memory with idle tunnels (RSS of the freshly restarted proxy and all its processes)',
+      '',
+    );
     out.push(
       markdownTable(
         ['target', 'tunnels open', 'RSS idle MiB', 'RSS with tunnels MiB', 'KiB per tunnel'],

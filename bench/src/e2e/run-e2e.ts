@@ -384,9 +384,12 @@ async function measure(
   }
 
   if (sections.has('idle')) {
-    log(`RSS with ${s.idleTunnels} idle tunnels`);
+    log(`RSS of a freshly started proxy, then with ${s.idleTunnels} idle tunnels`);
     const hello = await captureClientHello(world.allowedHost);
     const res = await alternate(bw, proxiesLive, 1, book, async (t) => {
+      // A fresh process, so the rows compare the proxies' own footprint and not what earlier load left behind.
+      await bw.fresh(t);
+      await new Promise((r) => setTimeout(r, 1000));
       const pid = pidOf(t) as number;
       const before = rssBytes(pid);
       const idle = await openIdleTunnels(

@@ -54,6 +54,8 @@ export interface BenchWorld {
    * cannot be restarted.
    */
   restart(target: string): Promise<boolean>;
+  /** Stops the target's main daemon and starts it again on the same port: a fresh process for the memory rows. */
+  fresh(target: string): Promise<void>;
   /** True if one of the target's daemons has exited. */
   isDown(target: string): boolean;
   stop(): Promise<void>;
@@ -246,6 +248,14 @@ export async function setupWorld(o: WorldOptions): Promise<BenchWorld> {
       return [proxies.get(target), rawProxies.get(target)].some(
         (p) => p !== undefined && hasExited(p.daemon),
       );
+    },
+    async fresh(target) {
+      const p = proxies.get(target);
+      if (p === undefined) return;
+      await p.daemon.stop();
+      const daemon = respawn(p.daemon);
+      proxies.set(target, { ...p, daemon });
+      await waitForPort(p.port, 30_000, daemon);
     },
     async restart(target) {
       for (const map of [proxies, rawProxies]) {
