@@ -236,6 +236,19 @@ firewall:
     }
   });
 
+  it('a NIC put on the socket-mode profile is planned away and removed by apply', async () => {
+    // Without instances using the profile: a NIC added to it would be hot-plugged into them.
+    await deleteContainer(C);
+    expect((await lxc(['profile', 'device', 'add', S.profile, 'eth9', 'nic', 'nictype=p2p'])).code).toBe(0);
+    const plan = await provision(['plan', ...args]);
+    expect(plan.code).toBe(1);
+    expect(plan.stdout).toContain(`~ profile ${S.profile} (socket mode): update`);
+    expect(plan.stdout).toContain('- devices.eth9 (was "nic")');
+    expect((await provision(['apply', ...args])).code).toBe(0);
+    expect((await provision(['plan', ...args])).code).toBe(0);
+    expect((await lxc(['profile', 'device', 'show', S.profile])).stdout).not.toContain('eth9');
+  });
+
   it('remove takes the files away; everything the test created goes away', async () => {
     const r = await provision(['remove', ...args]);
     expect(r.code).toBe(0);
