@@ -1,5 +1,7 @@
 /** One plain-HTTP exchange's bookkeeping: the access record being filled in, written exactly once. */
+
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { newAccessRecord } from '../access-record.js';
 import { sendError } from '../answers.js';
 import type { AccessRecord, ProxyContext } from '../context.js';
 import type { ErrorCode } from '../errors.js';
@@ -15,27 +17,7 @@ export class Exchange {
   constructor(ctx: ProxyContext, req: IncomingMessage) {
     this.#ctx = ctx;
     this.#start = performance.now();
-    this.rec = {
-      time: Date.now(),
-      client: clientOf(req.socket).label,
-      container: null,
-      method: req.method ?? '-',
-      host: '-',
-      port: 0,
-      path: null,
-      verdict: 'error',
-      reason: 'bad_request',
-      rule: null,
-      status: 0,
-      bytesUp: 0,
-      bytesDown: 0,
-      durationMs: 0,
-      upstream: null,
-      answers: null,
-      closeReason: null,
-      sni: null,
-      contentType: null,
-    };
+    this.rec = newAccessRecord(clientOf(req.socket).label, req.method ?? '-', 'bad_request');
   }
 
   /** Writes the record; later calls do nothing. */

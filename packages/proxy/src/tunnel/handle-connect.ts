@@ -11,10 +11,12 @@
  *     --relay (backpressure, half-close, idle timeout)--> both sides closed
  *   every outcome --> ctx.record(one AccessRecord)
  */
+
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type ClientAddress, type Decision, type DenyReason, parseProxyTarget } from '@cuttle/shared';
+import { newAccessRecord } from '../access-record.js';
 import { rawAnswer, rawDeny, rawError } from '../answers.js';
 import type { AccessRecord, ProxyContext } from '../context.js';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
@@ -69,27 +71,7 @@ class Tunnel {
     this.#ctx = ctx;
     this.#socket = socket;
     this.#client = client;
-    this.#rec = {
-      time: Date.now(),
-      client: label,
-      container: null,
-      method: 'CONNECT',
-      host: '-',
-      port: 0,
-      path: null,
-      verdict: 'error',
-      reason: 'bad_target',
-      rule: null,
-      status: 0,
-      bytesUp: 0,
-      bytesDown: 0,
-      durationMs: 0,
-      upstream: null,
-      answers: null,
-      closeReason: null,
-      sni: null,
-      contentType: null,
-    };
+    this.#rec = newAccessRecord(label, 'CONNECT', 'bad_target');
     // The server's own timeouts and listeners no longer apply: this socket is a tunnel now.
     (socket as Partial<Socket>).setTimeout?.(0);
     (socket as Partial<Socket>).setNoDelay?.(true);
