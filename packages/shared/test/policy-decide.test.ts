@@ -91,7 +91,7 @@ describe('decision order: client -> method -> port -> host -> rules -> IP litera
     allow_ips: ['192.0.2.0/24', '2001:db8::/32'],
     rules: [
       { name: 'no-private-mirror', action: 'deny', domains: ['private.ubuntu.com'] },
-      { action: 'allow', clients: ['fe80::10/128%lxdbr0'], domains: ['.debian.org'] },
+      { action: 'allow', clients: ['fe80::10/128%lxdbr0'], domains: ['.mirror.test'] },
       { action: 'allow', dst: ['198.51.100.7'], ports: [443] },
       { action: 'deny', methods: ['DELETE'] },
       { action: 'allow', not_domains: ['.evil.example'], methods: ['OPTIONS'] },
@@ -121,8 +121,8 @@ describe('decision order: client -> method -> port -> host -> rules -> IP litera
     // rules: first match, named or indexed
     [lxd('fe80::2'), 'GET', 'private.ubuntu.com', 80, 'deny', 'rule_denied', 'no-private-mirror'],
     [lxd('fe80::2'), 'GET', 'x.private.ubuntu.com', 80, 'allow', 'allowlisted', '.ubuntu.com'],
-    [lxd('fe80::10'), 'GET', 'deb.debian.org', 80, 'allow', 'rule_allowed', 'rules[1]'],
-    [lxd('fe80::11'), 'GET', 'deb.debian.org', 80, 'deny', 'not_allowlisted', null],
+    [lxd('fe80::10'), 'GET', 'deb.mirror.test', 80, 'allow', 'rule_allowed', 'rules[1]'],
+    [lxd('fe80::11'), 'GET', 'deb.mirror.test', 80, 'deny', 'not_allowlisted', null],
     [lxd('fe80::2'), 'GET', '198.51.100.7', 443, 'allow', 'rule_allowed', 'rules[2]'],
     [lxd('fe80::2'), 'GET', '198.51.100.7', 80, 'deny', 'ip_literal', null],
     [lxd('fe80::2'), 'DELETE', 'archive.ubuntu.com', 80, 'deny', 'rule_denied', 'rules[3]'],
@@ -152,7 +152,7 @@ describe('decision order: client -> method -> port -> host -> rules -> IP litera
   });
 
   it('skips client conditions, top-level and in rules, when no client is given', () => {
-    expect(P.decide({ method: 'GET', host: 'deb.debian.org', port: 80 })).toMatchObject({
+    expect(P.decide({ method: 'GET', host: 'deb.mirror.test', port: 80 })).toMatchObject({
       verdict: 'allow',
       rule: 'rules[1]',
     });

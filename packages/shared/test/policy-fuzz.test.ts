@@ -37,7 +37,7 @@ const POLICY = compilePolicy(
   configSchema.parse({
     listen: ['[::1]:3128'],
     clients: ['fe80::/10'],
-    allow: ['archive.ubuntu.com', '.debian.org', 'ec2.*.amazonaws.com', '**.cdn.example'],
+    allow: ['archive.ubuntu.com', '.mirror.test', 'ec2.*.amazonaws.com', '**.cdn.example'],
     allow_ips: ['192.0.2.0/24'],
   }),
 );
