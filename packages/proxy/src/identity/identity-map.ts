@@ -10,6 +10,9 @@
  * `filtered` says LXD's `security.mac_filtering` and `security.ipv6_filtering` are on for the NIC, so the
  * address cannot be spoofed from another container; only then may identity grant anything (`containers:`).
  * Without it the name is advisory: logged and labelled, never used to allow.
+ *
+ * Socket mode (`identity.socket_dir`): an entry with `"socket": true` asks the proxy for the instance's own socket
+ * `DIR/NAME.sock`; such an instance usually has no NIC, and its entry is then just `{"name": "blog", "socket": true}`.
  */
 import { formatIpAddress, parseIpAddress } from '@cuttle/shared';
 
@@ -26,10 +29,12 @@ export interface IdentityEntry {
 export interface IdentityMap {
   lookup(client: string): IdentityEntry | null;
   readonly entries: readonly IdentityEntry[];
+  /** Instance names that get their own unix socket (`"socket": true`), sorted, each once. */
+  readonly sockets: readonly string[];
 }
 
 /** The empty map (no file, or identity off). */
-export const EMPTY_IDENTITY: IdentityMap = { lookup: () => null, entries: [] };
+export const EMPTY_IDENTITY: IdentityMap = { lookup: () => null, entries: [], sockets: [] };
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/;
 const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
@@ -61,12 +66,18 @@ export function parseIdentityMap(text: string, file: string): IdentityMap {
     throw new Error(`${file}: expected {"version": 1, "instances": [...]}`);
   const entries: IdentityEntry[] = [];
   const byAddress = new Map<string, IdentityEntry[]>();
+  const sockets = new Set<string>();
   d.instances.forEach((raw: unknown, i: number) => {
     const at = `${file}: instances[${i}]`;
     const e = raw as Record<string, unknown>;
     if (e === null || typeof e !== 'object') throw new Error(`${at}: expected an object`);
-    const { name, mac, address, bridge, filtered } = e;
+    const { name, mac, address, bridge, filtered, socket } = e;
     if (typeof name !== 'string' || !NAME.test(name)) throw new Error(`${at}.name: not an LXD instance name`);
+    if (socket !== undefined && typeof socket !== 'boolean')
+      throw new Error(`${at}.socket: expected true or false`);
+    if (socket === true) sockets.add(name);
+    // A socket-only entry: the instance has no NIC to identify it by.
+    if (socket === true && mac === undefined && address === undefined) return;
     if (typeof mac !== 'string' || !MAC.test(mac.toLowerCase()))
       throw new Error(`${at}.mac: not a MAC address`);
     const addr = typeof address === 'string' ? canonical(address) : null;
@@ -90,6 +101,7 @@ export function parseIdentityMap(text: string, file: string): IdentityMap {
   });
   return {
     entries,
+    sockets: [...sockets].sort(),
     lookup(client) {
       const pct = client.indexOf('%');
       const addr = canonical(pct === -1 ? client : client.slice(0, pct));

@@ -16,15 +16,22 @@ export interface IdentitySource {
   close(): void;
 }
 
-/** Starts following `file`. */
-export function followIdentityMap(file: string, say: (line: string) => void): IdentitySource {
+/** Starts following `file`; `onLoad` runs after every good load (per-instance sockets follow the map). */
+export function followIdentityMap(
+  file: string,
+  say: (line: string) => void,
+  onLoad: (map: IdentityMap) => void = () => {},
+): IdentitySource {
   let map: IdentityMap = EMPTY_IDENTITY;
   let lastProblem = '';
   const load = (): void => {
     try {
       map = parseIdentityMap(readFileSync(file, 'utf8'), file);
       lastProblem = '';
-      say(`identity map ${file}: ${map.entries.length} instance(s)`);
+      say(
+        `identity map ${file}: ${map.entries.length} instance(s)${map.sockets.length === 0 ? '' : `, ${map.sockets.length} socket(s)`}`,
+      );
+      onLoad(map);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const problem = code === 'ENOENT' ? `identity map ${file}: not there yet` : (err as Error).message;

@@ -93,10 +93,12 @@ export async function serve(options: ServeOptions): Promise<number> {
 
   // The identity map is followed for as long as `identity.map_file` names the same file.
   let identitySource: IdentitySource | null = null;
+  // Per-instance sockets (identity.socket_dir) follow the map; set once the server runs.
+  let syncInstanceSockets: () => void = () => {};
   const followIdentity = (file: string | null): void => {
     if (identitySource?.file === (file ?? undefined)) return;
     identitySource?.close();
-    identitySource = file === null ? null : followIdentityMap(file, say);
+    identitySource = file === null ? null : followIdentityMap(file, say, () => syncInstanceSockets());
   };
   const identity = (): IdentityMap => identitySource?.current() ?? EMPTY_IDENTITY;
   followIdentity(options.config.identity.map_file);
@@ -132,6 +134,9 @@ export async function serve(options: ServeOptions): Promise<number> {
   try {
     state.metricsServer = await startMetrics(state.config.metrics.listen);
     server = await startProxyServer({ context: buildContext(state.config, record, metrics, identity), say });
+    await server.setInstanceSockets(state.config.identity.socket_dir, identity().sockets);
+    syncInstanceSockets = () =>
+      void server.setInstanceSockets(state.config.identity.socket_dir, identity().sockets);
   } catch (err) {
     say(`cannot start: ${(err as Error).message}`);
     await state.metricsServer?.close();
@@ -177,6 +182,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       state = { ...old, config: next, sink, metricsServer };
       followIdentity(next.identity.map_file);
       server.setContext(context);
+      syncInstanceSockets();
       if (metricsMoved) await old.metricsServer?.close();
       if (sink !== old.sink) await old.sink.close();
       metrics.observeReload(true);

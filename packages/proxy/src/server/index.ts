@@ -33,6 +33,12 @@ export interface ProxyServer {
    * connections go on); unchanged entries stay bound. Rejects, changing nothing, if a new entry cannot be bound.
    */
   setListen(listen: readonly string[]): Promise<void>;
+  /**
+   * Per-instance sockets (`identity.socket_dir`): keeps `DIR/NAME.sock` bound for every name and only those (dir
+   * null: none). A socket that cannot be bound is said and left out (tried again on the next call); the others go
+   * on. Calls run one after another. Resolves when the binds are done.
+   */
+  setInstanceSockets(dir: string | null, names: readonly string[]): Promise<void>;
   readonly listeners: readonly Listener[];
 }
 
@@ -53,6 +59,33 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   };
   const byText = new Map(current.config.listen.map((text) => [text, makeListener(text)] as const));
   const listeners = [...byText.values()];
+  // Per-instance sockets, by listen text; kept apart from `listen` so a reload of `listen` leaves them alone.
+  const instances = new Map<string, Listener>();
+  let instanceQueue: Promise<void> = Promise.resolve();
+  let closing = false;
+  const syncInstances = async (dir: string | null, names: readonly string[]): Promise<void> => {
+    if (closing) return;
+    const wanted = new Set(dir === null ? [] : names.map((n) => `unix:${dir.replace(/\/+$/, '')}/${n}.sock`));
+    for (const [text, l] of [...instances]) {
+      if (wanted.has(text)) continue;
+      instances.delete(text);
+      listeners.splice(listeners.indexOf(l), 1);
+      options.say(`instance socket ${text.slice('unix:'.length)}: the instance left the identity map`);
+      // Not awaited: close resolves when the last open connection ends; the file goes at once.
+      void l.close();
+    }
+    for (const text of wanted) {
+      if (instances.has(text) || byText.has(text)) continue;
+      try {
+        const l = makeListener(text);
+        await l.start();
+        instances.set(text, l);
+        listeners.push(l);
+      } catch (err) {
+        options.say(`instance socket: ${(err as Error).message}`);
+      }
+    }
+  };
   try {
     for (const l of listeners) await l.start();
   } catch (err) {
@@ -71,7 +104,14 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
         l.applyAccess(after).catch((err: Error) => options.say(`reload: ${err.message}`));
     },
     async close() {
+      // Instance sockets being bound right now finish first, then close with the rest.
+      closing = true;
+      await instanceQueue;
       await Promise.all(listeners.map((l) => l.close()));
+    },
+    setInstanceSockets(dir, names) {
+      instanceQueue = instanceQueue.then(() => syncInstances(dir, [...names]));
+      return instanceQueue;
     },
     async setListen(listen) {
       const fresh: [string, Listener][] = [];
@@ -89,7 +129,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       for (const [text, l] of fresh) byText.set(text, l);
       const gone = [...byText].filter(([text]) => !listen.includes(text));
       for (const [text] of gone) byText.delete(text);
-      listeners.splice(0, listeners.length, ...byText.values());
+      listeners.splice(0, listeners.length, ...byText.values(), ...instances.values());
       // Not awaited: a removed listener's close resolves only when its last in-flight connection ends.
       for (const [, l] of gone) void l.close();
     },

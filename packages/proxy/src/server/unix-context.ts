@@ -28,7 +28,11 @@ export function unixContext(ctx: ProxyContext, label: string): ProxyContext {
       decide: (input: DecisionInput) => inner.decide({ ...input, client: undefined }),
     };
     const self: IdentityEntry = { name, mac: '', address: label, bridge: null, filtered: true };
-    const identity: IdentityMap = { lookup: (c) => (c === label ? self : null), entries: [self] };
+    const identity: IdentityMap = {
+      lookup: (c) => (c === label ? self : null),
+      entries: [self],
+      sockets: [],
+    };
     const record = ctx.record;
     view = Object.freeze({
       ...ctx,
