@@ -1,13 +1,15 @@
 /**
  * LXD instances -> identity map entries: for every bridged NIC with a MAC, the instance name, the MAC, its EUI-64
  * link-local address, the bridge, and whether LXD filters spoofing on that NIC (`security.mac_filtering` and
- * `security.ipv6_filtering` both true). Read with one request: GET /1.0/instances?recursion=1 carries expanded
- * devices and the volatile MACs.
+ * `security.ipv6_filtering` both true). With per-instance sockets on, every instance that opts in
+ * (`user.cuttle.socket: "true"` in its expanded config: set on the instance or on one of its profiles) gets one
+ * more entry `{"name": NAME, "socket": true}`. Read with one request: GET /1.0/instances?recursion=1 carries
+ * expanded config and devices, the local devices and the volatile MACs.
  */
 import type { LxdClient } from '../lxd/client.js';
 
-/** One line of the map file the proxy reads (packages/proxy/src/identity/identity-map.ts). */
-export interface IdentityRecord {
+/** A NIC line of the map file the proxy reads (packages/proxy/src/identity/identity-map.ts). */
+export interface NicRecord {
   readonly name: string;
   readonly mac: string;
   readonly address: string;
@@ -15,10 +17,29 @@ export interface IdentityRecord {
   readonly filtered: boolean;
 }
 
-interface LxdInstance {
+/** A per-instance socket line: the proxy binds `DIR/NAME.sock` (its `identity.socket_dir`). */
+export interface SocketRecord {
+  readonly name: string;
+  readonly socket: true;
+}
+
+/** One line of the map file. */
+export type IdentityRecord = NicRecord | SocketRecord;
+
+/** The instance config key that opts an instance into its own socket and proxy device. */
+export const SOCKET_OPT_IN_KEY = 'user.cuttle.socket';
+
+/** The fields of GET /1.0/instances?recursion=1 used here (and, for PUT, the writable ones). */
+export interface LxdInstance {
   name: string;
   expanded_config?: Record<string, string>;
   expanded_devices?: Record<string, Record<string, string>>;
+  devices?: Record<string, Record<string, string>>;
+}
+
+/** Whether the instance asked for its own socket. */
+export function wantsSocket(inst: LxdInstance): boolean {
+  return inst.expanded_config?.[SOCKET_OPT_IN_KEY] === 'true';
 }
 
 /** The EUI-64 link-local address of a MAC (RFC 4291 appendix A), compressed lowercase text. */
@@ -56,11 +77,23 @@ export function eui64LinkLocal(mac: string): string {
 
 const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
 
-/** The identity records of every instance, sorted by name then MAC (a stable file for a stable host). */
-export async function collectIdentities(client: LxdClient): Promise<IdentityRecord[]> {
-  const { metadata } = await client.request<LxdInstance[]>('GET', '/1.0/instances?recursion=1');
+/** Every instance as LXD lists it (one request). */
+export async function listInstances(client: LxdClient): Promise<LxdInstance[]> {
+  return (await client.request<LxdInstance[]>('GET', '/1.0/instances?recursion=1')).metadata;
+}
+
+/**
+ * The identity records of `instances` (default: asked from LXD), sorted by name then MAC, socket lines last per
+ * name (a stable file for a stable host). `sockets`: list the instances that opted in to their own socket.
+ */
+export async function collectIdentities(
+  client: LxdClient,
+  options: { sockets?: boolean; instances?: LxdInstance[] } = {},
+): Promise<IdentityRecord[]> {
+  const metadata = options.instances ?? (await listInstances(client));
   const out: IdentityRecord[] = [];
   for (const inst of metadata) {
+    if (options.sockets === true && wantsSocket(inst)) out.push({ name: inst.name, socket: true });
     const config = inst.expanded_config ?? {};
     for (const [dev, d] of Object.entries(inst.expanded_devices ?? {})) {
       if (d.type !== 'nic') continue;
@@ -78,5 +111,6 @@ export async function collectIdentities(client: LxdClient): Promise<IdentityReco
       });
     }
   }
-  return out.sort((a, b) => a.name.localeCompare(b.name) || a.mac.localeCompare(b.mac));
+  const key = (r: IdentityRecord): string => ('mac' in r ? r.mac : '~');
+  return out.sort((a, b) => a.name.localeCompare(b.name) || key(a).localeCompare(key(b)));
 }

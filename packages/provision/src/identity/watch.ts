@@ -4,11 +4,22 @@
  *   write once -> events socket --any lifecycle event--> (debounce) collect -> write if changed
  *              \-> every RESYNC_MS: collect -> write if changed (an event missed while reconnecting)
  *   events socket lost -> retry every RETRY_MS (the map keeps its last content meanwhile)
+ *
+ * With `sockets` (--socket-dir), each sync also lists the opted-in instances with `"socket": true` and then gives
+ * them their proxy device (socket-devices.ts): the map first, so the proxy binds the socket about when the device
+ * appears (LXD's forkproxy connects per connection, so a device may exist before its socket).
  */
 import type { LxdClient } from '../lxd/client.js';
-import { collectIdentities } from './collect.js';
+import { collectIdentities, listInstances } from './collect.js';
 import { openLifecycleEvents } from './events.js';
 import { writeIdentityMap } from './map-file.js';
+import { syncSocketDevices } from './socket-devices.js';
+
+/** Per-instance sockets: the proxy's `identity.socket_dir` and the name of the device to manage. */
+export interface SocketOptions {
+  readonly dir: string;
+  readonly device?: string;
+}
 
 const DEBOUNCE_MS = 200;
 const RESYNC_MS = 60_000;
@@ -21,15 +32,24 @@ export interface IdentityWatchOptions {
   readonly say: (line: string) => void;
   /** Resolves to stop. */
   readonly stop: Promise<void>;
+  readonly sockets?: SocketOptions | undefined;
 }
 
-/** Writes the map once; resolves with the number of instances written. Throws if LXD cannot be asked. */
+/**
+ * Writes the map once (and, with `sockets`, brings the proxy devices in line); resolves with the number of lines
+ * written and the device changes. Throws if LXD cannot be asked.
+ */
 export async function syncIdentityMap(
   client: LxdClient,
   file: string,
-): Promise<{ count: number; wrote: boolean }> {
-  const records = await collectIdentities(client);
-  return { count: records.length, wrote: writeIdentityMap(file, records) };
+  sockets?: SocketOptions,
+): Promise<{ count: number; wrote: boolean; devices: string[] }> {
+  const instances = await listInstances(client);
+  const records = await collectIdentities(client, { instances, sockets: sockets !== undefined });
+  const wrote = writeIdentityMap(file, records);
+  const devices =
+    sockets === undefined ? [] : await syncSocketDevices(client, sockets.dir, instances, sockets.device);
+  return { count: records.length, wrote, devices };
 }
 
 /** Runs until `stop` resolves. The first sync must succeed (else it throws); later failures are said and retried. */
@@ -37,14 +57,16 @@ export async function watchIdentityMap(options: IdentityWatchOptions): Promise<v
   const { client, file, say } = options;
   const sync = async (): Promise<void> => {
     try {
-      const r = await syncIdentityMap(client, file);
-      if (r.wrote) say(`identity map ${file}: ${r.count} NIC(s)`);
+      const r = await syncIdentityMap(client, file, options.sockets);
+      if (r.wrote) say(`identity map ${file}: ${r.count} entries`);
+      for (const line of r.devices) say(line);
     } catch (err) {
       say(`identity sync failed: ${(err as Error).message}`);
     }
   };
-  const first = await syncIdentityMap(client, file);
-  say(`identity map ${file}: ${first.count} NIC(s)${first.wrote ? '' : ' (unchanged)'}`);
+  const first = await syncIdentityMap(client, file, options.sockets);
+  say(`identity map ${file}: ${first.count} entries${first.wrote ? '' : ' (unchanged)'}`);
+  for (const line of first.devices) say(line);
   let stopped = false;
   void options.stop.then(() => {
     stopped = true;

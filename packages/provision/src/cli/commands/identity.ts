@@ -1,5 +1,5 @@
 /**
- * `cuttle-provision identity --map FILE [--watch] [--socket PATH]`: writes the container identity map the proxy
+ * `cuttle-provision identity --map FILE [--watch] [--socket PATH] [--socket-dir DIR [--device NAME]]`: writes the container identity map the proxy
  * follows (`identity.map_file` in its config). Runs as its own unit so the proxy never needs the LXD socket, whose
  * access is root-equivalent. Without --watch it writes once and exits.
  */
@@ -10,15 +10,24 @@ import { LxdClient } from '../../lxd/client.js';
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from '../exit-codes.js';
 
 export const IDENTITY_HELP = `usage: cuttle-provision identity --map FILE [--watch] [--socket PATH]
+                                  [--socket-dir DIR [--device NAME]]
 
 Writes FILE: every LXD instance's bridged NICs with instance name, MAC, EUI-64 link-local address, bridge and
 whether LXD's MAC and IPv6 filtering are on for the NIC (only then may the proxy grant by container). The file is
 written aside and renamed over, and only when it changes. With --watch, follows LXD's lifecycle events (and
 re-reads every minute) until SIGTERM or SIGINT.
 
+Per-instance sockets (--socket-dir DIR, the proxy's identity.socket_dir): every instance whose expanded config
+has user.cuttle.socket=true (set on the instance or on a profile) is listed in the map with "socket": true, so
+the proxy binds DIR/NAME.sock for it, and gets its own LXD proxy device NAME (default cuttle, which overrides a
+profile device of that name) listen=tcp:127.0.0.1:3128 connect=unix:DIR/NAME.sock bind=container. An instance
+that no longer opts in loses that device (only if it connects into DIR).
+
   --map FILE      the map file (the proxy's identity.map_file)
   --watch         keep it current until stopped
   --socket PATH   LXD's unix socket (default: discovered)
+  --socket-dir DIR  per-instance sockets and devices (an absolute path)
+  --device NAME   the per-instance device's name (default cuttle)
   -h, --help      this text
 
 exit: 0 written (or stopped cleanly), 2 bad usage, 3 LXD unreachable or the map unwritable
@@ -30,7 +39,14 @@ const say = (line: string): void => {
 
 /** Runs the command; resolves with the exit code. */
 export async function identityCommand(argv: string[]): Promise<number> {
-  let values: { map?: string; watch?: boolean; socket?: string; help?: boolean };
+  let values: {
+    map?: string;
+    watch?: boolean;
+    socket?: string;
+    'socket-dir'?: string;
+    device?: string;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -38,6 +54,8 @@ export async function identityCommand(argv: string[]): Promise<number> {
         map: { type: 'string' },
         watch: { type: 'boolean' },
         socket: { type: 'string' },
+        'socket-dir': { type: 'string' },
+        device: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -58,18 +76,37 @@ export async function identityCommand(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const file = values.map;
+  const dir = values['socket-dir'];
+  // The same bounds as the proxy's identity.socket_dir: absolute, and DIR/NAME.sock fits sockaddr_un.
+  if (dir !== undefined && (!/^\/(?:[^/]+\/?)*$/.test(dir) || dir.length > 38)) {
+    say(`--socket-dir ${dir}: expected an absolute directory path of at most 38 bytes`);
+    return EXIT_USAGE;
+  }
+  if (values.device !== undefined && dir === undefined) {
+    say('--device needs --socket-dir');
+    return EXIT_USAGE;
+  }
+  if (values.device !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(values.device)) {
+    say(`--device ${values.device}: not an LXD device name`);
+    return EXIT_USAGE;
+  }
+  const sockets =
+    dir === undefined
+      ? undefined
+      : { dir, ...(values.device === undefined ? {} : { device: values.device }) };
   try {
     const client = new LxdClient(values.socket === undefined ? {} : { socketPath: values.socket });
     if (!values.watch) {
-      const r = await syncIdentityMap(client, file);
-      say(`identity map ${file}: ${r.count} NIC(s)${r.wrote ? '' : ' (unchanged)'}`);
+      const r = await syncIdentityMap(client, file, sockets);
+      say(`identity map ${file}: ${r.count} entries${r.wrote ? '' : ' (unchanged)'}`);
+      for (const line of r.devices) say(line);
       return EXIT_OK;
     }
     const stop = new Promise<void>((resolve) => {
       process.once('SIGTERM', () => resolve());
       process.once('SIGINT', () => resolve());
     });
-    await watchIdentityMap({ client, file, say, stop });
+    await watchIdentityMap({ client, file, say, stop, sockets });
     say('stopped');
     return EXIT_OK;
   } catch (err) {

@@ -1,0 +1,231 @@
+/**
+ * Per-instance sockets end to end against the private LXD daemon: `cuttle-provision identity --watch --socket-dir
+ * DIR` lists every instance that opted in (`user.cuttle.socket=true`, here on its profile) with `"socket": true` and
+ * gives it the proxy device `cuttle` (listen=tcp:127.0.0.1:3128 connect=unix:DIR/NAME.sock bind=container); the
+ * proxy, following the map with `identity.socket_dir: DIR`, binds DIR/NAME.sock. Two containers with no NIC fetch
+ * through their own device and socket: each is logged by its own name, and only the one named in `containers:`
+ * gets its grant. An instance that did not opt in gets no device; a deleted one leaves the map and its socket goes.
+ * Names are test-only (`cpc-TAG-*`) and removed in afterAll.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  deleteContainer,
+  execIn,
+  LXD_TEST_IMAGE,
+  LXD_TEST_SOCKET,
+  LXD_TEST_TAG,
+  launchContainer,
+  lxc,
+  lxcOk,
+  type OriginProcess,
+  type ProxyProcess,
+  skipUnlessLxd,
+  startOriginProcess,
+  startProxy,
+} from '@cuttle/test-support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const PROVISION_MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const POOL = `cpc-${LXD_TEST_TAG}-pool`;
+const PROFILE = `cpc-${LXD_TEST_TAG}-sock`;
+const PLAIN = `cpc-${LXD_TEST_TAG}-plain`;
+const CTR_A = `cpc-${LXD_TEST_TAG}-a`;
+const CTR_B = `cpc-${LXD_TEST_TAG}-b`;
+const CTR_C = `cpc-${LXD_TEST_TAG}-c`;
+
+async function until<T>(
+  what: string,
+  get: () => T | Promise<T>,
+  ok: (v: T) => boolean,
+  ms = 60_000,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await get();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The map file's lines (instances), or [] while it is not there. */
+function mapLines(file: string): Record<string, unknown>[] {
+  if (!existsSync(file)) return [];
+  return (JSON.parse(readFileSync(file, 'utf8')) as { instances: Record<string, unknown>[] }).instances;
+}
+
+/** `lxc config device get NAME cuttle KEY`, or '' when there is no such device. */
+async function deviceKey(name: string, key: string): Promise<string> {
+  const r = await lxc(['config', 'device', 'get', name, 'cuttle', key]);
+  return r.code === 0 ? r.stdout.trim() : '';
+}
+
+describe.skipIf(skipUnlessLxd())('per-instance sockets and devices (private LXD daemon)', () => {
+  let dir: string;
+  let sockDir: string;
+  let mapFile: string;
+  let watcher: ChildProcess | undefined;
+  let watcherErr = '';
+  let origin: OriginProcess;
+  let proxy: ProxyProcess;
+  const sockOf = (name: string): string => join(sockDir, `${name}.sock`);
+  const wget = (name: string, url: string) =>
+    execIn(name, ['env', 'http_proxy=http://127.0.0.1:3128', 'wget', '-q', '-O-', url], 60_000);
+
+  const cleanupLxd = async (): Promise<void> => {
+    for (const c of [CTR_A, CTR_B, CTR_C]) await deleteContainer(c);
+    await lxc(['profile', 'delete', PROFILE]);
+    await lxc(['profile', 'delete', PLAIN]);
+    await lxc(['storage', 'delete', POOL]);
+  };
+
+  beforeAll(async () => {
+    await cleanupLxd();
+    dir = mkdtempSync(join(tmpdir(), 'cpc-'));
+    sockDir = join(dir, 's');
+    mkdirSync(sockDir);
+    mapFile = join(dir, 'identity.json');
+    await lxcOk(['storage', 'create', POOL, 'dir']);
+    for (const p of [PROFILE, PLAIN]) {
+      await lxcOk(['profile', 'create', p]);
+      // Only a root disk: no NIC at all.
+      await lxcOk(['profile', 'device', 'add', p, 'root', 'disk', 'path=/', `pool=${POOL}`]);
+    }
+    await lxcOk(['profile', 'set', PROFILE, 'user.cuttle.socket=true']);
+    origin = await startOriginProcess();
+    proxy = await startProxy({
+      listen: ['127.0.0.1:0'],
+      ports: [origin.port],
+      allow: ['allowed.test'],
+      containers: { [CTR_A]: { allow: ['extra.test'] } },
+      identity: { map_file: mapFile, socket_dir: sockDir },
+      dns: { hosts: { 'allowed.test': ['127.0.0.1'], 'extra.test': ['127.0.0.1'] } },
+      destinations: { allow_ranges: ['127.0.0.1/32'] },
+    });
+    watcher = spawn(
+      process.execPath,
+      [
+        PROVISION_MAIN,
+        'identity',
+        '--map',
+        mapFile,
+        '--watch',
+        '--socket',
+        LXD_TEST_SOCKET,
+        '--socket-dir',
+        sockDir,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    watcher.stderr?.on('data', (d: Buffer) => {
+      watcherErr += d.toString();
+    });
+    await until(
+      'the watcher',
+      () => watcherErr,
+      (e) => /following LXD lifecycle events/.test(e),
+      30_000,
+    );
+  }, 180_000);
+
+  afterAll(async () => {
+    if (watcher !== undefined && watcher.exitCode === null) {
+      watcher.kill('SIGTERM');
+      await new Promise((r) => watcher?.once('exit', r));
+    }
+    await cleanupLxd();
+    await proxy?.close();
+    await origin?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it('gives each opted-in instance its device, map line and socket; an instance that did not opt in gets none', async () => {
+    await launchContainer(CTR_A, [PROFILE], null);
+    await launchContainer(CTR_B, [PROFILE], null);
+    await lxcOk(['init', LXD_TEST_IMAGE, CTR_C, '-p', PLAIN]);
+    for (const c of [CTR_A, CTR_B]) {
+      expect(
+        await until(
+          `${c}'s device`,
+          () => deviceKey(c, 'connect'),
+          (v) => v !== '',
+        ),
+      ).toBe(`unix:${sockOf(c)}`);
+      expect(await deviceKey(c, 'listen')).toBe('tcp:127.0.0.1:3128');
+      expect(await deviceKey(c, 'bind')).toBe('container');
+      await until(
+        `${c}'s socket`,
+        () => existsSync(sockOf(c)),
+        (v) => v,
+      );
+    }
+    await until(
+      'the map',
+      () => mapLines(mapFile),
+      (l) => l.length === 2,
+    );
+    expect(mapLines(mapFile)).toEqual([
+      { name: CTR_A, socket: true },
+      { name: CTR_B, socket: true },
+    ]);
+    expect(await deviceKey(CTR_C, 'connect')).toBe('');
+    expect(existsSync(sockOf(CTR_C))).toBe(false);
+    expect(watcherErr).toContain(`instance ${CTR_A}: device cuttle connects to unix:${sockOf(CTR_A)}`);
+  }, 240_000);
+
+  it('identifies each container by its socket: its own name in the log, its own grants only', async () => {
+    const a = await until(
+      `${CTR_A} fetching through its device`,
+      () => wget(CTR_A, `http://extra.test:${origin.port}/extra-a`),
+      (r) => r.code === 0,
+      30_000,
+    );
+    expect(a.stdout).toBe('origin saw GET /extra-a\n');
+    const b = await wget(CTR_B, `http://extra.test:${origin.port}/extra-b`);
+    expect(b.code).not.toBe(0);
+    expect(b.stderr).toMatch(/403/);
+    const plain = await wget(CTR_B, `http://allowed.test:${origin.port}/plain-b`);
+    expect(plain.stdout).toBe('origin saw GET /plain-b\n');
+    const line = (p: string) =>
+      until(
+        `the line for ${p}`,
+        () => proxy.accessLog().find((l) => l.path === p),
+        (l) => l !== undefined,
+        10_000,
+      );
+    expect(await line('/extra-a')).toMatchObject({
+      client: `unix:${CTR_A}`,
+      container: CTR_A,
+      verdict: 'allow',
+      rule: `containers.${CTR_A}: extra.test`,
+    });
+    expect(await line('/extra-b')).toMatchObject({
+      client: `unix:${CTR_B}`,
+      container: CTR_B,
+      verdict: 'deny',
+      reason: 'not_allowlisted',
+      status: 403,
+    });
+    expect(await line('/plain-b')).toMatchObject({ client: `unix:${CTR_B}`, verdict: 'allow' });
+  }, 120_000);
+
+  it('drops a deleted instance from the map, and the proxy removes its socket', async () => {
+    await lxcOk(['delete', '--force', CTR_B]);
+    await until(
+      'the map without the deleted instance',
+      () => mapLines(mapFile),
+      (l) => !l.some((e) => e.name === CTR_B),
+    );
+    expect(mapLines(mapFile)).toEqual([{ name: CTR_A, socket: true }]);
+    await until(
+      'the socket gone',
+      () => existsSync(sockOf(CTR_B)),
+      (v) => !v,
+    );
+    expect(existsSync(sockOf(CTR_A))).toBe(true);
+  }, 120_000);
+});
