@@ -4,7 +4,8 @@
  * gives it the proxy device `cuttle` (listen=tcp:127.0.0.1:3128 connect=unix:DIR/NAME.sock bind=container); the
  * proxy, following the map with `identity.socket_dir: DIR`, binds DIR/NAME.sock. Two containers with no NIC fetch
  * through their own device and socket: each is logged by its own name, and only the one named in `containers:`
- * gets its grant. An instance that did not opt in gets no device; a deleted one leaves the map and its socket goes.
+ * gets its grant. An instance that did not opt in gets no device; a deleted one leaves the map and its socket goes;
+ * one that opts out loses device, map line and socket.
  * Names are test-only (`cpc-TAG-*`) and removed in afterAll.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -227,5 +228,30 @@ describe.skipIf(skipUnlessLxd())('per-instance sockets and devices (private LXD 
       (v) => !v,
     );
     expect(existsSync(sockOf(CTR_A))).toBe(true);
+  }, 120_000);
+
+  it('takes the device and the socket away from an instance that opts out', async () => {
+    await lxcOk(['config', 'set', CTR_A, 'user.cuttle.socket=false']);
+    await until(
+      `${CTR_A}'s device gone`,
+      () => deviceKey(CTR_A, 'connect'),
+      (v) => v === '',
+    );
+    await until(
+      'the map without socket lines',
+      () => mapLines(mapFile),
+      (l) => l.length === 0,
+    );
+    await until(
+      `${CTR_A}'s socket gone`,
+      () => existsSync(sockOf(CTR_A)),
+      (v) => !v,
+    );
+    expect(watcherErr).toContain(`instance ${CTR_A}: removed device cuttle (no longer opted in)`);
+    // Nothing listens on 127.0.0.1:3128 inside it any more.
+    const r = await wget(CTR_A, `http://allowed.test:${origin.port}/after-opt-out`);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(proxy.accessLog().some((l) => l.path === '/after-opt-out')).toBe(false);
   }, 120_000);
 });
