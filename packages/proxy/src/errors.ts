@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   upstream_reset: { status: 502, message: 'The destination closed the connection.' },
   upstream_failed: { status: 502, message: 'The connection to the destination failed.' },
   bad_response: { status: 502, message: 'The destination sent a malformed or ambiguous response.' },
+  upstream_tls: { status: 502, message: "The destination's TLS certificate could not be verified." },
   upstream_timeout: { status: 504, message: 'The destination did not answer in time.' },
   client_timeout: { status: 408, message: 'The request was not received in time.' },
   over_capacity: { status: 503, message: 'Too many connections.' },

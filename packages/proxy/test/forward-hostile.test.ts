@@ -66,7 +66,11 @@ describe('forward: hostile requests', () => {
     ['backslash before @', () => `GET http://127.0.0.2:${C2}\\@${O}/ HTTP/1.1\r\nHost: x\r\n\r\n`, 400],
     ['percent-encoded host', () => `GET http://%31%32%37.0.0.2:${C2}/ HTTP/1.1\r\nHost: x\r\n\r\n`, 400],
     ['origin-form request', () => `GET / HTTP/1.1\r\nHost: ${O}\r\n\r\n`, 400],
-    ['https absolute-form', () => `GET https://${O}/ HTTP/1.1\r\nHost: x\r\n\r\n`, 400],
+    [
+      'https absolute-form to a canary by name',
+      () => `GET https://canary.test:${C2}/ HTTP/1.1\r\nHost: x\r\n\r\n`,
+      403,
+    ],
     [
       'port with a leading zero',
       () => `GET http://origin.test:0${origin.port}/ HTTP/1.1\r\nHost: x\r\n\r\n`,

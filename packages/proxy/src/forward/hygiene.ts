@@ -95,9 +95,9 @@ export function endToEndHeaders(rawHeaders: readonly string[]): string[] {
 }
 
 /** The Host header value for a target: brackets for IPv6, the port unless it is 80. */
-export function hostHeader(host: string, hostKind: string, port: number): string {
+export function hostHeader(host: string, hostKind: string, port: number, defaultPort = 80): string {
   const h = hostKind === 'ipv6' ? `[${host}]` : host;
-  return port === 80 ? h : `${h}:${port}`;
+  return port === defaultPort ? h : `${h}:${port}`;
 }
 
 /** True when a request head announces a body (RFC 9112 §6.3: Transfer-Encoding, or Content-Length > 0). */

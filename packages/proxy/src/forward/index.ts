@@ -6,6 +6,8 @@
  *           --policy.decide--> 403 X-Cuttle-Deny
  *           --ctx.resolve (guard)--> 403 private_address | 502 dns
  *           --http.request(checked addresses, pooled)--> origin
+ *             (`https://` absolute-form, forward.https_absolute_form: https.request, certificate verified for the
+ *              host against the system CAs plus tls.ca_file --failure--> 502 upstream_tls, nothing sent)
  *             (with `upstream`: the parent's host is resolved and guarded instead, request sent in absolute-form)
  *   origin response --framing/limits--> 502 (socket discarded) | streamed back, hop-by-hop stripped
  *   every outcome --> ctx.record(one AccessRecord)
@@ -54,7 +56,9 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
     return;
   }
   const method = req.method ?? '';
-  const target = parseProxyTarget(method, req.url ?? '');
+  const target = parseProxyTarget(method, req.url ?? '', {
+    allowHttps: ctx.config.forward.https_absolute_form,
+  });
   if (!target.ok) {
     fail(x, res, 'bad_target', true);
     return;
@@ -100,7 +104,12 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
     return;
   }
   // Chained, the parent resolves the destination: the guard applies to the parent's own address instead.
-  const dest: Destination = { host, hostKind, port: target.port, path: target.path };
+  if (parent !== null && target.scheme === 'https') {
+    // A parent would originate the TLS and verify (or not) on its own: cuttle only does https it verifies itself.
+    fail(x, res, 'bad_target');
+    return;
+  }
+  const dest: Destination = { host, hostKind, port: target.port, path: target.path, scheme: target.scheme };
   const resolving = parent === null ? ctx.resolve(host, hostKind) : ctx.resolve(parent.host, parent.hostKind);
   resolving.then(
     (resolved) => {

@@ -3,8 +3,11 @@
  * the guard already checked, so no second resolution can happen. `autoSelectFamily` makes net try every checked
  * address in turn when one refuses (RFC 8305 style), and only those.
  */
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { LookupFunction } from 'node:net';
+import { rootCertificates } from 'node:tls';
 
 /** Pooled connections to origins; sockets are keyed by host name (or IP literal) and port. */
 export const ORIGIN_AGENT = new http.Agent({
@@ -13,6 +16,35 @@ export const ORIGIN_AGENT = new http.Agent({
   maxFreeSockets: 256,
   scheduling: 'lifo',
 });
+
+/** What a TLS origin agent depends on: `tls.ca_file` of the running config. */
+export interface OriginTlsConfig {
+  readonly ca_file: string | null;
+}
+
+const TLS_AGENTS = new WeakMap<OriginTlsConfig, https.Agent>();
+
+/**
+ * The keep-alive pool to https origins (absolute-form `https://` requests) for a config's `tls` section: the
+ * system CAs plus `ca_file`, certificate and host name always verified. One agent per loaded config, so a reload
+ * with another `ca_file` takes effect; the file is read on first use and an unreadable one throws.
+ */
+export function tlsOriginAgent(tls: OriginTlsConfig): https.Agent {
+  let agent = TLS_AGENTS.get(tls);
+  if (agent === undefined) {
+    const ca = tls.ca_file === null ? undefined : [...rootCertificates, readFileSync(tls.ca_file, 'utf8')];
+    agent = new https.Agent({
+      keepAlive: true,
+      keepAliveMsecs: 1000,
+      maxFreeSockets: 256,
+      scheduling: 'lifo',
+      rejectUnauthorized: true,
+      ...(ca === undefined ? {} : { ca }),
+    });
+    TLS_AGENTS.set(tls, agent);
+  }
+  return agent;
+}
 
 const familyOf = (address: string): 4 | 6 => (address.indexOf(':') === -1 ? 4 : 6);
 

@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import { sendError } from '../answers.js';
@@ -18,7 +19,7 @@ import { markClosing } from '../server/closing.js';
 import { type ParentProxy, upstreamRequestOptions } from '../upstream/index.js';
 import { type Exchange, fail } from './exchange.js';
 import { checkFraming, endToEndHeaders, hasRequestBody, hostHeader } from './hygiene.js';
-import { fixedLookup, ORIGIN_AGENT } from './origin-agent.js';
+import { fixedLookup, ORIGIN_AGENT, tlsOriginAgent } from './origin-agent.js';
 
 /** net tries each checked address in turn (a refusal moves on to the next); missing from @types/node 20. */
 const TRY_EVERY_ADDRESS = { autoSelectFamily: true } as object;
@@ -29,6 +30,20 @@ export interface Destination {
   readonly hostKind: string;
   readonly port: number;
   readonly path: string;
+  /** `https`: cuttle originates TLS to the origin (absolute-form `https://`, `forward.https_absolute_form`). */
+  readonly scheme?: 'https' | undefined;
+}
+
+/** Node and OpenSSL error codes of a failed certificate verification or TLS handshake (EPROTO: not TLS at all). */
+const TLS_ERROR = /^EPROTO$|CERT|SSL|TLS|UNABLE_TO_|SELF_SIGNED|HOSTNAME|ALTNAME/;
+
+/** `upstream_tls` for a TLS failure on an https origin, else the usual errno table. */
+function classify(err: unknown, tls: boolean): ErrorCode {
+  if (tls && !(err instanceof ProxyError)) {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && TLS_ERROR.test(code)) return 'upstream_tls';
+  }
+  return classifyUpstreamError(err);
 }
 
 /** Flat `[name, value, ...]` to an object with repeated names as arrays (for the parent's request options). */
@@ -55,19 +70,28 @@ export function sendUpstream(
 ): void {
   const { timeouts, limits, forwarded } = ctx.config;
   const headers = endToEndHeaders(req.rawHeaders);
-  headers.push('Host', hostHeader(dest.host, dest.hostKind, dest.port));
+  const tls = dest.scheme === 'https';
+  headers.push('Host', hostHeader(dest.host, dest.hostKind, dest.port, tls ? 443 : 80));
   if (forwarded.via) headers.push('Via', `${req.httpVersion} cuttle`);
   if (forwarded.x_forwarded_for) headers.push('X-Forwarded-For', clientOf(req.socket).address.address);
 
+  let agent: http.Agent;
+  try {
+    agent = tls ? tlsOriginAgent(ctx.config.tls) : ORIGIN_AGENT;
+  } catch {
+    // tls.ca_file unreadable: verification cannot be done as configured, so nothing is sent.
+    fail(x, res, 'upstream_tls', true);
+    return;
+  }
   const common = {
     ...TRY_EVERY_ADDRESS,
-    agent: ORIGIN_AGENT,
+    agent,
     lookup: fixedLookup(addresses),
     maxHeaderSize: limits.max_header_bytes,
     insecureHTTPParser: false,
     joinDuplicateHeaders: false,
   };
-  const upstream = http.request(
+  const upstream = (tls ? https.request : http.request)(
     parent === null
       ? {
           ...common,
@@ -85,7 +109,7 @@ export function sendUpstream(
   const onUpstreamError = (err: unknown): void => {
     if (settled) return;
     settled = true;
-    const code = classifyUpstreamError(err);
+    const code = classify(err, tls);
     fail(x, res, code, res.headersSent);
     req.resume();
   };
@@ -99,9 +123,11 @@ export function sendUpstream(
       timeouts.upstream_connect_ms,
     );
     socket.once('connect', () => {
-      clearTimeout(timer);
+      // For an https origin the TLS handshake stays under the connect timer.
+      if (!tls) clearTimeout(timer);
       x.rec.upstream = `${socket.remoteAddress}:${socket.remotePort}`;
     });
+    if (tls) socket.once('secureConnect', () => clearTimeout(timer));
     socket.once('close', () => clearTimeout(timer));
   });
   upstream.setTimeout(timeouts.upstream_response_ms, () =>

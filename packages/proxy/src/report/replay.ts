@@ -16,7 +16,11 @@ import { isWouldDeny } from './report-policy.js';
 export type PolicyVerdict = 'allow' | 'deny' | 'would_deny';
 
 /** Deny reasons given after the policy allowed (runtime checks): the recorded policy decision was allow. */
-const AFTER_DECISION_DENIES: ReadonlySet<string> = new Set(['private_address', 'sni_mismatch']);
+const AFTER_DECISION_DENIES: ReadonlySet<string> = new Set([
+  'private_address',
+  'sni_mismatch',
+  'host_mismatch',
+]);
 /** Outcomes that came before any decision: nothing to replay. */
 const BEFORE_DECISION: ReadonlySet<string> = new Set([
   'limit_exceeded',

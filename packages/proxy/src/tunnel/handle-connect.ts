@@ -7,7 +7,9 @@
  *                     --ctx.resolve (guard; the parent's host when chained)--> 403 private_address | 502 dns
  *                     --connect checked addresses (or CONNECT via parent)--> 502 refused | 504 timeout
  *   "200 Connection established"
- *     --require_sni: read ClientHello (bounded, timed), SNI == host?--> close (sni_mismatch, nothing sent upstream)
+ *     --port in connect.http_ports: read first request head (bounded, timed), Host (and absolute target) ==
+ *       host:port?--> close (host_mismatch, nothing sent upstream)
+ *     --else require_sni: read ClientHello (bounded, timed), SNI == host?--> close (sni_mismatch, nothing sent upstream)
  *     --relay (backpressure, half-close, idle timeout)--> both sides closed
  *   every outcome --> ctx.record(one AccessRecord)
  */
@@ -24,6 +26,7 @@ import { clientOf } from '../server/client.js';
 import { connectAddresses, formatHostPort } from '../upstream/connect-addresses.js';
 import { connectViaParent } from '../upstream/parent-connect.js';
 import { type ParentProxy, parentProxyOf } from '../upstream/parent-proxy.js';
+import { checkHttpHost } from './check-http-host.js';
 import { checkSni } from './check-sni.js';
 import { trackRelay } from './registry.js';
 import { startRelay } from './relay.js';
@@ -180,6 +183,10 @@ class Tunnel {
     }
     this.#rec.status = 200;
     socket.write(ESTABLISHED);
+    if (this.#ctx.config.connect.http_ports.includes(this.#rec.port)) {
+      this.#checkHttp(decision, upstream, head, firstDown);
+      return;
+    }
     if (!this.#ctx.config.connect.require_sni) {
       this.#relay(upstream, head, firstDown);
       return;
@@ -204,6 +211,38 @@ class Tunnel {
       // A TLS client gets a fatal unrecognized_name alert, so it reports why; anything else is just closed.
       if (check.kind === 'mismatch') {
         socket.end(UNRECOGNIZED_NAME_ALERT, () => socket.destroy());
+        socket.resume();
+        setTimeout(() => socket.destroy(), LINGER_MS).unref();
+      } else {
+        socket.destroy();
+      }
+      this.#record();
+    }, noop);
+  }
+
+  /** A `connect.http_ports` tunnel: the first request must name the CONNECT host and port, else close. */
+  #checkHttp(decision: Allowed, upstream: Socket, head: Buffer, firstDown: Buffer | undefined): void {
+    const socket = this.#socket;
+    checkHttpHost(socket, {
+      head,
+      host: decision.host,
+      port: this.#rec.port,
+      timeoutMs: this.#ctx.config.timeouts.header_ms,
+      maxBytes: this.#ctx.config.limits.max_header_bytes,
+    }).then((check) => {
+      if (check.kind === 'pass') return this.#relay(upstream, check.buffered, firstDown);
+      upstream.destroy();
+      if (check.kind === 'closed') {
+        this.#rec.closeReason = 'client_end';
+        socket.destroy();
+        return this.#record();
+      }
+      this.#rec.verdict = 'deny';
+      this.#rec.reason = 'host_mismatch';
+      this.#rec.closeReason = 'host_mismatch';
+      // An HTTP client gets a 403 naming the reason inside the tunnel, so it reports why; anything else is closed.
+      if (check.kind === 'mismatch') {
+        socket.end(rawDeny('host_mismatch'), () => socket.destroy());
         socket.resume();
         setTimeout(() => socket.destroy(), LINGER_MS).unref();
       } else {

@@ -260,6 +260,12 @@ export const configSchema = z
           .describe(
             'Close a CONNECT tunnel whose TLS ClientHello has no SNI or one that is not the CONNECT host.',
           ),
+        http_ports: z
+          .array(port)
+          .default([])
+          .describe(
+            'CONNECT ports that carry plain HTTP (Node fetch tunnels `http://` URLs to port 80): instead of the SNI check, the first request in the tunnel must be HTTP/1.x naming the CONNECT host and port (Host header and any absolute-form target), else the tunnel is closed (`host_mismatch`). Only the first request is checked. The port must also be in `connect_ports`.',
+          ),
       })
       .prefault({})
       .describe('CONNECT tunnels.'),
@@ -278,6 +284,32 @@ export const configSchema = z
       })
       .prefault({})
       .describe('Headers that reveal the proxy or the client to origins; off by default.'),
+    forward: z
+      .strictObject({
+        https_absolute_form: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Accept `GET https://host/path` (absolute-form with an https URL, sent by busybox wget instead of CONNECT): same policy with port 443 by default and checked against `ports`; cuttle opens TLS to the checked address and verifies the origin certificate for the host (system CAs plus `tls.ca_file`); a failed verification is a 502 `upstream_tls`. false: 400 `bad_target`.',
+          ),
+      })
+      .prefault({})
+      .describe('Plain (non-CONNECT) forwarding.'),
+    tls: z
+      .strictObject({
+        ca_file: z
+          .string()
+          .min(1)
+          .nullable()
+          .default(null)
+          .describe(
+            'PEM file of CA certificates trusted for origins of https absolute-form requests, in addition to the system CAs.',
+          ),
+      })
+      .prefault({})
+      .describe(
+        'TLS that cuttle originates (https absolute-form only; CONNECT tunnels are never terminated).',
+      ),
     timeouts: timeoutsSchema,
     limits: limitsSchema,
     log: z

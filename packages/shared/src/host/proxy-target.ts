@@ -13,6 +13,8 @@ export interface ProxyTarget {
   readonly port: number;
   /** Path and query for absolute-form (`/` when empty); '' for CONNECT. */
   readonly path: string;
+  /** `https` for an accepted `https://` absolute-form target (see `allowHttps`); absent: http (or CONNECT). */
+  readonly scheme?: 'https' | undefined;
 }
 
 /** A target the proxy refuses with 400. `detail` says why, for the log and `cuttle check`. */
@@ -28,6 +30,7 @@ export type ProxyTargetResult =
 const PORT = /^[1-9][0-9]{0,4}$/;
 const IPV6_BRACKETED_BODY = /^[0-9A-Fa-f:.]+(?:%[0-9A-Za-z_.-]+)?$/;
 const HTTP_PREFIX = 'http://';
+const HTTPS_PREFIX = 'https://';
 
 const fail = (detail: string): ProxyTargetResult => ({ ok: false, code: 'bad_target', detail });
 
@@ -38,6 +41,11 @@ export interface ProxyTargetOptions {
    * wire: RFC 9112 targets are ASCII, and Node hands request lines over as latin1, so UTF-8 would be misread.
    */
   readonly allowNonAscii?: boolean | undefined;
+  /**
+   * Accept `https://host[:port]/path` absolute-form (default port 443), for a proxy that originates the TLS itself
+   * (`forward.https_absolute_form`). Off: such a target is `bad_target` ("use CONNECT").
+   */
+  readonly allowHttps?: boolean | undefined;
 }
 
 /** Characters never allowed anywhere in a target: controls, space, DEL, backslash, fragment (and non-ASCII). */
@@ -103,8 +111,8 @@ function parseAuthority(authority: string, defaultPort: number | null): ProxyTar
 
 /**
  * Parses a request target for `method`. CONNECT takes exactly `host:port` (bracketed IPv6, port required); other
- * methods take `http://host[:port][/path][?query]` only: `https://` absolute-form is refused (cuttle does not
- * originate TLS; clients use CONNECT), as are origin-form, fragments, userinfo, backslashes, percent-encoded
+ * methods take `http://host[:port][/path][?query]`, and `https://` likewise (default port 443) only with
+ * `options.allowHttps`; refused are origin-form, fragments, userinfo, backslashes, percent-encoded
  * hosts, non-canonical ports and (unless `options.allowNonAscii`) non-ASCII characters.
  */
 export function parseProxyTarget(
@@ -123,16 +131,17 @@ export function parseProxyTarget(
     }
     return parseAuthority(target, null);
   }
-  if (
-    target.length < HTTP_PREFIX.length ||
-    target.slice(0, HTTP_PREFIX.length).toLowerCase() !== HTTP_PREFIX
-  ) {
-    if (target.slice(0, 8).toLowerCase() === 'https://') return fail('https absolute-form: use CONNECT');
+  let scheme: 'http' | 'https';
+  if (target.slice(0, HTTP_PREFIX.length).toLowerCase() === HTTP_PREFIX) scheme = 'http';
+  else if (target.slice(0, HTTPS_PREFIX.length).toLowerCase() === HTTPS_PREFIX) {
+    if (options?.allowHttps !== true) return fail('https absolute-form: use CONNECT');
+    scheme = 'https';
+  } else {
     return fail(
       target.charCodeAt(0) === 0x2f ? 'origin-form: a proxy needs absolute-form' : 'scheme not http',
     );
   }
-  const rest = target.slice(HTTP_PREFIX.length);
+  const rest = target.slice(scheme === 'http' ? HTTP_PREFIX.length : HTTPS_PREFIX.length);
   let end = rest.length;
   for (let i = 0; i < rest.length; i++) {
     const c = rest.charCodeAt(i);
@@ -141,9 +150,11 @@ export function parseProxyTarget(
       break;
     }
   }
-  const auth = parseAuthority(rest.slice(0, end), 80);
+  const auth = parseAuthority(rest.slice(0, end), scheme === 'http' ? 80 : 443);
   if (!auth.ok) return auth;
   const tail = rest.slice(end);
   const path = tail === '' ? '/' : tail.charCodeAt(0) === 0x3f ? `/${tail}` : tail;
-  return { ok: true, host: auth.host, port: auth.port, path };
+  return scheme === 'https'
+    ? { ok: true, host: auth.host, port: auth.port, path, scheme }
+    : { ok: true, host: auth.host, port: auth.port, path };
 }

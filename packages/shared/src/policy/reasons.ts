@@ -13,6 +13,8 @@ export const DENY_REASONS = {
   rule_denied: 'A `rules` entry with `action: deny` matched.',
   private_address: 'A resolved address of the destination is private (loopback, RFC 1918, link-local, ...).',
   sni_mismatch: 'The TLS ClientHello in a CONNECT tunnel had no SNI or an SNI other than the CONNECT host.',
+  host_mismatch:
+    'The first request in a CONNECT tunnel to a `connect.http_ports` port was not HTTP/1.x or named another host or port.',
   limit_exceeded: 'A connection limit was reached.',
 } as const;
 
