@@ -5,7 +5,8 @@
  * proxy, following the map with `identity.socket_dir: DIR`, binds DIR/NAME.sock. Two containers with no NIC fetch
  * through their own device and socket: each is logged by its own name, and only the one named in `containers:`
  * gets its grant. An instance that did not opt in gets no device; a deleted one leaves the map and its socket goes;
- * one that opts out loses device, map line and socket.
+ * one that opts out loses device, map line and socket. The profile also carries a shared-socket device `cuttle` (as
+ * provisioning's `mode: socket` writes it): the instance's own device overrides it, and applies again on opt-out.
  * Names are test-only (`cpc-TAG-*`) and removed in afterAll.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -59,10 +60,12 @@ function mapLines(file: string): Record<string, unknown>[] {
   return (JSON.parse(readFileSync(file, 'utf8')) as { instances: Record<string, unknown>[] }).instances;
 }
 
-/** `lxc config device get NAME cuttle KEY`, or '' when there is no such device. */
+/** KEY of the instance's own device `cuttle` (not the profile's), or '' when it has none. */
 async function deviceKey(name: string, key: string): Promise<string> {
-  const r = await lxc(['config', 'device', 'get', name, 'cuttle', key]);
-  return r.code === 0 ? r.stdout.trim() : '';
+  const r = await lxc(['query', `/1.0/instances/${name}`]);
+  if (r.code !== 0) return '';
+  const inst = JSON.parse(r.stdout) as { devices?: Record<string, Record<string, string>> };
+  return inst.devices?.cuttle?.[key] ?? '';
 }
 
 describe.skipIf(skipUnlessLxd())('per-instance sockets and devices (private LXD daemon)', () => {
@@ -97,16 +100,32 @@ describe.skipIf(skipUnlessLxd())('per-instance sockets and devices (private LXD 
       await lxcOk(['profile', 'device', 'add', p, 'root', 'disk', 'path=/', `pool=${POOL}`]);
     }
     await lxcOk(['profile', 'set', PROFILE, 'user.cuttle.socket=true']);
+    // The profile's own device, as provisioning's `mode: socket` writes it: the shared socket. An opted-in
+    // instance's device of the same name overrides it.
+    await lxcOk([
+      'profile',
+      'device',
+      'add',
+      PROFILE,
+      'cuttle',
+      'proxy',
+      'listen=tcp:127.0.0.1:3128',
+      `connect=unix:${join(dir, 'shared.sock')}`,
+      'bind=container',
+    ]);
     origin = await startOriginProcess();
-    proxy = await startProxy({
-      listen: ['127.0.0.1:0'],
-      ports: [origin.port],
-      allow: ['allowed.test'],
-      containers: { [CTR_A]: { allow: ['extra.test'] } },
-      identity: { map_file: mapFile, socket_dir: sockDir },
-      dns: { hosts: { 'allowed.test': ['127.0.0.1'], 'extra.test': ['127.0.0.1'] } },
-      destinations: { allow_ranges: ['127.0.0.1/32'] },
-    });
+    proxy = await startProxy(
+      {
+        listen: ['127.0.0.1:0', `unix:${join(dir, 'shared.sock')}`],
+        ports: [origin.port],
+        allow: ['allowed.test'],
+        containers: { [CTR_A]: { allow: ['extra.test'] } },
+        identity: { map_file: mapFile, socket_dir: sockDir },
+        dns: { hosts: { 'allowed.test': ['127.0.0.1'], 'extra.test': ['127.0.0.1'] } },
+        destinations: { allow_ranges: ['127.0.0.1/32'] },
+      },
+      { listeners: 2 },
+    );
     watcher = spawn(
       process.execPath,
       [
@@ -230,7 +249,7 @@ describe.skipIf(skipUnlessLxd())('per-instance sockets and devices (private LXD 
     expect(existsSync(sockOf(CTR_A))).toBe(true);
   }, 120_000);
 
-  it('takes the device and the socket away from an instance that opts out', async () => {
+  it('takes its device and socket away from an instance that opts out: the profile device applies again', async () => {
     await lxcOk(['config', 'set', CTR_A, 'user.cuttle.socket=false']);
     await until(
       `${CTR_A}'s device gone`,
@@ -248,10 +267,20 @@ describe.skipIf(skipUnlessLxd())('per-instance sockets and devices (private LXD 
       (v) => !v,
     );
     expect(watcherErr).toContain(`instance ${CTR_A}: removed device cuttle (no longer opted in)`);
-    // Nothing listens on 127.0.0.1:3128 inside it any more.
-    const r = await wget(CTR_A, `http://allowed.test:${origin.port}/after-opt-out`);
-    expect(r.code).not.toBe(0);
-    expect(r.stdout).toBe('');
-    expect(proxy.accessLog().some((l) => l.path === '/after-opt-out')).toBe(false);
+    // The profile's device (the shared socket) is back in force: the same URL, the shared identity.
+    const r = await until(
+      `${CTR_A} through the shared socket`,
+      () => wget(CTR_A, `http://allowed.test:${origin.port}/after-opt-out`),
+      (x) => x.code === 0,
+      30_000,
+    );
+    expect(r.stdout).toBe('origin saw GET /after-opt-out\n');
+    const line = await until(
+      'the line',
+      () => proxy.accessLog().find((l) => l.path === '/after-opt-out'),
+      (l) => l !== undefined,
+      10_000,
+    );
+    expect(line).toMatchObject({ client: 'unix:shared', container: 'shared' });
   }, 120_000);
 });
