@@ -182,3 +182,47 @@ describe('per-instance sockets from the identity map', () => {
     expect(existsSync(sockOf('cpc-c'))).toBe(false);
   });
 });
+
+describe('per-instance sockets whose directory is missing', () => {
+  let dir: string;
+  let proxy: ProxyProcess;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cpc-'));
+    writeFileSync(
+      join(dir, 'identity.json'),
+      JSON.stringify({ version: 1, instances: [{ name: 'cpc-x', socket: true }] }),
+    );
+    proxy = await startProxy({
+      listen: ['127.0.0.1:0'],
+      identity: { map_file: join(dir, 'identity.json'), socket_dir: join(dir, 'later') },
+    });
+  }, 30_000);
+  afterAll(async () => {
+    await proxy?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts anyway, names the socket it cannot bind, and binds it on the next map change', async () => {
+    await proxy.waitForStderr(/instance socket: unix socket \S+\/later\/cpc-x\.sock: cannot bind/);
+    expect(proxy.child.exitCode).toBeNull();
+    mkdirSync(join(dir, 'later'));
+    const tmp = join(dir, 'identity.json.tmp');
+    writeFileSync(
+      tmp,
+      JSON.stringify({
+        version: 1,
+        instances: [
+          { name: 'cpc-x', socket: true },
+          { name: 'cpc-y', socket: true },
+        ],
+      }),
+    );
+    renameSync(tmp, join(dir, 'identity.json'));
+    await until(
+      () => existsSync(join(dir, 'later', 'cpc-x.sock')) && existsSync(join(dir, 'later', 'cpc-y.sock')),
+      'both sockets',
+    );
+    expect(await connectError(join(dir, 'later', 'cpc-x.sock'))).toBeNull();
+  });
+});

@@ -69,7 +69,8 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     for (const [text, l] of [...instances]) {
       if (wanted.has(text)) continue;
       instances.delete(text);
-      listeners.splice(listeners.indexOf(l), 1);
+      const at = listeners.indexOf(l);
+      if (at !== -1) listeners.splice(at, 1);
       options.say(`instance socket ${text.slice('unix:'.length)}: the instance left the identity map`);
       // Not awaited: close resolves when the last open connection ends; the file goes at once.
       void l.close();
