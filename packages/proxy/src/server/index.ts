@@ -80,6 +80,11 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       try {
         const l = makeListener(text);
         await l.start();
+        if (closing) {
+          // close() ran while this socket was being bound.
+          await l.close();
+          return;
+        }
         instances.set(text, l);
         listeners.push(l);
       } catch (err) {
@@ -105,10 +110,12 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
         l.applyAccess(after).catch((err: Error) => options.say(`reload: ${err.message}`));
     },
     async close() {
-      // Instance sockets being bound right now finish first, then close with the rest.
+      // Synchronously: whoever calls close relies on the listeners no longer accepting once it returns a promise.
+      // An instance socket being bound right now closes itself when its bind ends (see syncInstances).
       closing = true;
+      const closed = Promise.all(listeners.map((l) => l.close()));
       await instanceQueue;
-      await Promise.all(listeners.map((l) => l.close()));
+      await closed;
     },
     setInstanceSockets(dir, names) {
       instanceQueue = instanceQueue.then(() => syncInstances(dir, [...names]));
