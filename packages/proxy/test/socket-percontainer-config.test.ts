@@ -13,7 +13,10 @@ describe('identity.socket_dir', () => {
   });
 
   it.each(['/run/cuttle/instances', '/run/cuttle/instances/', `/${'d'.repeat(37)}`])('accepts %s', (dir) => {
-    expect(loadConfig(`${L}identity: {socket_dir: "${dir}"}\n`, 'c.yaml').identity.socket_dir).toBe(dir);
+    expect(
+      loadConfig(`${L}identity: {map_file: /var/lib/cuttle/map.jsonl, socket_dir: "${dir}"}\n`, 'c.yaml')
+        .identity.socket_dir,
+    ).toBe(dir);
   });
 
   it.each([

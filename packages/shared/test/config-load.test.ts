@@ -182,3 +182,12 @@ describe('parseListenAddress', () => {
     expect(() => parseListenAddress(text)).toThrow(why);
   });
 });
+
+describe('identity.socket_dir', () => {
+  it('is refused without identity.map_file, naming the key and its line', () => {
+    const text = 'listen: ["[::1]:3128"]\nidentity:\n  socket_dir: /run/cuttle/i\n';
+    expect(() => loadConfig(text, 'c.yaml')).toThrow(
+      /c\.yaml:3:\d+: identity\.socket_dir: needs identity\.map_file/,
+    );
+  });
+});

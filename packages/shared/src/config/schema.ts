@@ -354,6 +354,10 @@ export const configSchema = z
             'Per-instance sockets: cuttle binds DIR/NAME.sock for every instance the identity map lists with "socket": true (added and removed as the map changes; mode and owner from unix_socket). The socket name is the identity. null: off.',
           ),
       })
+      .refine((v) => v.socket_dir === null || v.map_file !== null, {
+        message: 'needs identity.map_file: the map says which instances get a socket',
+        path: ['socket_dir'],
+      })
       .prefault({})
       .describe('Which container a client address belongs to (logged as `container`).'),
     containers: z
