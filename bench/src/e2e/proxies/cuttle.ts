@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { freePort, spawnDaemon, waitForPort } from '../system/processes.js';
 import type { ProxyTarget, World } from './proxy-target.js';
 
-/** The compiled cuttle CLI of this checkout. */
-export const CUTTLE_CLI = fileURLToPath(
-  new URL('../../../../packages/proxy/dist/cli/main.js', import.meta.url),
-);
+/** The compiled cuttle CLI of this checkout, or CUTTLE_BENCH_CLI (to measure a patched build). */
+export const CUTTLE_CLI =
+  process.env.CUTTLE_BENCH_CLI ??
+  fileURLToPath(new URL('../../../../packages/proxy/dist/cli/main.js', import.meta.url));
 
 export interface CuttleOptions {
   readonly name: string;
