@@ -141,9 +141,21 @@ export async function runE2e(o: E2eOptions): Promise<E2eReport> {
     );
     settings.idleTunnels = capped;
   }
+  // Ctrl-C or a kill: stop every daemon we started and remove the work directory before exiting.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log(`${signal}: stopping the daemons`);
+    void bw.stop().finally(() => {
+      if (!process.env.CUTTLE_BENCH_KEEP) rmSync(bw.dir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     return await measure(bw, targets, sections, settings);
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await bw.stop();
     if (!process.env.CUTTLE_BENCH_KEEP) rmSync(bw.dir, { recursive: true, force: true });
   }

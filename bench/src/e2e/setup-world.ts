@@ -236,6 +236,8 @@ export async function setupWorld(o: WorldOptions): Promise<BenchWorld> {
       o.log(`${t} did not start: ${(err as Error).message}`);
     }
   }
+  // Once stop() has begun (end of run or a signal), nothing is restarted any more.
+  let stopping = false;
   return {
     dir,
     world,
@@ -251,13 +253,14 @@ export async function setupWorld(o: WorldOptions): Promise<BenchWorld> {
     },
     async fresh(target) {
       const p = proxies.get(target);
-      if (p === undefined) return;
+      if (p === undefined || stopping) return;
       await p.daemon.stop();
       const daemon = respawn(p.daemon);
       proxies.set(target, { ...p, daemon });
       await waitForPort(p.port, 30_000, daemon);
     },
     async restart(target) {
+      if (stopping) return false;
       for (const map of [proxies, rawProxies]) {
         const p = map.get(target);
         if (p === undefined || !hasExited(p.daemon)) continue;
@@ -272,6 +275,7 @@ export async function setupWorld(o: WorldOptions): Promise<BenchWorld> {
       return true;
     },
     async stop() {
+      stopping = true;
       const all = [...proxies.values(), ...rawProxies.values()].map((p) => p.daemon);
       await Promise.all([...all, ...daemons].map((d) => d.stop()));
     },
