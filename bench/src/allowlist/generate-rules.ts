@@ -67,7 +67,8 @@ const BASES = [
   'alpine',
   'fedora',
 ];
-const TLDS = ['com', 'org', 'net', 'io', 'dev', 'de', 'co.uk', 'fr', 'nl', 'eu'];
+// Made-up top-level labels: the names are data only, but none of them should be a real host.
+const TLDS = ['test', 'example', 'invalid', 'xa', 'xb', 'co.test', 'xc', 'xd', 'xe', 'xf'];
 
 /** The kinds of rule in a generated list; the bench prints how many of each it used. */
 export interface RuleMix {
