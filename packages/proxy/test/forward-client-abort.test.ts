@@ -52,4 +52,19 @@ describe('forward: client gone before the origin answers', () => {
       .poll(() => proxy.accessLog().filter((l) => String(l.path ?? l.url ?? '').includes('/abort-')).length)
       .toBe(3);
   });
+
+  it('answers a client that half-closes after its request (busybox wget does), even when the origin is slow', async () => {
+    const chunks: Buffer[] = [];
+    const sock = net.connect(proxy.port, '127.0.0.1');
+    sock.on('data', (d: Buffer) => chunks.push(d));
+    const closed = new Promise((r) => sock.on('close', r));
+    sock.end(`GET http://slow.test:${origin.port}/half-close HTTP/1.1\r\nHost: slow.test\r\n\r\n`);
+    await expect.poll(() => answered.length).toBe(1);
+    await new Promise((r) => setTimeout(r, 100));
+    answered.shift()?.();
+    await closed;
+    const text = Buffer.concat(chunks).toString('latin1');
+    expect(text).toMatch(/^HTTP\/1\.1 200/);
+    expect(text).toContain('late answer');
+  });
 });

@@ -93,6 +93,9 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
     noDelay: true,
   });
   server.maxHeadersCount = initial.limits.max_header_count;
+  // A client may send its request and then shut down its sending side (busybox wget does): without this, Node
+  // aborts the pending request on the FIN and the answer is lost. The keep-alive timeout still reaps the socket.
+  (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
 
   server.on('connection', (socket: Socket) => {
     const info = tagClient(socket, options.zone, unixLabel);
