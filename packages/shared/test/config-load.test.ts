@@ -191,3 +191,16 @@ describe('identity.socket_dir', () => {
     );
   });
 });
+
+describe('connect.http_ports', () => {
+  it('is refused for a port not in connect_ports, naming the entry', () => {
+    const text = 'listen: ["[::1]:3128"]\nconnect_ports: [443]\nconnect:\n  http_ports: [80]\n';
+    expect(() => loadConfig(text, 'c.yaml')).toThrow(
+      /c\.yaml:4:\d+: connect\.http_ports\[0\]: port 80 is not in connect_ports/,
+    );
+  });
+  it('is accepted when the port is in connect_ports too', () => {
+    const text = 'listen: ["[::1]:3128"]\nconnect_ports: [443, 80]\nconnect:\n  http_ports: [80]\n';
+    expect(loadConfig(text, 'c.yaml').connect.http_ports).toEqual([80]);
+  });
+});

@@ -375,6 +375,18 @@ export const configSchema = z
         'Per-container additions to the policy, by instance name. Only granted when the identity map marks the container as filtered (MAC and IPv6 filtering on its NIC): an address that can be spoofed never grants.',
       ),
   })
+  .superRefine((c, ctx) => {
+    const connectPorts = new Set(c.connect_ports);
+    c.connect.http_ports.forEach((p, i) => {
+      if (!connectPorts.has(p)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['connect', 'http_ports', i],
+          message: `port ${p} is not in connect_ports, so no CONNECT to it is ever allowed: add it there too`,
+        });
+      }
+    });
+  })
   .describe('cuttle proxy configuration.');
 
 /** The config as written in the file (defaults not applied). */
