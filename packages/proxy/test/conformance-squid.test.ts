@@ -299,10 +299,14 @@ describe.skipIf(skipUnless({ root: true, commands: ['squid', 'openssl'] }))(
       resolver = await startDeadResolver();
       http = await startOrigin();
       const leaf = pki.issue(['allowed.test', 'exact.test', 'other.test']);
-      tlsServer = tls.createServer({ key: leaf.key, cert: leaf.cert }, (s) => {
+      // TLS 1.2: Squid 5.7 (GnuTLS 3.7) cannot read from a TLS 1.3 origin running on Node 24 (ERR_READ_ERROR,
+      // seen here); cuttle reads from either. The differential is about verdicts, not TLS versions.
+      tlsServer = tls.createServer({ key: leaf.key, cert: leaf.cert, maxVersion: 'TLSv1.2' }, (s) => {
         tlsHandshakes++;
         s.on('error', () => {});
-        s.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+        // Written at once and left open (afterAll closes it): closing before the request arrives races the proxy's
+        // write, and Node 24's http client then reports a reset (502) instead of the answer.
+        s.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
       });
       tlsServer.on('tlsClientError', () => {});
       tlsServer.on('connection', (c: net.Socket) => {
