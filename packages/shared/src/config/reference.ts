@@ -71,22 +71,29 @@ function rows(s: JsonSchema, prefix: string, required: boolean, out: Row[]): voi
   }
 }
 
+/**
+ * A markdown reference of every key of a zod object schema: key, type, default, description, as one table padded
+ * the way the repository's formatter writes it. `header` gets the schema's own description and returns the lines
+ * above the table. Shared by cuttle's config and cuttle-provision's host.yaml references.
+ */
+export function renderSchemaReference(schema: z.ZodType, header: (description: string) => string[]): string {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const table: Row[] = [['key', 'type', 'default', 'description']];
+  rows(json, '', true, table);
+  return [...header(json.description ?? ''), ...formatTable(table), ''].join('\n');
+}
+
 /** The markdown reference of every config key, from the schema. */
 export function renderConfigReference(): string {
-  const json = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
-  const out: string[] = [
+  return renderSchemaReference(configSchema, (description) => [
     '# Config reference',
     '',
     '<!-- Generated from packages/shared/src/config/schema.ts by `pnpm -s cuttle config-reference > docs/config-reference.md`. Do not edit. -->',
     '',
-    `${json.description ?? ''} YAML; unknown keys are errors; errors name file, line, column and key`,
+    `${description} YAML; unknown keys are errors; errors name file, line, column and key`,
     '(`cuttle validate --config FILE`). Defaults apply to keys left out. Durations are milliseconds (`_ms`) or seconds (`_s`).',
     '',
-  ];
-  const table: Row[] = [['key', 'type', 'default', 'description']];
-  rows(json, '', true, table);
-  out.push(...formatTable(table), '');
-  return out.join('\n');
+  ]);
 }
 
 /** A markdown table with padded columns, as the repository's formatter (biome) writes it. */
