@@ -1,8 +1,9 @@
 /**
  * Reads a tunnel client's first bytes until the head of its first HTTP request is complete (CRLF CRLF), without
- * forwarding any of them. The peek pattern of read-client-hello.ts: bounded, timed, bytes handed back for replay.
+ * forwarding any of them: bounded, timed, bytes handed back for replay (peek-first-bytes.ts).
  */
 import type { Duplex } from 'node:stream';
+import { peekFirstBytes } from './peek-first-bytes.js';
 
 export interface ReadHttpHeadOptions {
   /** Bytes the HTTP parser already read past the CONNECT head. */
@@ -30,51 +31,15 @@ function looksLikeRequestStart(data: Buffer): boolean {
   return data.length < 16;
 }
 
-/** Waits for the first request head. Leaves the socket paused with no listener of its own. */
+/** Waits for the first request head (see peekFirstBytes). */
 export function readHttpHead(socket: Duplex, options: ReadHttpHeadOptions): Promise<HttpHeadRead> {
-  return new Promise((resolve) => {
-    let buffered = options.head;
-    let settled = false;
-    const finish = (outcome: HttpHeadRead): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.pause();
-      socket.off('data', onData);
-      socket.off('end', onGone);
-      socket.off('close', onGone);
-      socket.off('error', onGone);
-      resolve(outcome);
-    };
-    const check = (): boolean => {
-      if (buffered.length === 0) return false;
-      if (!looksLikeRequestStart(buffered)) {
-        finish({ kind: 'not_http', buffered });
-        return true;
-      }
-      const end = buffered.indexOf(END_OF_HEAD);
-      if (end !== -1 && end + END_OF_HEAD.length <= options.maxBytes) {
-        finish({ kind: 'head', head: buffered.toString('latin1', 0, end), buffered });
-        return true;
-      }
-      if (buffered.length >= options.maxBytes) {
-        finish({ kind: 'too_large', buffered });
-        return true;
-      }
-      return false;
-    };
-    const onData = (chunk: Buffer): void => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      check();
-    };
-    const onGone = (): void => finish({ kind: 'closed', buffered });
-    const timer = setTimeout(() => finish({ kind: 'timeout', buffered }), options.timeoutMs);
-    if (check()) return;
-    if (socket.destroyed) return finish({ kind: 'closed', buffered });
-    socket.on('data', onData);
-    socket.on('end', onGone);
-    socket.on('close', onGone);
-    socket.on('error', onGone);
-    socket.resume();
+  return peekFirstBytes<HttpHeadRead>(socket, options.head, options.timeoutMs, (buffered) => {
+    if (!looksLikeRequestStart(buffered)) return { kind: 'not_http', buffered };
+    const end = buffered.indexOf(END_OF_HEAD);
+    if (end !== -1 && end + END_OF_HEAD.length <= options.maxBytes) {
+      return { kind: 'head', head: buffered.toString('latin1', 0, end), buffered };
+    }
+    if (buffered.length >= options.maxBytes) return { kind: 'too_large', buffered };
+    return null;
   });
 }
