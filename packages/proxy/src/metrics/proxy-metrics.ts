@@ -189,6 +189,7 @@ const CLOSE_REASONS: ReadonlySet<string> = new Set([
   'upstream_end',
   'idle_timeout',
   'sni_mismatch',
+  'host_mismatch',
   'error',
   'drain',
 ]);
