@@ -126,12 +126,21 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** How loadConfig may look at files the config names. */
+export interface LoadConfigOptions {
+  /**
+   * Checks a file the config names (`kind` says what it must hold: `ca`, PEM certificates) and returns why it cannot
+   * be used, or null. Left out, files are not checked (`cuttle check` and tests of the pure loader).
+   */
+  readonly checkFile?: (path: string, kind: 'ca') => string | null;
+}
+
 /**
  * Parses and validates config `text` read from `file` (used only in messages). Returns the config with every
  * default applied, deeply frozen. Throws ConfigError listing every issue; the policy is compiled once here so a
  * config that loads also compiles.
  */
-export function loadConfig(text: string, file: string): Config {
+export function loadConfig(text: string, file: string, options: LoadConfigOptions = {}): Config {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const out = new IssueCollector(file, lines);
@@ -164,6 +173,14 @@ export function loadConfig(text: string, file: string): Config {
     if (!(err instanceof PolicyCompileError)) throw err;
     for (const i of err.issues) out.atNode(locate(doc, i.path).node, formatKeyPath(i.path), i.message);
     throw new ConfigError(out.issues, { cause: err });
+  }
+  // Files the config names, checked by the caller's reader (shared does no I/O): a bad one is a config error now,
+  // not a failure at the first request that needs it.
+  const caFile = parsed.data.tls.ca_file;
+  const problem = caFile === null || options.checkFile === undefined ? null : options.checkFile(caFile, 'ca');
+  if (problem !== null) {
+    out.atNode(locate(doc, ['tls', 'ca_file']).node, 'tls.ca_file', problem);
+    throw new ConfigError(out.issues);
   }
   return deepFreeze(parsed.data);
 }
