@@ -199,24 +199,8 @@ class Tunnel {
     }).then((check) => {
       this.#rec.sni = check.sni;
       if (check.kind === 'pass') return this.#relay(upstream, check.buffered, firstDown);
-      upstream.destroy();
-      if (check.kind === 'closed') {
-        this.#rec.closeReason = 'client_end';
-        socket.destroy();
-        return this.#record();
-      }
-      this.#rec.verdict = 'deny';
-      this.#rec.reason = 'sni_mismatch';
-      this.#rec.closeReason = 'sni_mismatch';
       // A TLS client gets a fatal unrecognized_name alert, so it reports why; anything else is just closed.
-      if (check.kind === 'mismatch') {
-        socket.end(UNRECOGNIZED_NAME_ALERT, () => socket.destroy());
-        socket.resume();
-        setTimeout(() => socket.destroy(), LINGER_MS).unref();
-      } else {
-        socket.destroy();
-      }
-      this.#record();
+      this.#refuseTunnel(upstream, check.kind, 'sni_mismatch', UNRECOGNIZED_NAME_ALERT);
     }, noop);
   }
 
@@ -231,25 +215,40 @@ class Tunnel {
       maxBytes: this.#ctx.config.limits.max_header_bytes,
     }).then((check) => {
       if (check.kind === 'pass') return this.#relay(upstream, check.buffered, firstDown);
-      upstream.destroy();
-      if (check.kind === 'closed') {
-        this.#rec.closeReason = 'client_end';
-        socket.destroy();
-        return this.#record();
-      }
-      this.#rec.verdict = 'deny';
-      this.#rec.reason = 'host_mismatch';
-      this.#rec.closeReason = 'host_mismatch';
       // An HTTP client gets a 403 naming the reason inside the tunnel, so it reports why; anything else is closed.
-      if (check.kind === 'mismatch') {
-        socket.end(rawDeny('host_mismatch'), () => socket.destroy());
-        socket.resume();
-        setTimeout(() => socket.destroy(), LINGER_MS).unref();
-      } else {
-        socket.destroy();
-      }
-      this.#record();
+      this.#refuseTunnel(upstream, check.kind, 'host_mismatch', HOST_MISMATCH_ANSWER);
     }, noop);
+  }
+
+  /**
+   * Ends a tunnel whose first bytes failed their check (or whose client left first): nothing was sent upstream.
+   * A `mismatch` (the client spoke the expected protocol about another host) gets `farewell` before the close.
+   */
+  #refuseTunnel(
+    upstream: Socket,
+    kind: string,
+    reason: 'sni_mismatch' | 'host_mismatch',
+    farewell: Buffer | string,
+  ): void {
+    const socket = this.#socket;
+    upstream.destroy();
+    if (kind === 'closed') {
+      this.#rec.closeReason = 'client_end';
+      socket.destroy();
+      this.#record();
+      return;
+    }
+    this.#rec.verdict = 'deny';
+    this.#rec.reason = reason;
+    this.#rec.closeReason = reason;
+    if (kind === 'mismatch') {
+      socket.end(farewell, () => socket.destroy());
+      socket.resume();
+      setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    } else {
+      socket.destroy();
+    }
+    this.#record();
   }
 
   #relay(upstream: Socket, firstUp: Buffer, firstDown: Buffer | undefined): void {
@@ -326,3 +325,5 @@ function noop(): void {}
 
 /** A fatal TLS alert record: unrecognized_name (112), RFC 8446 §6.2. */
 const UNRECOGNIZED_NAME_ALERT = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70]);
+/** The answer inside a `connect.http_ports` tunnel whose first request names another host. */
+const HOST_MISMATCH_ANSWER = rawDeny('host_mismatch');
