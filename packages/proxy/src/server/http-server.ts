@@ -8,8 +8,10 @@
  *                                               'clientError' -> 400/408/431 + close
  *   (on a unix listener every path gets the socket's view of the context: unix-context.ts)
  */
+
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
+import { newAccessRecord } from '../access-record.js';
 import { rawAnswer, rawDeny } from '../answers.js';
 import type { AccessRecord, ProxyContext } from '../context.js';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
@@ -39,27 +41,7 @@ function errorRecord(
   status: number,
   verdict: AccessRecord['verdict'],
 ): AccessRecord {
-  return {
-    time: Date.now(),
-    client,
-    container: null,
-    method: '-',
-    host: '-',
-    port: 0,
-    path: null,
-    verdict,
-    reason: code,
-    rule: null,
-    status,
-    bytesUp: 0,
-    bytesDown: 0,
-    durationMs: 0,
-    upstream: null,
-    answers: null,
-    closeReason: null,
-    sni: null,
-    contentType: null,
-  };
+  return { ...newAccessRecord(client, '-', code, status), verdict };
 }
 
 /** llhttp error codes (and node's own) mapped to the answer for a client whose head could not be parsed. */
