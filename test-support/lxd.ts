@@ -99,7 +99,18 @@ export async function launchContainer(
   profiles: string[],
   nic: string | null = 'eth0',
 ): Promise<void> {
-  await lxcOk(['launch', LXD_TEST_IMAGE, name, ...profiles.flatMap((p) => ['-p', p])]);
+  try {
+    await lxcOk(['launch', LXD_TEST_IMAGE, name, ...profiles.flatMap((p) => ['-p', p])]);
+  } catch (err) {
+    // Created, but the start raced another operation on it (an identity watcher adding a device): start again.
+    if (!/is busy running/.test(String(err))) throw err;
+    for (let i = 0; ; i++) {
+      const r = await lxc(['start', name]);
+      if (r.code === 0 || /already running/.test(r.stderr)) break;
+      if (i >= 50 || !/is busy running/.test(r.stderr)) throw new Error(`lxc start ${name}: ${r.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
   for (let i = 0; i < 100; i++) {
     const r = await lxc(
       nic === null
