@@ -1,1 +1,1 @@
-export type * from './context.js';
+export type * from './core/context.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyUpstreamError, ERROR_CODES, ProxyError } from '../src/errors.js';
+import { classifyUpstreamError, ERROR_CODES, ProxyError } from '../src/core/errors.js';
 
 // The one errno -> status table. Refusals and resets are 502, timeouts 504, parse errors from an origin 502.
 describe('errors: errno to status', () => {

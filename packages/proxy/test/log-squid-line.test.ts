@@ -5,7 +5,7 @@
  * own error pages and headers; cuttle counts what it relayed), and both must parse back to the same fields.
  */
 import { describe, expect, it } from 'vitest';
-import type { AccessRecord } from '../src/context.js';
+import type { AccessRecord } from '../src/core/context.js';
 import { formatSquidLine, parseAccessLine } from '../src/log/index.js';
 
 const BASE: AccessRecord = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newAccessRecord } from '../src/access-record.js';
+import { newAccessRecord } from '../src/core/access-record.js';
 import { ProxyMetrics } from '../src/metrics/index.js';
 
 // Every close reason the tunnel writes has its own label value: `other` would hide what closed tunnels.

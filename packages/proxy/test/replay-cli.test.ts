@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CUTTLE_MAIN } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AccessRecord } from '../src/context.js';
+import type { AccessRecord } from '../src/core/context.js';
 import { formatSquidLine, toJsonFields } from '../src/log/index.js';
 
 const REC: AccessRecord = {

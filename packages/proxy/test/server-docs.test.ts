@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { DENY_REASONS } from '@cuttle/shared';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../src/errors.js';
+import { ERROR_CODES } from '../src/core/errors.js';
 
 // docs/errors.md lists every deny reason and error code exactly once, and nothing else.
 const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');

@@ -6,8 +6,9 @@ import { once } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { type ConfigInput, configSchema } from '@cuttle/shared';
-import type { AccessRecord } from '../src/context.js';
-import { createContext } from '../src/create-context.js';
+import type { AccessRecord } from '../src/core/context.js';
+import type { TunnelRegistry } from '../src/core/tunnel-registry.js';
+import { createContext, createProxyInstance } from '../src/lifecycle/create-context.js';
 import { ConnectionLimits } from '../src/server/connection-limits.js';
 import { createProxyHttpServer } from '../src/server/http-server.js';
 
@@ -16,6 +17,8 @@ export interface TestProxy {
   readonly records: AccessRecord[];
   /** The http.Server, to watch the sockets it hands to handleConnect. */
   readonly server: HttpServer;
+  /** The tunnels this proxy (its own running instance) has open. */
+  readonly tunnels: TunnelRegistry;
   /** Resolves with the next record (or the one already there at `index`). */
   record(index: number): Promise<AccessRecord>;
   close(): Promise<void>;
@@ -26,10 +29,15 @@ export async function startTestProxy(input: Omit<ConfigInput, 'listen'>): Promis
   const config = configSchema.parse({ listen: ['127.0.0.1:3128'], ...input });
   const records: AccessRecord[] = [];
   const waiters: (() => void)[] = [];
-  const ctx = createContext(config, (r) => {
-    records.push(structuredClone(r));
-    for (const w of waiters.splice(0)) w();
-  });
+  const instance = createProxyInstance();
+  const ctx = createContext(
+    config,
+    (r) => {
+      records.push(structuredClone(r));
+      for (const w of waiters.splice(0)) w();
+    },
+    instance,
+  );
   const server = createProxyHttpServer({
     context: () => ctx,
     zone: undefined,
@@ -48,6 +56,7 @@ export async function startTestProxy(input: Omit<ConfigInput, 'listen'>): Promis
     port: address.port,
     records,
     server,
+    tunnels: instance.tunnels,
     async record(index) {
       while (records.length <= index) await new Promise<void>((r) => waiters.push(r));
       return records[index] as AccessRecord;
@@ -56,6 +65,7 @@ export async function startTestProxy(input: Omit<ConfigInput, 'listen'>): Promis
       for (const s of sockets) s.destroy();
       server.close();
       server.closeAllConnections();
+      instance.originAgent.destroy();
     },
   };
 }

@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeAllTunnels, openTunnelCount, tunnelBufferedBytes } from '../src/tunnel/registry.js';
 import {
   type RecordingServer,
   readAll,
@@ -102,7 +101,7 @@ describe('tunnel relay', () => {
   async function sampleWhile<T>(work: Promise<T>): Promise<{ result: T; maxBuffered: number }> {
     let maxBuffered = 0;
     const timer = setInterval(() => {
-      maxBuffered = Math.max(maxBuffered, tunnelBufferedBytes());
+      maxBuffered = Math.max(maxBuffered, proxy.tunnels.bufferedBytes());
     }, 5);
     try {
       return { result: await work, maxBuffered };
@@ -168,8 +167,8 @@ describe('tunnel relay', () => {
   });
 
   it('leaves no tunnel open once all are done', async () => {
-    while (openTunnelCount() > 0) await new Promise((r) => setTimeout(r, 20));
-    expect(openTunnelCount()).toBe(0);
+    while (proxy.tunnels.openCount() > 0) await new Promise((r) => setTimeout(r, 20));
+    expect(proxy.tunnels.openCount()).toBe(0);
   });
 });
 
@@ -204,7 +203,7 @@ describe('tunnel lifetime', () => {
       while (echoed < 15 && !answer.socket.closed) await new Promise((r) => setTimeout(r, 20));
       expect(answer.socket.closed).toBe(false);
       expect(echoed).toBe(15);
-      expect(closeAllTunnels()).toBe(1);
+      expect(proxy.tunnels.closeAll()).toBe(1);
       await readAll(answer.socket);
       expect(await proxy.record(0)).toMatchObject({ closeReason: 'drain', bytesUp: 15, bytesDown: 15 });
     } finally {

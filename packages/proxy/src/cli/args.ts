@@ -1,5 +1,5 @@
 /** Strict argument parsing for every command (node:util parseArgs): unknown flags are usage errors. */
-import { UsageError } from './exit-codes.js';
+import { UsageError } from '../core/exit-codes.js';
 
 /** Runs a `parseArgs` call; its errors (unknown option, missing value) become UsageError (exit 2). */
 export function parseOrUsage<T>(parse: () => T): T {

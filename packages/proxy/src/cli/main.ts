@@ -5,6 +5,7 @@
  * trace.
  */
 import { readFileSync } from 'node:fs';
+import { EXIT, RuntimeError, UsageError } from '../core/exit-codes.js';
 import type { Command } from './command.js';
 import { checkCommand } from './commands/check.js';
 import { configReferenceCommand } from './commands/config-reference.js';
@@ -12,7 +13,6 @@ import { importSquidCommand } from './commands/import-squid.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
-import { EXIT, RuntimeError, UsageError } from './exit-codes.js';
 
 const RUN_HELP = `usage: cuttle run --config FILE
 

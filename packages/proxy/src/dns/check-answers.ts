@@ -3,7 +3,7 @@
  * public and private answers is how DNS rebinding starts (RFC 6890 ranges; `destinations.allow_ranges` exempts).
  */
 import { type AddressRangeSet, isGuardedAddress } from '@cuttle/shared';
-import type { ResolveResult } from '../context.js';
+import type { ResolveResult } from '../core/context.js';
 
 /** `ok` with the addresses to connect to, or `private_address` listing every answer. */
 export function checkAnswers(addresses: string[], allowRanges: AddressRangeSet): ResolveResult {

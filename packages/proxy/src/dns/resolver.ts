@@ -13,7 +13,7 @@
  */
 import { promises as dnsp } from 'node:dns';
 import { AddressRangeSet, type Config, type Decision } from '@cuttle/shared';
-import type { ResolveResult } from '../context.js';
+import type { ResolveResult } from '../core/context.js';
 import { checkAnswers } from './check-answers.js';
 import { TtlCache } from './ttl-cache.js';
 

@@ -1,11 +1,11 @@
 /** One plain-HTTP exchange's bookkeeping: the access record being filled in, written exactly once. */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { newAccessRecord } from '../access-record.js';
-import { sendError } from '../answers.js';
-import type { AccessRecord, ProxyContext } from '../context.js';
-import type { ErrorCode } from '../errors.js';
-import { clientOf } from '../server/client.js';
+import { newAccessRecord } from '../core/access-record.js';
+import { sendError } from '../core/answers.js';
+import { clientOf } from '../core/client.js';
+import type { AccessRecord, ProxyContext } from '../core/context.js';
+import type { ErrorCode } from '../core/errors.js';
 
 /** Per-request bookkeeping; `finish` writes the single access record. */
 export class Exchange {

@@ -15,10 +15,10 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseProxyTarget } from '@cuttle/shared';
-import { sendDeny } from '../answers.js';
-import type { ProxyContext } from '../context.js';
-import { clientOf } from '../server/client.js';
-import { isClosing, markClosing } from '../server/closing.js';
+import { sendDeny } from '../core/answers.js';
+import { clientOf } from '../core/client.js';
+import { isClosing, markClosing } from '../core/closing.js';
+import type { ProxyContext } from '../core/context.js';
 import { type ParentProxy, parentProxyOf } from '../upstream/index.js';
 import { Exchange, fail } from './exchange.js';
 import { checkFraming, hasRequestBody } from './hygiene.js';

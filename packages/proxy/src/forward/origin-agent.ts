@@ -9,13 +9,15 @@ import * as https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { rootCertificates } from 'node:tls';
 
-/** Pooled connections to origins; sockets are keyed by host name (or IP literal) and port. */
-export const ORIGIN_AGENT = new http.Agent({
-  keepAlive: true,
-  keepAliveMsecs: 1000,
-  maxFreeSockets: 256,
-  scheduling: 'lifo',
-});
+/** A pool of connections to plain-HTTP origins (one per running instance); sockets are keyed by host and port. */
+export function createOriginAgent(): http.Agent {
+  return new http.Agent({
+    keepAlive: true,
+    keepAliveMsecs: 1000,
+    maxFreeSockets: 256,
+    scheduling: 'lifo',
+  });
+}
 
 /** What a TLS origin agent depends on: `tls.ca_file` of the running config. */
 export interface OriginTlsConfig {

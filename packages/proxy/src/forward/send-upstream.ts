@@ -11,15 +11,15 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Socket } from 'node:net';
 import { pipeline } from 'node:stream';
-import { sendError } from '../answers.js';
-import type { ProxyContext } from '../context.js';
-import { classifyUpstreamError, type ErrorCode, ProxyError } from '../errors.js';
-import { clientOf } from '../server/client.js';
-import { markClosing } from '../server/closing.js';
+import { sendError } from '../core/answers.js';
+import { clientOf } from '../core/client.js';
+import { markClosing } from '../core/closing.js';
+import type { ProxyContext } from '../core/context.js';
+import { classifyUpstreamError, type ErrorCode, ProxyError } from '../core/errors.js';
 import { type ParentProxy, upstreamRequestOptions } from '../upstream/index.js';
 import { type Exchange, fail } from './exchange.js';
 import { checkFraming, endToEndHeaders, hasRequestBody, hostHeader } from './hygiene.js';
-import { fixedLookup, ORIGIN_AGENT, tlsOriginAgent } from './origin-agent.js';
+import { fixedLookup, tlsOriginAgent } from './origin-agent.js';
 
 /** net tries each checked address in turn (a refusal moves on to the next); missing from @types/node 20. */
 const TRY_EVERY_ADDRESS = { autoSelectFamily: true } as object;
@@ -77,7 +77,7 @@ export function sendUpstream(
 
   let agent: http.Agent;
   try {
-    agent = tls ? tlsOriginAgent(ctx.config.tls) : ORIGIN_AGENT;
+    agent = tls ? tlsOriginAgent(ctx.config.tls) : ctx.instance.originAgent;
   } catch {
     // tls.ca_file unreadable: verification cannot be done as configured, so nothing is sent.
     fail(x, res, 'upstream_tls', true);

@@ -4,20 +4,21 @@
  * histogram.
  */
 import type { Config } from '@cuttle/shared';
-import type { AccessRecord, ProxyContext } from '../context.js';
-import { createContext } from '../create-context.js';
+import type { AccessRecord, ProxyContext, ProxyInstance } from '../core/context.js';
 import { EMPTY_IDENTITY, type IdentityMap, withContainerGrants } from '../identity/index.js';
 import type { ProxyMetrics } from '../metrics/index.js';
 import { compileReportingPolicy, usesReportMode } from '../report/report-policy.js';
+import { createContext } from './create-context.js';
 
 /** A frozen context for `config`; `record` goes to the access sink of the moment. */
 export function buildContext(
   config: Config,
   record: (entry: AccessRecord) => void,
+  instance: ProxyInstance,
   metrics: ProxyMetrics | null,
   identity: () => IdentityMap = () => EMPTY_IDENTITY,
 ): ProxyContext {
-  const base = createContext(config, record);
+  const base = createContext(config, record, instance);
   const reporting = usesReportMode(config) ? compileReportingPolicy(config) : base.policy;
   const policy = withContainerGrants(reporting, config, identity);
   if (metrics === null && policy === base.policy) return base;

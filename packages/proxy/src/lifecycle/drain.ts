@@ -5,7 +5,7 @@
  *   listeners closed --> idle keep-alives closed every POLL_MS --> all connections gone? done
  *                                                               --> drain_ms over? close tunnels, destroy the rest
  */
-import { closeAllTunnels } from '../tunnel/registry.js';
+import type { TunnelRegistry } from '../core/tunnel-registry.js';
 import type { ClientSockets } from './client-sockets.js';
 
 /** How often idle keep-alive connections are closed while draining, ms. */
@@ -17,6 +17,8 @@ export interface DrainOptions {
   /** Stops accepting on every listener (resolves once the listeners are closed, or earlier: not awaited for long). */
   readonly stopAccepting: () => Promise<void>;
   readonly sockets: ClientSockets;
+  /** The instance's open tunnels (closed with reason `drain` when time runs out). */
+  readonly tunnels: TunnelRegistry;
   readonly drainMs: number;
   readonly say: (line: string) => void;
   /** Resolves to cut the wait short (a second signal). */
@@ -45,7 +47,7 @@ export async function drainConnections(options: DrainOptions): Promise<void> {
   clearInterval(poll);
   clearTimeout(timer);
   if (outcome !== 'empty') {
-    const tunnels = closeAllTunnels();
+    const tunnels = options.tunnels.closeAll();
     const rest = sockets.destroyAll();
     options.say(
       `drain ${outcome === 'forced' ? 'cut short' : 'time over'}: closed ${tunnels} tunnel(s), ${rest} connection(s)`,

@@ -4,7 +4,7 @@
  * In-flight requests and open tunnels keep the context they started with.
  */
 import type { Config } from '@cuttle/shared';
-import { loadConfigFile } from '../cli/load-config-file.js';
+import { loadConfigFile } from './load-config-file.js';
 
 export type ReloadResult = { ok: true; config: Config } | { ok: false; message: string };
 

@@ -8,8 +8,7 @@
  * in-flight requests' lines to the new file too.
  */
 import type { Config } from '@cuttle/shared';
-import type { AccessRecord } from '../context.js';
-import { ORIGIN_AGENT } from '../forward/origin-agent.js';
+import type { AccessRecord } from '../core/context.js';
 import {
   EMPTY_IDENTITY,
   followIdentityMap,
@@ -17,16 +16,12 @@ import {
   type IdentitySource,
 } from '../identity/index.js';
 import { type AccessSink, createAccessSink } from '../log/index.js';
-import {
-  type MetricsServer,
-  ProxyMetrics,
-  startMetricsServer,
-  watchUpstreamConnects,
-} from '../metrics/index.js';
+import { ProxyMetrics, watchUpstreamConnects } from '../metrics/index.js';
 import { type ProxyServer, startProxyServer } from '../server/index.js';
-import { openTunnelCount } from '../tunnel/registry.js';
+import { type MetricsServer, startMetricsServer } from '../server/metrics-server.js';
 import { buildContext } from './build-context.js';
 import { ClientSockets } from './client-sockets.js';
+import { createProxyInstance } from './create-context.js';
 import { drainConnections } from './drain.js';
 import { loadReloadCandidate, sameEntries } from './reload.js';
 import { installSignalHandlers } from './signals.js';
@@ -60,7 +55,8 @@ export async function serve(options: ServeOptions): Promise<number> {
   const { say } = options;
   const metrics = new ProxyMetrics();
   const sockets = new ClientSockets();
-  metrics.setActiveSources({ connections: () => sockets.size, tunnels: openTunnelCount });
+  const instance = createProxyInstance();
+  metrics.setActiveSources({ connections: () => sockets.size, tunnels: () => instance.tunnels.openCount() });
   const stopWatching = watchUpstreamConnects(metrics);
 
   let forceDrain: () => void = () => {};
@@ -133,7 +129,10 @@ export async function serve(options: ServeOptions): Promise<number> {
         });
   try {
     state.metricsServer = await startMetrics(state.config.metrics.listen);
-    server = await startProxyServer({ context: buildContext(state.config, record, metrics, identity), say });
+    server = await startProxyServer({
+      context: buildContext(state.config, record, instance, metrics, identity),
+      say,
+    });
     await server.setInstanceSockets(state.config.identity.socket_dir, identity().sockets);
     syncInstanceSockets = () =>
       void server.setInstanceSockets(state.config.identity.socket_dir, identity().sockets);
@@ -160,7 +159,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     const old = state;
     try {
       // Everything that can fail is prepared first; the swap itself cannot fail.
-      const context = buildContext(next, record, metrics, identity);
+      const context = buildContext(next, record, instance, metrics, identity);
       const logChanged =
         next.log.file !== old.config.log.file ||
         next.log.format !== old.config.log.format ||
@@ -209,11 +208,12 @@ export async function serve(options: ServeOptions): Promise<number> {
     signal,
     stopAccepting: () => server.close(),
     sockets,
+    tunnels: instance.tunnels,
     drainMs: state.config.timeouts.drain_ms,
     say,
     forced,
   });
-  ORIGIN_AGENT.destroy();
+  instance.originAgent.destroy();
   await state.metricsServer?.close();
   await state.sink.close();
   uninstall();

@@ -5,7 +5,7 @@
  *          checked field by field against Squid 5.7's own lines so Squid log tools keep working.
  * Query strings are cut after the `?` in both (Squid's `strip_query_terms on`): they often carry credentials.
  */
-import type { AccessRecord } from '../context.js';
+import type { AccessRecord } from '../core/context.js';
 
 /** The JSON line's fields after `time` (written first by the sink), in order. No credentials, no request headers. */
 export interface AccessJsonFields {

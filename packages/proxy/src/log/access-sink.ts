@@ -8,7 +8,7 @@
 import { appendFileSync } from 'node:fs';
 import type { Config } from '@cuttle/shared';
 import { pino } from 'pino';
-import type { AccessRecord } from '../context.js';
+import type { AccessRecord } from '../core/context.js';
 import type { IdentityMap } from '../identity/identity-map.js';
 import type { ProxyMetrics } from '../metrics/index.js';
 import { markWouldDeny } from '../report/report-policy.js';

@@ -1,4 +1,3 @@
 export { methodLabel, reasonLabel } from './labels.js';
-export { type MetricsServer, type MetricsServerOptions, startMetricsServer } from './metrics-server.js';
 export { type DnsResult, ProxyMetrics } from './proxy-metrics.js';
 export { watchUpstreamConnects } from './upstream-connect.js';

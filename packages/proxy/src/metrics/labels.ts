@@ -4,7 +4,7 @@
  * codes); hostnames are never labels.
  */
 import { ALLOWED_METHODS, DENY_REASONS } from '@cuttle/shared';
-import { ERROR_CODES } from '../errors.js';
+import { ERROR_CODES } from '../core/errors.js';
 
 const ALLOW_REASONS = ['allowlisted', 'ip_allowed', 'rule_allowed'] as const;
 /** Reasons the traffic paths write that are neither deny reasons nor error codes. */

@@ -4,7 +4,7 @@
  * latency from the functions exported here, which the server and the traffic paths call.
  */
 import client from 'prom-client';
-import type { AccessRecord } from '../context.js';
+import type { AccessRecord } from '../core/context.js';
 import { methodLabel, reasonLabel } from './labels.js';
 
 /** prom-client 15 default gauges whose `_total` suffix promtool rejects; the same values exist per type without it. */

@@ -20,7 +20,7 @@ import {
   type DecisionInput,
   type Policy,
 } from '@cuttle/shared';
-import type { AccessRecord } from '../context.js';
+import type { AccessRecord } from '../core/context.js';
 
 /** Deny reasons report mode lets through. */
 export const REPORTABLE_REASONS: ReadonlySet<string> = new Set([

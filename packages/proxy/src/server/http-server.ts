@@ -11,13 +11,13 @@
 
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
-import { newAccessRecord } from '../access-record.js';
-import { rawAnswer, rawDeny } from '../answers.js';
-import type { AccessRecord, ProxyContext } from '../context.js';
-import { ERROR_CODES, type ErrorCode } from '../errors.js';
+import { newAccessRecord } from '../core/access-record.js';
+import { rawAnswer, rawDeny } from '../core/answers.js';
+import { clientOf, tagClient } from '../core/client.js';
+import type { AccessRecord, ProxyContext } from '../core/context.js';
+import { ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import { handleRequest } from '../forward/index.js';
 import { handleConnect } from '../tunnel/index.js';
-import { clientOf, tagClient } from './client.js';
 import type { ConnectionLimits } from './connection-limits.js';
 import { unixContext } from './unix-context.js';
 

@@ -3,14 +3,14 @@
  * http.Server sharing one connection count and the context of the moment.
  */
 import { parseListenAddress } from '@cuttle/shared';
-import type { ProxyContext } from '../context.js';
+import type { ProxyContext } from '../core/context.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { createProxyHttpServer } from './http-server.js';
 import { Listener } from './listener.js';
 import { unixClientLabel } from './unix-socket.js';
 
-export type { ClientInfo } from './client.js';
-export { clientOf } from './client.js';
+export type { ClientInfo } from '../core/client.js';
+export { clientOf } from '../core/client.js';
 export { UnixSocketError, unixClientLabel } from './unix-socket.js';
 
 export interface ProxyServerOptions {

@@ -2,7 +2,7 @@
  * The context a unix listener's traffic sees, derived from the context of the moment (once per reload and socket).
  */
 import type { DecisionInput, Policy } from '@cuttle/shared';
-import type { AccessRecord, ProxyContext } from '../context.js';
+import type { AccessRecord, ProxyContext } from '../core/context.js';
 import { type IdentityEntry, type IdentityMap, withContainerGrants } from '../identity/index.js';
 
 /** Per context, its view for one unix listener (built once per reload and socket, not per request). */

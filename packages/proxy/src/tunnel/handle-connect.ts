@@ -18,17 +18,16 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type ClientAddress, type Decision, type DenyReason, parseProxyTarget } from '@cuttle/shared';
-import { newAccessRecord } from '../access-record.js';
-import { rawAnswer, rawDeny, rawError } from '../answers.js';
-import type { AccessRecord, ProxyContext } from '../context.js';
-import { ERROR_CODES, type ErrorCode } from '../errors.js';
-import { clientOf } from '../server/client.js';
+import { newAccessRecord } from '../core/access-record.js';
+import { rawAnswer, rawDeny, rawError } from '../core/answers.js';
+import { clientOf } from '../core/client.js';
+import type { AccessRecord, ProxyContext } from '../core/context.js';
+import { ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import { connectAddresses, formatHostPort } from '../upstream/connect-addresses.js';
 import { connectViaParent } from '../upstream/parent-connect.js';
 import { type ParentProxy, parentProxyOf } from '../upstream/parent-proxy.js';
 import { checkHttpHost } from './check-http-host.js';
 import { checkSni } from './check-sni.js';
-import { trackRelay } from './registry.js';
 import { startRelay } from './relay.js';
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
@@ -269,7 +268,7 @@ class Tunnel {
         this.#record();
       },
     );
-    const untrack = trackRelay(relay);
+    const untrack = this.#ctx.instance.tunnels.track(relay);
   }
 
   #deny(reason: DenyReason): void {

@@ -4,7 +4,7 @@
  * deadline for the whole list (a silent address would otherwise cost the timeout once per address).
  */
 import { connect, type Socket } from 'node:net';
-import { classifyUpstreamError, type ErrorCode } from '../errors.js';
+import { classifyUpstreamError, type ErrorCode } from '../core/errors.js';
 
 /** Why no connection could be opened: an error code of ../errors.ts (`upstream_refused` 502, `upstream_timeout`
  * 504, ...), or `aborted` when the client went away first. */

@@ -7,7 +7,7 @@
  * The parent resolves the origin's name, so our private-address guard can only apply to the parent's address.
  */
 import type { Socket } from 'node:net';
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../core/errors.js';
 import { connectAddresses, formatHostPort } from './connect-addresses.js';
 import type { ParentProxy } from './parent-proxy.js';
 

@@ -6,11 +6,11 @@
 
 import { parseArgs } from 'node:util';
 import { type ClientAddress, type DecisionInput, parseIpAddress, parseProxyTarget } from '@cuttle/shared';
+import { EXIT, UsageError } from '../../core/exit-codes.js';
+import { loadConfigFile } from '../../lifecycle/load-config-file.js';
 import { compileReportingPolicy, isWouldDeny } from '../../report/report-policy.js';
 import { parseOrUsage } from '../args.js';
 import type { Command } from '../command.js';
-import { EXIT, UsageError } from '../exit-codes.js';
-import { loadConfigFile } from '../load-config-file.js';
 
 const HELP = `usage: cuttle check --config FILE [--client ADDR] [--json] URL
        cuttle check --config FILE [--client ADDR] [--json] CONNECT HOST:PORT

@@ -2,9 +2,9 @@
 
 import { parseArgs } from 'node:util';
 import { renderConfigReference } from '@cuttle/shared';
+import { EXIT, UsageError } from '../../core/exit-codes.js';
 import { parseOrUsage } from '../args.js';
 import type { Command } from '../command.js';
-import { EXIT, UsageError } from '../exit-codes.js';
 
 const HELP = `usage: cuttle config-reference
 

@@ -7,10 +7,10 @@
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { importSquid, loadConfig, parseHostsFile } from '@cuttle/shared';
+import { EXIT, UsageError } from '../../core/exit-codes.js';
+import { readText } from '../../lifecycle/read-text.js';
 import { parseOrUsage } from '../args.js';
 import type { Command } from '../command.js';
-import { EXIT, UsageError } from '../exit-codes.js';
-import { readText } from '../read-text.js';
 
 const HELP = `usage: cuttle import-squid FILE [--listen ADDR]
 

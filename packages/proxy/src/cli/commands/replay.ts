@@ -6,13 +6,13 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { EXIT, RuntimeError, UsageError } from '../../core/exit-codes.js';
+import { loadConfigFile } from '../../lifecycle/load-config-file.js';
 import { parseAccessLine } from '../../log/parse-access-line.js';
 import { newReplaySummary, type ReplayChange, replayLine } from '../../report/replay.js';
 import { compileReportingPolicy } from '../../report/report-policy.js';
 import { parseOrUsage } from '../args.js';
 import type { Command } from '../command.js';
-import { EXIT, RuntimeError, UsageError } from '../exit-codes.js';
-import { loadConfigFile } from '../load-config-file.js';
 
 const HELP = `usage: cuttle replay --config FILE [--json] ACCESS.LOG...
 

@@ -4,9 +4,9 @@
  * messages go to stderr; the access log goes where `log.file` says, never to stderr unless configured so.
  */
 import type { Config } from '@cuttle/shared';
+import { EXIT, RuntimeError } from '../../core/exit-codes.js';
+import { loadConfigFile } from '../../lifecycle/load-config-file.js';
 import { serve } from '../../lifecycle/serve.js';
-import { EXIT, RuntimeError } from '../exit-codes.js';
-import { loadConfigFile } from '../load-config-file.js';
 
 const USAGE = 'usage: cuttle run --config FILE\n';
 

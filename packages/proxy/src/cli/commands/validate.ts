@@ -1,9 +1,9 @@
 /** `cuttle validate --config FILE`: loads the config and compiles its policy, starting nothing (like `nginx -t`). */
 import { parseArgs } from 'node:util';
+import { EXIT, UsageError } from '../../core/exit-codes.js';
+import { loadConfigFile } from '../../lifecycle/load-config-file.js';
 import { parseOrUsage } from '../args.js';
 import type { Command } from '../command.js';
-import { EXIT, UsageError } from '../exit-codes.js';
-import { loadConfigFile } from '../load-config-file.js';
 
 const HELP = `usage: cuttle validate --config FILE
 

@@ -3,7 +3,9 @@
  * resolver, and the sink that turns one finished request or tunnel into one access-log line and metric updates.
  * A reload swaps the whole context object atomically; in-flight work keeps the one it started with.
  */
+import type { Agent } from 'node:http';
 import type { Config, Decision, Policy } from '@cuttle/shared';
+import type { TunnelRegistry } from './tunnel-registry.js';
 
 /** One finished request or tunnel, as the access log and the metrics see it. No credentials, no request headers. */
 export interface AccessRecord {
@@ -45,6 +47,18 @@ export type ResolveResult =
   | { ok: false; code: 'private_address'; addresses: string[] }
   | { ok: false; code: 'dns_failure' | 'dns_timeout'; message: string };
 
+/**
+ * What one running instance owns for as long as it runs, across reloads: the pool to plain-HTTP origins and the
+ * tunnels open right now. Created by `serve` (or a test's server), handed to every context it builds; never a module
+ * singleton, so two instances in one process (tests) share nothing.
+ */
+export interface ProxyInstance {
+  /** The keep-alive pool to plain-HTTP origins (destroyed when the instance stops). */
+  readonly originAgent: Agent;
+  /** The established tunnels, counted by the metrics and closed by a drain that runs out of time. */
+  readonly tunnels: TunnelRegistry;
+}
+
 export interface ProxyContext {
   readonly config: Config;
   readonly policy: Policy;
@@ -52,4 +66,6 @@ export interface ProxyContext {
   resolve(host: string, hostKind: Decision['hostKind']): Promise<ResolveResult>;
   /** Called exactly once per finished request or tunnel. */
   record(entry: AccessRecord): void;
+  /** The running instance this context belongs to (the same object across reloads). */
+  readonly instance: ProxyInstance;
 }

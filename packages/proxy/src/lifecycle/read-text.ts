@@ -1,6 +1,6 @@
 /** Reading the files a command names, with the exit-code classification of docs/exit-codes.md. */
 import { readFile } from 'node:fs/promises';
-import { RuntimeError, UsageError } from './exit-codes.js';
+import { RuntimeError, UsageError } from '../core/exit-codes.js';
 
 /**
  * Reads `file` as UTF-8. A file that does not exist is a usage error (exit 2: what was given cannot be used);

@@ -5,8 +5,8 @@
  */
 import * as http from 'node:http';
 import { parseListenAddress } from '@cuttle/shared';
-import { Listener } from '../server/listener.js';
-import type { ProxyMetrics } from './proxy-metrics.js';
+import type { ProxyMetrics } from '../metrics/proxy-metrics.js';
+import { Listener } from './listener.js';
 
 export interface MetricsServerOptions {
   /** The `metrics.listen` entry. */

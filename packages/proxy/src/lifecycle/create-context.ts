@@ -1,0 +1,26 @@
+/** Builds the ProxyContext for one validated config: compiled policy, checked resolver, access sink. */
+import { type Config, compilePolicy } from '@cuttle/shared';
+import type { AccessRecord, ProxyContext, ProxyInstance } from '../core/context.js';
+import { TunnelRegistry } from '../core/tunnel-registry.js';
+import { createResolver } from '../dns/resolver.js';
+import { createOriginAgent } from '../forward/origin-agent.js';
+
+/** What a new running instance owns: an empty origin pool and no tunnels. */
+export function createProxyInstance(): ProxyInstance {
+  return { originAgent: createOriginAgent(), tunnels: new TunnelRegistry() };
+}
+
+/** A frozen context; a reload builds a new one and swaps it whole. `instance` is the same across reloads. */
+export function createContext(
+  config: Config,
+  record: (entry: AccessRecord) => void,
+  instance: ProxyInstance,
+): ProxyContext {
+  return Object.freeze({
+    config,
+    policy: compilePolicy(config),
+    resolve: createResolver(config),
+    record,
+    instance,
+  });
+}
