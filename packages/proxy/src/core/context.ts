@@ -5,6 +5,7 @@
  */
 import type { Agent } from 'node:http';
 import type { Config, Decision, Policy } from '@cuttle/shared';
+import type { SelfEndpoints } from './self-endpoints.js';
 import type { TunnelRegistry } from './tunnel-registry.js';
 
 /** One finished request or tunnel, as the access log and the metrics see it. No credentials, no request headers. */
@@ -57,6 +58,11 @@ export interface ProxyInstance {
   readonly originAgent: Agent;
   /** The established tunnels, counted by the metrics and closed by a drain that runs out of time. */
   readonly tunnels: TunnelRegistry;
+  /**
+   * Every TCP address its proxy and metrics listeners are bound to: a destination that is one of them is denied
+   * `self_loop` whatever the policy says.
+   */
+  readonly endpoints: SelfEndpoints;
 }
 
 export interface ProxyContext {

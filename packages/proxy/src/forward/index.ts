@@ -5,6 +5,7 @@
  *           --parseProxyTarget--> 400
  *           --policy.decide--> 403 X-Cuttle-Deny
  *           --ctx.resolve (guard)--> 403 private_address | 502 dns
+ *           --an answer is one of our own listeners (instance.endpoints)--> 403 self_loop
  *           --http.request(checked addresses, pooled)--> origin
  *             (`https://` absolute-form, forward.https_absolute_form: https.request, certificate verified for the
  *              host against the system CAs plus tls.ca_file --failure--> 502 upstream_tls, nothing sent)
@@ -125,6 +126,14 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
         return;
       }
       x.rec.answers = resolved.addresses;
+      // Whatever the allowlist and ranges say, never connect back into this process (nested, laundered requests).
+      const port = parent === null ? target.port : parent.port;
+      if (resolved.addresses.some((a) => ctx.instance.endpoints.isSelf(a, port))) {
+        x.rec.verdict = 'deny';
+        x.rec.reason = 'self_loop';
+        x.rec.status = sendDeny(res, 'self_loop', hasRequestBody(req.headers));
+        return;
+      }
       x.rec.verdict = 'allow';
       sendUpstream(ctx, req, res, x, dest, resolved.addresses, parent);
     },

@@ -125,6 +125,7 @@ export async function serve(options: ServeOptions): Promise<number> {
           metrics,
           say,
           onServer: (s) => sockets.ignore(s),
+          endpoints: instance.endpoints,
           healthy: () => !state.draining,
         });
   try {

@@ -55,6 +55,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       say: options.say,
       createServer: (zone) => createProxyHttpServer({ context, zone, limits, unixLabel }),
       unixAccess: () => current.config.unix_socket,
+      endpoints: current.instance.endpoints,
     });
   };
   const byText = new Map(current.config.listen.map((text) => [text, makeListener(text)] as const));

@@ -6,6 +6,7 @@
  */
 import type * as http from 'node:http';
 import type { ListenAddress } from '@cuttle/shared';
+import type { SelfEndpoints } from '../core/self-endpoints.js';
 import { findInterfaceAddress } from './interface-address.js';
 import {
   applySocketAccess,
@@ -32,6 +33,8 @@ export interface ListenerOptions {
   readonly say: (line: string) => void;
   /** Mode and owner for a unix socket, read when it is bound (default 0660, the daemon's user and group). */
   readonly unixAccess?: (() => UnixSocketAccess) | undefined;
+  /** Where a bound TCP address is registered for the `self_loop` check (proxy and metrics listeners). */
+  readonly endpoints?: SelfEndpoints | undefined;
 }
 
 function listenOn(
@@ -68,6 +71,7 @@ export class Listener {
   #lastProblem: string | null = null;
   #closed = false;
   #busy = false;
+  #unregister: () => void = () => {};
 
   constructor(opts: ListenerOptions) {
     this.#opts = opts;
@@ -90,6 +94,7 @@ export class Listener {
       const server = this.#opts.createServer(spec.zone);
       this.#port = await listenOn(server, spec.host, spec.zone, spec.port);
       this.#server = server;
+      this.#register(spec.host, false);
       this.#opts.say(`listening on ${formatEndpoint(spec.host, spec.zone, this.#port)}`);
       return;
     }
@@ -155,6 +160,7 @@ export class Listener {
         return;
       }
       this.#server = server;
+      this.#register(found.address, true);
       this.#boundKey = found.key;
       this.#lastProblem = null;
       this.#opts.say(`listening on ${formatEndpoint(found.address, found.zone, this.#port)}`);
@@ -163,7 +169,14 @@ export class Listener {
     }
   }
 
+  /** Registers the bound address for the self-loop check (an interface stands for every local address). */
+  #register(address: string, wide: boolean): void {
+    this.#unregister();
+    this.#unregister = this.#opts.endpoints?.add({ address, port: this.#port, wide }) ?? (() => {});
+  }
+
   async #drop(): Promise<void> {
+    this.#unregister();
     const server = this.#server;
     this.#server = null;
     this.#boundKey = null;
@@ -176,6 +189,7 @@ export class Listener {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
+    this.#unregister();
     const server = this.#server;
     this.#server = null;
     if (server !== null) await closeServer(server);

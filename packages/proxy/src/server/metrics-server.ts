@@ -5,6 +5,7 @@
  */
 import * as http from 'node:http';
 import { parseListenAddress } from '@cuttle/shared';
+import type { SelfEndpoints } from '../core/self-endpoints.js';
 import type { ProxyMetrics } from '../metrics/proxy-metrics.js';
 import { Listener } from './listener.js';
 
@@ -18,6 +19,8 @@ export interface MetricsServerOptions {
   readonly onServer?: (server: http.Server) => void;
   /** False while draining: /healthz then answers 503 so a load balancer stops sending. */
   readonly healthy?: () => boolean;
+  /** Where the bound address is registered, so the proxy never serves its own metrics (`self_loop`). */
+  readonly endpoints?: SelfEndpoints | undefined;
 }
 
 /** A running metrics listener. */
@@ -51,6 +54,7 @@ function handle(options: MetricsServerOptions, req: http.IncomingMessage, res: h
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const listener = new Listener({
     spec: parseListenAddress(options.listen),
+    endpoints: options.endpoints,
     say: (line) =>
       options.say(line.startsWith('listening on ') ? `metrics on ${line.slice(13)}` : `metrics: ${line}`),
     createServer: () => {

@@ -5,6 +5,7 @@
  *   CONNECT host:port --parseProxyTarget--> 400
  *                     --policy.decide--> 403 X-Cuttle-Deny
  *                     --ctx.resolve (guard; the parent's host when chained)--> 403 private_address | 502 dns
+ *                     --an answer is one of our own listeners (instance.endpoints)--> 403 self_loop
  *                     --connect checked addresses (or CONNECT via parent)--> 502 refused | 504 timeout
  *   "200 Connection established"
  *     --port in connect.http_ports: read first request head (bounded, timed), Host (and absolute target) ==
@@ -132,6 +133,12 @@ class Tunnel {
         return this.#deny('private_address');
       }
       return this.#fail(resolved.code);
+    }
+    // Whatever the allowlist and ranges say, never connect back into this process (tunnels nesting without bound).
+    const port = parent ? parent.port : parsed.port;
+    if (resolved.addresses.some((a) => this.#ctx.instance.endpoints.isSelf(a, port))) {
+      rec.answers = resolved.addresses;
+      return this.#deny('self_loop');
     }
 
     const timeoutMs = this.#ctx.config.timeouts.upstream_connect_ms;

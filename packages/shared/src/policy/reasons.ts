@@ -16,6 +16,8 @@ export const DENY_REASONS = {
   host_mismatch:
     'The first request in a CONNECT tunnel to a `connect.http_ports` port was not HTTP/1.x or named another host or port.',
   limit_exceeded: 'A connection limit was reached.',
+  self_loop:
+    'A resolved address and port of the destination is one this process listens on (a proxy or the metrics listener, every local address for an interface listener); refused whatever `allow`, `allow_ips` and `destinations.allow_ranges` say.',
 } as const;
 
 export type DenyReason = keyof typeof DENY_REASONS;
