@@ -178,7 +178,9 @@ describe.skipIf(SKIP)('a container on the provisioned host, through a running cu
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`removed nftables inet ${T.table}`);
     expect(existsSync(join(host.root, 'etc/cuttle/cuttle.yaml'))).toBe(false);
-    expect(existsSync(join(host.root, 'etc/systemd/system/cuttle.service'))).toBe(false);
+    expect(existsSync(join(host.root, 'etc/systemd/system/cuttle.service.d/cuttle-provision.conf'))).toBe(
+      false,
+    );
     expect(spawnSync('nft', ['list', 'table', 'inet', `${T.table}`]).status).not.toBe(0);
     expect((await lxc(['storage', 'show', `${T.pool}`])).code).toBe(0);
     expect((await provision(['remove', ...args])).stdout).toBe('Nothing to remove.\n');

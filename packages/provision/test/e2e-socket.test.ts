@@ -118,7 +118,10 @@ firewall:
       expect.arrayContaining(['proxy', 'disk']),
     );
     expect(Object.values(shown.devices).some((d) => d.type === 'nic')).toBe(false);
-    const unit = readFileSync(join(host.root, 'etc/systemd/system/cuttle.service'), 'utf8');
+    const unit = readFileSync(
+      join(host.root, 'etc/systemd/system/cuttle.service.d/cuttle-provision.conf'),
+      'utf8',
+    );
     expect(unit).toContain(`ReadWritePaths=${sockDir}\n`);
     expect(unit).not.toContain('BindsTo=');
   });

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hostConfigSchema } from '../src/host-config/schema.js';
 import { renderCloudInit } from '../src/render/cloud-init.js';
 import { renderProxyConfig } from '../src/render/proxy-config.js';
-import { renderSystemdUnit } from '../src/render/systemd-unit.js';
+import { renderPackageUnit, renderUnitDropIn } from '../src/render/systemd-unit.js';
 import { ownedFiles, planFile, planFileRemoval } from '../src/resources/owned-files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cpv-files-'));
@@ -91,14 +91,16 @@ describe.skipIf(skipUnless({ commands: ['cloud-init'] }))('cloud-init user-data'
   });
 });
 
-describe.skipIf(skipUnless({ commands: ['systemd-analyze'] }))('the systemd unit', () => {
+describe.skipIf(skipUnless({ commands: ['systemd-analyze'] }))('the systemd unit and its drop-in', () => {
   const unitDir = join(dir, 'units');
-  mkdirSync(unitDir, { recursive: true });
+  mkdirSync(join(unitDir, 'cuttle.service.d'), { recursive: true });
   const cli = join(dir, 'main.js');
   writeFileSync(cli, '');
   const c = hostConfigSchema.parse({ bridge: { name: 'cpvbr0' }, proxy: { cli, node: process.execPath } });
   const unit = join(unitDir, 'cuttle.service');
-  writeFileSync(unit, renderSystemdUnit(c));
+  const dropIn = join(unitDir, 'cuttle.service.d', 'cuttle-provision.conf');
+  writeFileSync(unit, renderPackageUnit());
+  writeFileSync(dropIn, renderUnitDropIn(c));
 
   function exposure(path: string): number {
     const r = spawnSync('systemd-analyze', ['security', '--offline=yes', path], { encoding: 'utf8' });
@@ -107,7 +109,7 @@ describe.skipIf(skipUnless({ commands: ['systemd-analyze'] }))('the systemd unit
     return Number(m[1]);
   }
 
-  it('passes systemd-analyze verify', () => {
+  it('passes systemd-analyze verify with the drop-in next to it', () => {
     const r = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8', cwd: unitDir });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -120,14 +122,32 @@ describe.skipIf(skipUnless({ commands: ['systemd-analyze'] }))('the systemd unit
     expect(exposure(bare)).toBeGreaterThan(5);
   });
 
-  it('names the node and CLI by absolute path, binds to the bridge device and reloads through validate', () => {
-    const text = readFileSync(unit, 'utf8');
-    expect(text).toContain(`ExecStart=${process.execPath} ${cli} run --config /etc/cuttle/cuttle.yaml`);
+  it('the drop-in names the node and CLI by absolute path, binds to the bridge device, loads the table', () => {
+    const text = readFileSync(dropIn, 'utf8');
+    expect(text).toContain(
+      `ExecStart=\nExecReload=\nExecStart=${process.execPath} ${cli} run --config /etc/cuttle/cuttle.yaml`,
+    );
     expect(text).toContain('BindsTo=sys-subsystem-net-devices-cpvbr0.device');
     expect(text).toContain('After=sys-subsystem-net-devices-cpvbr0.device');
+    expect(text).toContain('ExecStartPre=+/usr/sbin/nft -f /etc/cuttle/cuttle.nft\n');
     expect(text).toMatch(
       /ExecReload=\S+ \S+ validate --config \S+\nExecReload=\/usr\/bin\/kill -HUP \$MAINPID/,
     );
+  });
+
+  it("with the package's paths the drop-in only adds the host's values; the unit waits for the config", () => {
+    const text = renderUnitDropIn(hostConfigSchema.parse({}));
+    expect(text).not.toContain('ExecStart=');
+    expect(text).toContain('BindsTo=sys-subsystem-net-devices-lxdbr0.device');
+    const pkg = renderPackageUnit();
+    expect(pkg).toContain(
+      'ExecStart=/usr/lib/cuttle/node /usr/lib/cuttle/cuttle.mjs run --config /etc/cuttle/cuttle.yaml\n',
+    );
+    expect(pkg).toMatch(
+      /ExecReload=\S+ \S+ validate --config \S+\nExecReload=\/usr\/bin\/kill -HUP \$MAINPID/,
+    );
+    expect(pkg).toContain('ConditionPathExists=/etc/cuttle/cuttle.yaml\n');
+    expect(pkg).not.toContain('Managed by cuttle-provision');
   });
 });
 

@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hostConfigSchema, managedProfiles } from '../src/host-config/schema.js';
 import { renderCloudInit } from '../src/render/cloud-init.js';
 import { renderProxyConfig } from '../src/render/proxy-config.js';
-import { renderSystemdUnit } from '../src/render/systemd-unit.js';
+import { renderPackageUnit, renderUnitDropIn } from '../src/render/systemd-unit.js';
 import { ownedFiles } from '../src/resources/owned-files.js';
 import { desiredProfile } from '../src/resources/profile.js';
 
@@ -49,7 +49,7 @@ describe('the proxy config in socket mode', () => {
     const { files } = ownedFiles(socketOnly, { lxdInstall: 'deb', osRelease: '' });
     expect(files.map((f) => f.path)).toEqual([
       '/etc/cuttle/cuttle.yaml',
-      '/etc/systemd/system/cuttle.service',
+      '/etc/systemd/system/cuttle.service.d/cuttle-provision.conf',
     ]);
     expect(ownedFiles(both, { lxdInstall: 'deb', osRelease: '' }).files.map((f) => f.path)).toContain(
       '/etc/cuttle/cuttle.nft',
@@ -150,9 +150,11 @@ describe.skipIf(skipUnless({ commands: ['systemd-analyze'] }))('the socket-mode 
   it.each(cases)(
     '$name: passes verify, rates below 2.0, has the right lines',
     ({ name, config, has, hasNot }) => {
-      const text = renderSystemdUnit(config);
       const unit = join(unitDir, `cps-${name.replaceAll(' ', '-').replaceAll('/', '')}.service`);
-      writeFileSync(unit, text);
+      mkdirSync(`${unit}.d`, { recursive: true });
+      writeFileSync(unit, renderPackageUnit());
+      writeFileSync(join(`${unit}.d`, 'cuttle-provision.conf'), renderUnitDropIn(config));
+      const text = `${renderPackageUnit()}${renderUnitDropIn(config)}`;
       const v = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8', cwd: unitDir });
       expect(v.stderr).toBe('');
       expect(v.status).toBe(0);

@@ -5,6 +5,7 @@
  * docs/host-reference.md is generated from it (`pnpm -s provision reference`).
  */
 import { z } from 'zod';
+import { PACKAGE_CLI, PACKAGE_CONFIG_FILE, PACKAGE_NODE } from './package-paths.js';
 
 const name = z
   .string()
@@ -82,7 +83,7 @@ export const profileSchema = z
 export const proxySchema = z
   .strictObject({
     port: z.number().int().min(1).max(65535).default(3128).describe('Proxy port on the bridge address.'),
-    config_file: absPath.default('/etc/cuttle/cuttle.yaml').describe("Where the proxy's config is written."),
+    config_file: absPath.default(PACKAGE_CONFIG_FILE).describe("Where the proxy's config is written."),
     allow: z
       .array(z.string().min(1))
       .default([])
@@ -93,10 +94,14 @@ export const proxySchema = z
       .record(z.string(), z.unknown())
       .default({})
       .describe('Further proxy config keys (see config-reference.md), merged over the generated ones.'),
-    node: absPath.default('/usr/bin/node').describe('Absolute path of a supported Node (>= 20.11).'),
+    node: absPath
+      .default(PACKAGE_NODE)
+      .describe("Absolute path of a supported Node (>= 20.11); default: the package's runtime."),
     cli: absPath
-      .default('/opt/cuttle/packages/proxy/dist/cli/main.js')
-      .describe('Absolute path of the built `cuttle` CLI.'),
+      .default(PACKAGE_CLI)
+      .describe(
+        "Absolute path of the `cuttle` CLI; default: the package's bundle. A checkout: `CHECKOUT/packages/proxy/dist/cli/main.js`.",
+      ),
   })
   .describe('The cuttle daemon on the host.');
 
@@ -134,9 +139,13 @@ export const unitSchema = z
       .string()
       .regex(/^[A-Za-z0-9@_.-]+\.service$/, 'a unit name ending in `.service`')
       .default('cuttle.service'),
-    dir: absPath.default('/etc/systemd/system').describe('Where the unit is written.'),
+    dir: absPath
+      .default('/etc/systemd/system')
+      .describe("Where the drop-in `NAME.d/cuttle-provision.conf` with the host's values is written."),
   })
-  .describe('The hardened systemd unit running the proxy.');
+  .describe(
+    'The hardened systemd unit running the proxy: the package ships it, provisioning adds a drop-in.',
+  );
 
 export const socketSchema = z
   .strictObject({

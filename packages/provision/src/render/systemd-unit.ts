@@ -1,13 +1,21 @@
 /**
- * The hardened systemd unit running the proxy: a dynamic unprivileged user, absolute paths to a supported Node and
- * the built CLI, started once the bridge device exists (and stopped with it), the firewall table loaded first
- * (privileged `+` step), and reload through `cuttle validate` so a bad config never reaches the daemon.
+ * The hardened systemd unit running the proxy, in two parts with one source each. The package ships the unit
+ * (`renderPackageUnit`: a dynamic unprivileged user, the package's Node and bundled CLI, reload through
+ * `cuttle validate` so a bad config never reaches the daemon, and no start before provisioning wrote the config);
+ * cuttle-provision writes only a drop-in with the host's values (`renderUnitDropIn`: started once the bridge device
+ * exists and stopped with it, the firewall table loaded first by a privileged `+` step, the socket directory, and
+ * other paths for Node, the CLI or the config when host.yaml names them).
  * Kept below 2.0 ("OK") by `systemd-analyze security --offline=yes`; V8's JIT needs writable+executable memory,
  * so MemoryDenyWriteExecute stays off. Socket mode adds a directory the unit owns for the socket
- * (`RuntimeDirectory=`, created for the dynamic user at start and removed at stop, so no stale socket survives);
- * without a bridge the unit neither binds to its device nor loads the table.
+ * (`RuntimeDirectory=`, created for the dynamic user at start and removed at stop, so no stale socket survives).
  */
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import {
+  PACKAGE_CLI,
+  PACKAGE_CONFIG_FILE,
+  PACKAGE_NODE,
+  UNIT_DROP_IN_NAME,
+} from '../host-config/package-paths.js';
 import { type HostConfig, usesBridge, usesSocket } from '../host-config/schema.js';
 import { MANAGED_HEADER } from './managed-header.js';
 
@@ -37,31 +45,39 @@ export function socketDirectoryLines(config: HostConfig): string {
   return `ReadWritePaths=${dir}\n`;
 }
 
-/** The unit file's text. */
-export function renderSystemdUnit(config: HostConfig): string {
-  const bridge = usesBridge(config);
-  const dev = deviceUnit(config.bridge.name);
-  const cli = `${config.proxy.node} ${config.proxy.cli}`;
-  const cfg = config.proxy.config_file;
-  const loadTable =
-    bridge && config.firewall.load ? `ExecStartPre=+${NFT_PATH} -f ${config.firewall.file}\n` : '';
-  const what = [
-    ...(bridge ? [`the LXD bridge ${config.bridge.name}`] : []),
-    ...(usesSocket(config) ? [`LXD proxy devices on ${config.socket.path}`] : []),
-  ].join(' and ');
-  const deps = bridge ? `After=${dev} network.target\nBindsTo=${dev}\n` : 'After=network.target\n';
-  return `${MANAGED_HEADER('#')}[Unit]
-Description=cuttle egress HTTP proxy for ${what}
-${deps}
+/** The drop-in's path: `unit.dir/unit.name.d/cuttle-provision.conf`. */
+export function unitDropInPath(config: HostConfig): string {
+  return join(config.unit.dir, `${config.unit.name}.d`, UNIT_DROP_IN_NAME);
+}
+
+function execLines(node: string, cli: string, cfg: string): string {
+  return `ExecStart=${node} ${cli} run --config ${cfg}
+ExecReload=${node} ${cli} validate --config ${cfg}
+ExecReload=${KILL_PATH} -HUP $MAINPID
+`;
+}
+
+/**
+ * The unit the package installs as /lib/systemd/system/cuttle.service. It is installed disabled and does not start
+ * until provisioning has written /etc/cuttle/cuttle.yaml (`ConditionPathExists=`), so installing opens no listener.
+ * `LogsDirectory=` gives the dynamic user /var/log/cuttle for `log.file` (logrotate's file signals SIGUSR1).
+ */
+export function renderPackageUnit(): string {
+  return `# Installed by the cuttle package. cuttle-provision adds the host's values (bridge device, firewall table,
+# socket directory) in cuttle.service.d/${UNIT_DROP_IN_NAME}; local changes: systemctl edit cuttle.
+[Unit]
+Description=cuttle egress HTTP proxy
+After=network.target
+ConditionPathExists=${PACKAGE_CONFIG_FILE}
+
 [Service]
 Type=exec
-${loadTable}ExecStart=${cli} run --config ${cfg}
-ExecReload=${cli} validate --config ${cfg}
-ExecReload=${KILL_PATH} -HUP $MAINPID
-Restart=on-failure
+${execLines(PACKAGE_NODE, PACKAGE_CLI, PACKAGE_CONFIG_FILE)}Restart=on-failure
 RestartSec=2s
 DynamicUser=yes
-${socketDirectoryLines(config)}CapabilityBoundingSet=
+LogsDirectory=cuttle
+LogsDirectoryMode=0750
+CapabilityBoundingSet=
 AmbientCapabilities=
 NoNewPrivileges=yes
 PrivateTmp=yes
@@ -95,4 +111,31 @@ LimitNOFILE=65536
 [Install]
 WantedBy=multi-user.target
 `;
+}
+
+/**
+ * The drop-in's text: the host's values over the packaged unit. Node, CLI and config path are repeated only when
+ * host.yaml names others than the package's (an empty `ExecStart=` first resets the packaged command).
+ */
+export function renderUnitDropIn(config: HostConfig): string {
+  const bridge = usesBridge(config);
+  const dev = deviceUnit(config.bridge.name);
+  const { node, cli, config_file: cfg } = config.proxy;
+  const what = [
+    ...(bridge ? [`the LXD bridge ${config.bridge.name}`] : []),
+    ...(usesSocket(config) ? [`LXD proxy devices on ${config.socket.path}`] : []),
+  ].join(' and ');
+  const deps = bridge ? `After=${dev}\nBindsTo=${dev}\n` : '';
+  const condition = cfg === PACKAGE_CONFIG_FILE ? '' : `ConditionPathExists=\nConditionPathExists=${cfg}\n`;
+  const loadTable =
+    bridge && config.firewall.load ? `ExecStartPre=+${NFT_PATH} -f ${config.firewall.file}\n` : '';
+  const exec =
+    node === PACKAGE_NODE && cli === PACKAGE_CLI && cfg === PACKAGE_CONFIG_FILE
+      ? ''
+      : `ExecStart=\nExecReload=\n${execLines(node, cli, cfg)}`;
+  return `${MANAGED_HEADER('#')}[Unit]
+Description=cuttle egress HTTP proxy for ${what}
+${deps}${condition}
+[Service]
+${loadTable}${exec}${socketDirectoryLines(config)}`;
 }

@@ -1,5 +1,6 @@
 /**
- * The files cuttle-provision owns: the proxy's config, the nftables table (bridge mode), the systemd unit and (on a
+ * The files cuttle-provision owns: the proxy's config, the nftables table (bridge mode), the systemd unit's drop-in
+ * (the package ships the unit) and (on a
  * deb LXD from backports) the APT pin. Written under a root prefix (`--root DIR`, default /) so tests write into a temp dir.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { backportsSuite, renderAptPin } from '../render/apt-pin.js';
 import { MANAGED_MARK } from '../render/managed-header.js';
 import { renderNftables } from '../render/nftables.js';
 import { renderProxyConfig } from '../render/proxy-config.js';
-import { renderSystemdUnit } from '../render/systemd-unit.js';
+import { renderUnitDropIn, unitDropInPath } from '../render/systemd-unit.js';
 import type { HostFacts } from './host-facts.js';
 import type { ResourcePlan } from './types.js';
 
@@ -28,7 +29,7 @@ export function ownedFiles(config: HostConfig, facts: HostFacts): { files: Owned
     ...(usesBridge(config)
       ? [{ path: config.firewall.file, content: renderNftables(config), mode: 0o644 }]
       : []),
-    { path: join(config.unit.dir, config.unit.name), content: renderSystemdUnit(config), mode: 0o644 },
+    { path: unitDropInPath(config), content: renderUnitDropIn(config), mode: 0o644 },
   ];
   const skipped: string[] = [];
   const pin = config.apt_pin;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ApplyError } from '../errors.js';
 import { type HostConfig, managedProfiles, usesBridge } from '../host-config/schema.js';
 import type { LxdClient } from '../lxd/client.js';
+import { unitDropInPath } from '../render/systemd-unit.js';
 import { planBridge } from './bridge.js';
 import { detectHostFacts } from './host-facts.js';
 import { planNftTable, planNftTableRemoval } from './nft-table.js';
@@ -31,6 +32,11 @@ function systemctl(args: string[]): void {
   execFileSync('systemctl', args, { stdio: 'inherit' });
 }
 
+/** Where cuttle-provision wrote the whole unit before the package shipped it. */
+function legacyUnitPath(config: HostConfig): string {
+  return join(config.unit.dir, config.unit.name);
+}
+
 /** Plans every resource. */
 export async function planHost(
   client: LxdClient,
@@ -44,12 +50,17 @@ export async function planHost(
   const { files, skipped } = ownedFiles(config, detectHostFacts(client.socketPath));
   const filePlans = files.map((f) => planFile(root, f));
   plans.push(...filePlans);
+  // Older cuttle-provision wrote the whole unit there; it would hide the packaged one (deleted only if ours).
+  const legacy = planFileRemoval(root, legacyUnitPath(config));
+  if (legacy.action !== 'none') plans.push(legacy);
   const nftFileChanges = filePlans.some(
     (p) => p.id === `file ${config.firewall.file}` && p.action !== 'none',
   );
   const table = usesBridge(config) ? planNftTable(root, config, nftFileChanges) : null;
   if (table !== null) plans.push(table);
-  const unitChanges = filePlans.some((p) => p.id.endsWith(`/${config.unit.name}`) && p.action !== 'none');
+  const unitChanges =
+    legacy.action !== 'none' ||
+    filePlans.some((p) => p.id === `file ${unitDropInPath(config)}` && p.action !== 'none');
   if (systemdActive(root) && unitChanges) {
     plans.push({
       id: `unit ${config.unit.name}`,
@@ -68,9 +79,9 @@ export async function planHost(
 /** Plans `remove`: the owned files, the table and the unit; never a pool, bridge or profile. */
 export function planRemoval(config: HostConfig, options: PlanOptions = {}): ResourcePlan[] {
   const root = options.root ?? '/';
-  const unitPath = join(config.unit.dir, config.unit.name);
+  const dropIn = unitDropInPath(config);
   const plans: ResourcePlan[] = [];
-  if (systemdActive(root) && existsSync(unitPath)) {
+  if (systemdActive(root) && existsSync(dropIn)) {
     plans.push({
       id: `unit ${config.unit.name}`,
       action: 'delete',
@@ -78,7 +89,13 @@ export function planRemoval(config: HostConfig, options: PlanOptions = {}): Reso
       apply: async () => systemctl(['disable', '--now', config.unit.name]),
     });
   }
-  for (const p of [config.proxy.config_file, config.firewall.file, unitPath, config.apt_pin.file])
+  for (const p of [
+    config.proxy.config_file,
+    config.firewall.file,
+    dropIn,
+    legacyUnitPath(config),
+    config.apt_pin.file,
+  ])
     plans.push(planFileRemoval(root, p));
   plans.push(planNftTableRemoval(config));
   return plans;
