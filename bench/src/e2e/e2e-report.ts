@@ -1,7 +1,7 @@
 /** The e2e report: its JSON shape (`e2e --json`) and the markdown tables printed without --json. */
 import { formatNumber, formatRatio, formatSummary, markdownTable } from '../report/format.js';
 import { formatMachine, type MachineInfo } from '../report/machine.js';
-import type { Summary } from '../report/stats.js';
+import { type Summary, spreadPercent } from '../report/stats.js';
 
 export interface TargetInfo {
   readonly name: string;
@@ -20,6 +20,9 @@ export interface RpsRow {
   readonly cpuUsPerReq: Summary;
   /** Non-2xx answers and socket errors over all rounds (0 expected). */
   readonly errors: number;
+  /** req/s and CPU per request over Squid's of the same round, summarised over the rounds (absent without Squid). */
+  readonly rpsVsSquid?: Summary;
+  readonly cpuVsSquid?: Summary;
 }
 
 export interface LatencyRow {
@@ -37,6 +40,8 @@ export interface MixRow {
   /** Share of answers that were not 2xx (0.2 expected). */
   readonly deniedShare: number;
   readonly socketErrors: number;
+  readonly rpsVsSquid?: Summary;
+  readonly cpuVsSquid?: Summary;
 }
 
 export interface ConnectRow {
@@ -87,11 +92,24 @@ const vs = (a: Summary, b: Summary | undefined): string =>
     ? formatRatio(a.median / b.median)
     : 'n/a';
 
+/** A per-round ratio to Squid when the row has one (`1.52x ±4%`), else the ratio of the two medians. */
+const vsSquid = (paired: Summary | undefined, a: Summary, b: Summary | undefined): string => {
+  if (paired?.n && Number.isFinite(paired.median) && paired.median !== null) {
+    const spread = spreadPercent(paired);
+    const pm =
+      paired.n > 1 && Number.isFinite(spread)
+        ? ` ±${spread < 10 ? spread.toFixed(1) : spread.toFixed(0)}%`
+        : '';
+    return `${formatRatio(paired.median)}${pm}`;
+  }
+  return vs(a, b);
+};
+
 /** Markdown tables for every section that ran. */
 export function formatE2e(r: E2eReport): string {
   const s = r.settings;
   const out: string[] = [
-    `### e2e on loopback (${s.rounds} alternating rounds of ${s.durationS} s, median ±half the min-max range)`,
+    `### e2e on loopback (${s.rounds} alternating rounds of ${s.durationS} s, median ±half the min-max range; "vs Squid" is the median of per-round ratios)`,
     '',
     formatMachine(r.machine),
     `Node: ${Object.entries(r.nodeVersions)
@@ -116,9 +134,9 @@ export function formatE2e(r: E2eReport): string {
           x.target,
           formatSummary(x.reqPerSec),
           vs(x.reqPerSec, direct?.reqPerSec),
-          vs(x.reqPerSec, squid?.reqPerSec),
+          vsSquid(x.rpsVsSquid, x.reqPerSec, squid?.reqPerSec),
           x.cpuUsPerReq.n > 0 ? formatSummary(x.cpuUsPerReq, 1) : '-',
-          x.cpuUsPerReq.n > 0 && squid ? vs(x.cpuUsPerReq, squid.cpuUsPerReq) : '-',
+          x.cpuUsPerReq.n > 0 && squid ? vsSquid(x.cpuVsSquid, x.cpuUsPerReq, squid.cpuUsPerReq) : '-',
           String(x.errors),
         ]),
       ),
@@ -152,9 +170,9 @@ export function formatE2e(r: E2eReport): string {
         r.mix.map((x) => [
           x.target,
           formatSummary(x.reqPerSec),
-          vs(x.reqPerSec, squid?.reqPerSec),
+          vsSquid(x.rpsVsSquid, x.reqPerSec, squid?.reqPerSec),
           formatSummary(x.cpuUsPerReq, 1),
-          vs(x.cpuUsPerReq, squid?.cpuUsPerReq),
+          vsSquid(x.cpuVsSquid, x.cpuUsPerReq, squid?.cpuUsPerReq),
           Number.isFinite(x.deniedShare) && x.deniedShare !== null
             ? `${formatNumber(x.deniedShare * 100, 1)}%`
             : 'n/a',

@@ -8,7 +8,7 @@
  *   idle     RSS with many idle tunnels open
  */
 import { readFileSync, rmSync } from 'node:fs';
-import { describeMachine } from '../report/machine.js';
+import { describeMachine, loadAverage } from '../report/machine.js';
 import { type Summary, summarize } from '../report/stats.js';
 import type { E2eReport, GoalRow, TargetInfo } from './e2e-report.js';
 import { runOpenLoop } from './load/open-loop.js';
@@ -252,12 +252,12 @@ async function measure(
 
   if (sections.has('rps')) {
     log(`closed-loop req/s: ${s.rounds} rounds x ${live.length} targets x ${s.durationS} s`);
-    const res = await alternate(bw, live, s.rounds, book, async (t) => {
+    const res = await alternate(bw, live, s.rounds, book, async (t, round) => {
       const pid = pidOf(t);
       const cpu0 = pid === null ? 0 : cpuSeconds(pid);
       const w = await runWrk({ ...wrkBase, port: portOf(t), durationS: s.durationS, denyEvery: 0 });
       const cpu = pid === null ? Number.NaN : ((cpuSeconds(pid) - cpu0) * 1e6) / w.requests;
-      return { ...w, cpuUs: cpu };
+      return { ...w, cpuUs: cpu, round };
     });
     for (const t of live) {
       const runs = res.get(t) ?? [];
@@ -266,6 +266,7 @@ async function measure(
         reqPerSec: summarize(runs.map((r) => r.reqPerSec)),
         cpuUsPerReq: summarize(runs.map((r) => r.cpuUs).filter((v) => Number.isFinite(v))),
         errors: runs.reduce((a, r) => a + r.non2xx + r.socketErrors, 0),
+        ...pairedVsSquid(runs, res.get('squid')),
       });
     }
   }
@@ -305,7 +306,7 @@ async function measure(
 
   if (sections.has('mix')) {
     log(`closed-loop with ${s.denyShare * 100}% denied`);
-    const res = await alternate(bw, proxiesLive, s.rounds, book, async (t) => {
+    const res = await alternate(bw, proxiesLive, s.rounds, book, async (t, round) => {
       const pid = pidOf(t) as number;
       const cpu0 = cpuSeconds(pid);
       const w = await runWrk({
@@ -314,7 +315,7 @@ async function measure(
         durationS: s.durationS,
         denyEvery: Math.round(1 / s.denyShare),
       });
-      return { ...w, cpuUs: ((cpuSeconds(pid) - cpu0) * 1e6) / w.requests };
+      return { ...w, cpuUs: ((cpuSeconds(pid) - cpu0) * 1e6) / w.requests, round };
     });
     for (const t of proxiesLive) {
       const runs = res.get(t) ?? [];
@@ -325,6 +326,7 @@ async function measure(
         cpuUsPerReq: summarize(runs.map((r) => r.cpuUs)),
         deniedShare: req > 0 ? runs.reduce((a, r) => a + r.non2xx, 0) / req : Number.NaN,
         socketErrors: runs.reduce((a, r) => a + r.socketErrors, 0),
+        ...pairedVsSquid(runs, res.get('squid')),
       });
     }
   }
@@ -435,7 +437,35 @@ async function measure(
     if (i !== -1) report.targets[i] = { ...(report.targets[i] as TargetInfo), ok: false, error: why };
   }
   report.goals.push(...e2eGoals(report));
+  report.machine.loadAvgEnd = loadAverage();
   return report;
+}
+
+interface RoundSample {
+  readonly round: number;
+  readonly reqPerSec: number;
+  readonly cpuUs: number;
+}
+
+/**
+ * Ratios to Squid taken round by round (each target against Squid's run of the same round, minutes apart at most)
+ * and then summarised: on a shared machine the load drifts between rounds, and a ratio of two medians taken from
+ * different rounds mixes that drift in. Empty when there is no Squid row.
+ */
+function pairedVsSquid(
+  runs: readonly RoundSample[],
+  squid: readonly RoundSample[] | undefined,
+): { rpsVsSquid?: Summary; cpuVsSquid?: Summary } {
+  if (squid === undefined || squid.length === 0) return {};
+  const rps: number[] = [];
+  const cpu: number[] = [];
+  for (const r of runs) {
+    const q = squid.find((x) => x.round === r.round);
+    if (q === undefined) continue;
+    rps.push(r.reqPerSec / q.reqPerSec);
+    if (Number.isFinite(r.cpuUs) && Number.isFinite(q.cpuUs)) cpu.push(r.cpuUs / q.cpuUs);
+  }
+  return { rpsVsSquid: summarize(rps), cpuVsSquid: summarize(cpu) };
 }
 
 function ratio(a: Summary | undefined, b: Summary | undefined): number {
@@ -450,14 +480,14 @@ function e2eGoals(r: E2eReport): GoalRow[] {
   for (const c of ['cuttle-node20', 'cuttle-node24']) {
     const rps = r.rps.find((x) => x.target === c);
     if (rps && squidRps) {
-      const q = ratio(rps.reqPerSec, squidRps.reqPerSec);
+      const q = rps.rpsVsSquid?.n ? rps.rpsVsSquid.median : ratio(rps.reqPerSec, squidRps.reqPerSec);
       goals.push({
         goal: `${c}: req/s >= 1.0x Squid (aim 1.5x)`,
         measured: q,
         met: q >= 1.0,
         aimMet: q >= 1.5,
       });
-      const cpu = ratio(rps.cpuUsPerReq, squidRps.cpuUsPerReq);
+      const cpu = rps.cpuVsSquid?.n ? rps.cpuVsSquid.median : ratio(rps.cpuUsPerReq, squidRps.cpuUsPerReq);
       goals.push({
         goal: `${c}: CPU per request <= Squid's (aim 0.6x)`,
         measured: cpu,
