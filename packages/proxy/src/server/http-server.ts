@@ -2,7 +2,8 @@
  * The node:http server of one listener: explicit limits on the head (count and bytes), slowloris and keep-alive
  * timeouts, connection limits, and dispatch to the traffic paths with the context of the moment.
  *
- *   accept --limits--> 503/drop (limit_exceeded)
+ *   accept --limits--> 503/drop (limit_exceeded), lingering close; the HTTP parser is never attached, so nothing
+ *                      the client sent is parsed or forwarded
  *          --tag client (zone, or unix:NAME)--> 'request' -> forward.handleRequest
  *                                               'connect' -> tunnel.handleConnect
  *                                               'clientError' -> 400/408/431 + close
@@ -16,6 +17,7 @@ import { rawAnswer, rawDeny } from '../core/answers.js';
 import { clientOf, tagClient } from '../core/client.js';
 import type { AccessRecord, ProxyContext } from '../core/context.js';
 import { ERROR_CODES, type ErrorCode } from '../core/errors.js';
+import { endLingering } from '../core/linger.js';
 import { handleRequest } from '../forward/index.js';
 import { handleConnect } from '../tunnel/index.js';
 import type { ConnectionLimits } from './connection-limits.js';
@@ -79,17 +81,22 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
   // aborts the pending request on the FIN and the answer is lost. The keep-alive timeout still reaps the socket.
   (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
 
+  // Node's own 'connection' listener attaches the HTTP parser. It runs only for admitted connections: a refused
+  // one must not have its request parsed (else a POST would still be forwarded and a CONNECT still tunnelled).
+  const attachParser = server.listeners('connection') as ((this: http.Server, socket: Socket) => void)[];
+  if (attachParser.length !== 1) throw new Error("node:http's connection listener was not found");
+  server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
     const info = tagClient(socket, options.zone, unixLabel);
     const ctx = context();
     const { max_connections, max_connections_per_client, over_limit } = ctx.config.limits;
     if (!options.limits.admit(socket, info.address.address, max_connections, max_connections_per_client)) {
       ctx.record(errorRecord(info.label, 'limit_exceeded', over_limit === 'drop' ? 0 : 503, 'deny'));
-      if (over_limit === 'drop') socket.destroy();
-      else socket.end(rawDeny('limit_exceeded'));
+      endLingering(socket, over_limit === 'drop' ? undefined : rawDeny('limit_exceeded'));
       return;
     }
     socket.on('error', () => {});
+    for (const attach of attachParser) attach.call(server, socket);
   });
 
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) =>

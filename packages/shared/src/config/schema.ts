@@ -116,7 +116,9 @@ export const limitsSchema = z
     over_limit: z
       .enum(['reject', 'drop'])
       .default('reject')
-      .describe('Over a connection limit: `reject` answers 503, `drop` closes at once.'),
+      .describe(
+        'Over a connection limit the connection is refused before anything it sent is read as HTTP (nothing is forwarded, one `limit_exceeded` log line): `reject` answers 503, `drop` closes without an answer. Either way the close lingers up to 2 s, discarding what the client still sends, so the 503 is not lost to a reset.',
+      ),
   })
   .prefault({})
   .describe('Connection and header limits.');

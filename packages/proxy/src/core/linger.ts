@@ -1,0 +1,25 @@
+/**
+ * A lingering close: send the last bytes, half-close, and keep reading (and discarding) what the client still
+ * sends until it closes or a short grace runs out. Closing a socket with unread data makes the kernel answer with a
+ * reset, which can destroy the answer before the client has read it (RFC 9112 section 9.6).
+ */
+import type { Duplex } from 'node:stream';
+
+/** How long a refused client gets to read the answer and close before the connection is dropped. */
+export const LINGER_MS = 2_000;
+
+function noop(): void {}
+
+/** Ends `socket` after writing `last` (nothing when omitted), discarding every byte that still arrives. */
+export function endLingering(socket: Duplex, last?: string): void {
+  if (socket.destroyed) return;
+  socket.on('error', noop);
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  // The client closed its side too: nothing more to wait for.
+  socket.once('end', () => socket.destroy());
+  if (last === undefined) socket.end();
+  else socket.end(last);
+  socket.resume();
+}
