@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LXD_TEST_SOCKET, lxc, skipUnlessLxd } from '@cuttle/test-support';
@@ -153,11 +154,73 @@ describe('LXD client against a stand-in daemon on a unix socket', () => {
     expect(etags).toEqual(['"e0"', '"e1"']);
   });
 
+  it.each([
+    { status: 404, kind: 'not_found' },
+    { status: 409, kind: 'conflict' },
+    { status: 412, kind: 'conflict' },
+    { status: 400, kind: 'refused' },
+    { status: 403, kind: 'refused' },
+    { status: 500, kind: 'refused' },
+  ])('an answer with status $status is an error of kind $kind', async ({ status, kind }) => {
+    const path = await fake(() => [status, { type: 'error', error_code: status, error: `said ${status}` }]);
+    const err = await new LxdClient({ socketPath: path }).request('GET', '/1.0/x').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LxdApiError);
+    expect((err as LxdApiError).kind).toBe(kind);
+    expect((err as Error).message).toContain(`said ${status}`);
+  });
+
+  it('a failed operation is refused; one still running when the wait ends is a timeout', async () => {
+    const op = (status_code: number, status: string, err: string) =>
+      fake((method) =>
+        method === 'POST'
+          ? [202, { type: 'async', metadata: { id: 'o' } }]
+          : [200, { type: 'sync', metadata: { id: 'o', status_code, status, err, metadata: null } }],
+      );
+    const failed = await new LxdClient({ socketPath: await op(400, 'Failure', 'no') })
+      .request('POST', '/1.0/networks', {})
+      .catch((e: unknown) => e);
+    expect((failed as LxdApiError).kind).toBe('refused');
+    const running = await new LxdClient({ socketPath: await op(103, 'Running', ''), operationTimeoutS: 1 })
+      .request('POST', '/1.0/networks', {})
+      .catch((e: unknown) => e);
+    expect((running as LxdApiError).kind).toBe('timeout');
+    expect((running as Error).message).toContain('operation still Running after 1 s');
+  });
+
+  it('a daemon that accepts and never answers is unreachable after the deadline, not a hang', async () => {
+    const path = join(dir, 'silent.sock');
+    const silent = createNetServer(() => {});
+    servers.push(silent as unknown as Server);
+    await new Promise<void>((r) => silent.listen(path, r));
+    const err = await new LxdClient({ socketPath: path, requestTimeoutMs: 300 })
+      .request('GET', '/1.0')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LxdUnreachableError);
+    expect((err as LxdUnreachableError).kind).toBe('unreachable');
+    expect((err as Error).message).toMatch(/silent\.sock: no answer within 0\.3 s/);
+  });
+
+  it('a socket file nobody listens on is unreachable (connection refused)', async () => {
+    const path = join(dir, 'dead.sock');
+    const gone = createNetServer();
+    await new Promise<void>((r) => gone.listen(path, r));
+    // Closing a unix server unlinks its file: put a socket file back with nobody behind it.
+    await new Promise<void>((r) => gone.close(() => r()));
+    execFileSync('python3', [
+      '-c',
+      `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(path)})`,
+    ]);
+    const err = await new LxdClient({ socketPath: path }).request('GET', '/1.0').catch((e: unknown) => e);
+    expect((err as LxdUnreachableError).kind).toBe('unreachable');
+    expect((err as Error).message).toMatch(/dead\.sock: ECONNREFUSED/);
+  });
+
   it('an unreachable socket says where it looked', async () => {
     const err = await new LxdClient({ socketPath: join(dir, 'none.sock') })
       .request('GET', '/1.0')
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LxdUnreachableError);
+    expect((err as LxdUnreachableError).kind).toBe('unreachable');
     expect((err as Error).message).toMatch(/cannot talk to LXD at .*none\.sock: ENOENT/);
   });
 });

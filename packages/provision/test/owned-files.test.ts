@@ -1,16 +1,28 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@cuttle/shared';
 import { skipUnless } from '@cuttle/test-support';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hostConfigSchema } from '../src/host-config/schema.js';
+import { writeFileAtomic } from '../src/internal/atomic-file.js';
 import { renderCloudInit } from '../src/render/cloud-init.js';
 import { renderProxyConfig } from '../src/render/proxy-config.js';
 import { renderPackageUnit, renderUnitDropIn } from '../src/render/systemd-unit.js';
+import { applyPlans, systemEffects } from '../src/resources/apply.js';
 import { ownedFiles, planFile, planFileRemoval } from '../src/resources/owned-files.js';
+import { filesUnder, hostFacts } from './helpers/facts.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cpv-files-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,24 +46,61 @@ describe('which files are owned', () => {
     if (!pin && mode === 'auto') expect(skipped.join()).toMatch(/not needed/);
   });
 
-  it('plans create, then nothing, then an update with a line diff; removal only touches its own files', () => {
+  it('plans create, then nothing, then an update with a line diff; removal only touches its own files', async () => {
     const root = join(dir, 'root');
     const file = {
       path: '/etc/cuttle/x.yaml',
       content: '# Managed by cuttle-provision\na: 1\n',
       mode: 0o644,
     };
-    const first = planFile(root, file);
+    const paths = [file.path, '/etc/cuttle/foreign.yaml'];
+    const facts = () => hostFacts({ root, files: filesUnder(root, paths) });
+    const first = planFile(facts(), file);
     expect(first.action).toBe('create');
-    return first.apply?.().then(() => {
-      expect(planFile(root, file).action).toBe('none');
-      const changed = planFile(root, { ...file, content: '# Managed by cuttle-provision\na: 2\n' });
-      expect(changed.action).toBe('update');
-      expect(changed.changes[0]?.to).toBe('- a: 1\n+ a: 2');
-      writeFileSync(join(root, 'etc/cuttle/foreign.yaml'), 'mine\n');
-      expect(planFileRemoval(root, '/etc/cuttle/foreign.yaml').action).toBe('none');
-      expect(planFileRemoval(root, '/etc/cuttle/x.yaml').action).toBe('delete');
-    });
+    await applyPlans([first], systemEffects(undefined as never));
+    expect(planFile(facts(), file).action).toBe('none');
+    const changed = planFile(facts(), { ...file, content: '# Managed by cuttle-provision\na: 2\n' });
+    expect(changed.action).toBe('update');
+    expect(changed.changes[0]?.to).toBe('- a: 1\n+ a: 2');
+    writeFileSync(join(root, 'etc/cuttle/foreign.yaml'), 'mine\n');
+    expect(planFileRemoval(facts(), '/etc/cuttle/foreign.yaml').action).toBe('none');
+    expect(planFileRemoval(facts(), '/etc/cuttle/x.yaml').action).toBe('delete');
+  });
+
+  it('writes atomically with the mode enforced: a umask does not weaken it, a chmod by hand is planned back', async () => {
+    const root = join(dir, 'root-mode');
+    const file = {
+      path: '/etc/cuttle/m.yaml',
+      content: '# Managed by cuttle-provision\nm: 1\n',
+      mode: 0o640,
+    };
+    const facts = () => hostFacts({ root, files: filesUnder(root, [file.path]) });
+    const full = join(root, file.path);
+    const old = process.umask(0o077);
+    try {
+      await applyPlans([planFile(facts(), file)], systemEffects(undefined as never));
+    } finally {
+      process.umask(old);
+    }
+    expect(statSync(full).mode & 0o7777).toBe(0o640);
+    chmodSync(full, 0o666);
+    const drift = planFile(facts(), file);
+    expect(drift.action).toBe('update');
+    expect(drift.changes).toEqual([{ key: 'mode', from: '0666', to: '0640' }]);
+    const inodeBefore = statSync(full).ino;
+    await applyPlans([drift], systemEffects(undefined as never));
+    expect(statSync(full).mode & 0o7777).toBe(0o640);
+    // Replaced by rename (a new inode), and no temp file is left beside it.
+    expect(statSync(full).ino).not.toBe(inodeBefore);
+    expect(readdirSync(join(root, 'etc/cuttle'))).toEqual(['m.yaml']);
+    expect(planFile(facts(), file).action).toBe('none');
+  });
+
+  it('a write that fails leaves the old file and no temp file', () => {
+    const root = join(dir, 'root-fail');
+    mkdirSync(join(root, 'etc/cuttle/d.yaml'), { recursive: true }); // a directory where the file should go
+    expect(() => writeFileAtomic(join(root, 'etc/cuttle/d.yaml'), 'x\n', 0o644)).toThrow();
+    expect(readdirSync(join(root, 'etc/cuttle'))).toEqual(['d.yaml']);
   });
 });
 

@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import { loadHostConfig } from '../host-config/load-host-config.js';
 import type { HostConfig } from '../host-config/schema.js';
 import { LxdClient } from '../lxd/client.js';
+import { gatherFacts, type HostFacts, systemReaders } from '../resources/facts.js';
 
 /** The options every command accepts; commands add their own. */
 export const COMMON_OPTIONS = {
@@ -26,6 +27,8 @@ export interface CommandContext {
   readonly ports: number[];
   readonly url: string | undefined;
   client(): LxdClient;
+  /** Reads the host's facts afresh (LXD, nft, dpkg, the files under `root`). */
+  facts(): Promise<HostFacts>;
 }
 
 /** Parses `argv` strictly (unknown flags and stray arguments are UsageErrors) and loads `--config`. */
@@ -67,17 +70,20 @@ export function parseCommandArgs(
       const config = loadHostConfig(text, file);
       const socket = typeof values.socket === 'string' ? values.socket : config.lxd_socket;
       let client: LxdClient | undefined;
+      const root = typeof values.root === 'string' ? values.root : '/';
+      const getClient = (): LxdClient => {
+        client ??= new LxdClient(socket === undefined ? {} : { socketPath: socket });
+        return client;
+      };
       return {
         config,
-        root: typeof values.root === 'string' ? values.root : '/',
+        root,
         json: values.json === true,
         instance: typeof values.instance === 'string' ? values.instance : undefined,
         ports,
         url: typeof values.url === 'string' ? values.url : undefined,
-        client: () => {
-          client ??= new LxdClient(socket === undefined ? {} : { socketPath: socket });
-          return client;
-        },
+        client: getClient,
+        facts: () => gatherFacts(systemReaders(getClient()), config, root),
       };
     },
   };

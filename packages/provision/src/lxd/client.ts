@@ -8,6 +8,8 @@
  *
  * The body's `type` decides sync or async, never the method: LXD 6.6 and 6.8 made profile, network and pool
  * writes asynchronous. `update()` writes with If-Match and retries once on 412 (someone changed it in between).
+ * Every exchange has a deadline (a daemon that accepts and never answers is `unreachable`, not a hang), and every
+ * error has a kind (errors.ts: unreachable, refused, not_found, conflict, timeout).
  */
 import { request as httpRequest } from 'node:http';
 import { LxdApiError, LxdUnreachableError } from '../errors.js';
@@ -53,17 +55,21 @@ export interface LxdClientOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** How long to wait on one operation, seconds (default 120). */
   readonly operationTimeoutS?: number;
+  /** How long one request may take from connecting to the last byte of the answer, ms (default 30000). */
+  readonly requestTimeoutMs?: number;
 }
 
 /** A client bound to one LXD (or Incus) daemon. */
 export class LxdClient {
   readonly socketPath: string;
   readonly #operationTimeoutS: number;
+  readonly #requestTimeoutMs: number;
   #info: LxdServerInfo | undefined;
 
   constructor(options: LxdClientOptions = {}) {
     this.socketPath = options.socketPath ?? discoverSocket(options.env ?? process.env);
     this.#operationTimeoutS = options.operationTimeoutS ?? 120;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   }
 
   /** GET /1.0, cached. */
@@ -87,7 +93,7 @@ export class LxdClient {
     try {
       return await this.request<T>('GET', path);
     } catch (err) {
-      if (err instanceof LxdApiError && err.status === 404) return null;
+      if (err instanceof LxdApiError && err.kind === 'not_found') return null;
       throw err;
     }
   }
@@ -129,18 +135,20 @@ export class LxdClient {
   /** Waits for operation `id`; a failed operation becomes an LxdApiError with its `err` text. */
   async waitOperation(id: string): Promise<LxdOperation> {
     const path = `/1.0/operations/${encodeURIComponent(id)}/wait?timeout=${this.#operationTimeoutS}`;
-    const res = await this.#raw('GET', path);
+    // LXD ends the wait itself after the timeout; the exchange gets that long plus the usual deadline.
+    const res = await this.#raw('GET', path, undefined, undefined, false, this.#operationTimeoutS * 1000);
     const op = res.envelope.metadata as LxdOperation | undefined;
     if (res.envelope.type === 'error' || op === undefined)
       throw new LxdApiError('GET', path, res.status, res.envelope.error || 'no operation in the answer');
     if (op.status_code >= 400 || op.err)
-      throw new LxdApiError('GET', path, op.status_code, op.err || op.status);
+      throw new LxdApiError('GET', path, op.status_code, op.err || op.status, { kind: 'refused' });
     if (op.status_code !== 200)
       throw new LxdApiError(
         'GET',
         path,
         op.status_code,
         `operation still ${op.status} after ${this.#operationTimeoutS} s`,
+        { kind: 'timeout' },
       );
     return op;
   }
@@ -159,6 +167,7 @@ export class LxdClient {
     body?: unknown,
     ifMatch?: string,
     asText = false,
+    extraMs = 0,
   ): Promise<{ status: number; etag: string | undefined; envelope: LxdEnvelope; text: string }> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = {};
@@ -168,12 +177,22 @@ export class LxdClient {
     }
     if (ifMatch !== undefined) headers['if-match'] = ifMatch;
     return new Promise((resolve, reject) => {
+      const fail = (cause: NodeJS.ErrnoException): void => {
+        const what = cause.code === 'ETIMEDOUT' ? cause.message : (cause.code ?? cause.message);
+        reject(
+          new LxdUnreachableError(
+            `cannot talk to LXD at ${this.socketPath}: ${what}` +
+              (cause.code === 'EACCES' ? ' (run as root or a member of the lxd group)' : ''),
+            { cause, kind: cause.code === 'EACCES' ? 'refused' : 'unreachable' },
+          ),
+        );
+      };
       const req = httpRequest(
         { socketPath: this.socketPath, method, path, headers: { host: 'lxd', ...headers } },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', reject);
+          res.on('error', fail);
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
             const etag = res.headers.etag;
@@ -201,15 +220,11 @@ export class LxdClient {
           });
         },
       );
-      req.on('error', (cause: NodeJS.ErrnoException) => {
-        reject(
-          new LxdUnreachableError(
-            `cannot talk to LXD at ${this.socketPath}: ${cause.code ?? cause.message}` +
-              (cause.code === 'EACCES' ? ' (run as root or a member of the lxd group)' : ''),
-            { cause },
-          ),
-        );
+      const deadline = this.#requestTimeoutMs + extraMs;
+      req.setTimeout(deadline, () => {
+        req.destroy(Object.assign(new Error(`no answer within ${deadline / 1000} s`), { code: 'ETIMEDOUT' }));
       });
+      req.on('error', fail);
       req.end(payload);
     });
   }

@@ -9,20 +9,8 @@
  *   `ipv6.address: none` first and then the full set works. Keys starting with `user.` never restart it.
  */
 import type { HostConfig } from '../host-config/schema.js';
-import type { LxdClient } from '../lxd/client.js';
-import { diffKeys, type ResourcePlan } from './types.js';
-
-interface LxdNetwork {
-  name: string;
-  type: string;
-  managed: boolean;
-  description: string;
-  config: Record<string, string>;
-}
-
-function networkPath(name: string): string {
-  return `/1.0/networks/${encodeURIComponent(name)}`;
-}
+import { type HostFacts, type LxdNetwork, lxdPath } from './facts.js';
+import { diffKeys, type ResourcePlan, type Step } from './types.js';
 
 /** The bridge keys cuttle-provision manages (`bridge.hwaddr` only where LXD has `network_hwaddr`). */
 export function desiredBridgeConfig(config: HostConfig, hasHwaddr: boolean): Record<string, string> {
@@ -40,40 +28,38 @@ export function desiredBridgeConfig(config: HostConfig, hasHwaddr: boolean): Rec
   return { ...out, ...config.bridge.config };
 }
 
-function holdsAddress(cfg: Record<string, string>): boolean {
+function holdsAddress(cfg: Readonly<Record<string, string>>): boolean {
   const a = cfg['ipv6.address'];
   return a !== undefined && a !== '' && a !== 'none';
 }
 
 /** Plans the bridge declared in `config`. */
-export async function planBridge(client: LxdClient, config: HostConfig): Promise<ResourcePlan> {
+export function planBridge(facts: HostFacts, config: HostConfig): ResourcePlan {
   const name = config.bridge.name;
   const id = `bridge ${name}`;
-  const hasHwaddr = await client.hasExtension('network_hwaddr');
+  const hasHwaddr = facts.lxd.extensions.includes('network_hwaddr');
   const desired = desiredBridgeConfig(config, hasHwaddr);
   const hwNote = hasHwaddr
     ? {}
     : { note: 'this LXD lacks network_hwaddr: pin the MAC with a systemd .link file' };
-  const current = await client.getOrNull<LxdNetwork>(networkPath(name));
+  const m = facts.lxd.networks[name] ?? null;
 
-  if (current === null) {
+  if (m === null) {
     return {
       id,
       action: 'create',
       changes: diffKeys({}, desired),
       ...hwNote,
-      apply: async () => {
-        // Every key in the one creating request: later changes may be refused (see above).
-        await client.request('POST', '/1.0/networks', {
-          name,
-          type: 'bridge',
-          config: desired,
-          description: 'managed by cuttle-provision',
-        });
-      },
+      // Every key in the one creating request: later changes may be refused (see above).
+      steps: [
+        {
+          kind: 'lxd-create',
+          path: '/1.0/networks',
+          body: { name, type: 'bridge', config: desired, description: 'managed by cuttle-provision' },
+        },
+      ],
     };
   }
-  const m = current.metadata;
   if (m.type !== 'bridge' || !m.managed) {
     return {
       id,
@@ -86,6 +72,14 @@ export async function planBridge(client: LxdClient, config: HostConfig): Promise
   if (changes.length === 0) return { id, action: 'none', changes };
   const restarts = changes.some((c) => !c.key.startsWith('user.'));
   const twoStep = restarts && holdsAddress(m.config);
+  const write = (override: Record<string, string>): Step => ({
+    kind: 'lxd-update',
+    path: lxdPath.network(name),
+    build: (cur) => {
+      const c = cur as unknown as LxdNetwork;
+      return { config: { ...c.config, ...desired, ...override }, description: c.description };
+    },
+  });
   return {
     id,
     action: 'update',
@@ -95,17 +89,6 @@ export async function planBridge(client: LxdClient, config: HostConfig): Promise
           note: 'two writes: first with ipv6.address none, then the full set (LXD refuses bridge restarts while it holds the address); containers on it lose the bridge address for a moment',
         }
       : hwNote),
-    apply: async () => {
-      if (twoStep) {
-        await client.update<LxdNetwork>(networkPath(name), (cur) => ({
-          config: { ...cur.config, ...desired, 'ipv6.address': 'none' },
-          description: cur.description,
-        }));
-      }
-      await client.update<LxdNetwork>(networkPath(name), (cur) => ({
-        config: { ...cur.config, ...desired },
-        description: cur.description,
-      }));
-    },
+    steps: twoStep ? [write({ 'ipv6.address': 'none' }), write({})] : [write({})],
   };
 }

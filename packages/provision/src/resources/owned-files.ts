@@ -1,10 +1,8 @@
 /**
  * The files cuttle-provision owns: the proxy's config, the nftables table (bridge mode), the systemd unit's drop-in
- * (the package ships the unit) and (on a
- * deb LXD from backports) the APT pin. Written under a root prefix (`--root DIR`, default /) so tests write into a temp dir.
+ * (the package ships the unit) and (on a deb LXD from backports) the APT pin. Written under a root prefix (`--root DIR`, default /) so tests write into a temp dir, atomically (apply.ts).
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { type HostConfig, usesBridge } from '../host-config/schema.js';
 import { lineDiff } from '../internal/line-diff.js';
 import { backportsSuite, renderAptPin } from '../render/apt-pin.js';
@@ -12,7 +10,7 @@ import { MANAGED_MARK } from '../render/managed-header.js';
 import { renderNftables } from '../render/nftables.js';
 import { renderProxyConfig } from '../render/proxy-config.js';
 import { renderUnitDropIn, unitDropInPath } from '../render/systemd-unit.js';
-import type { HostFacts } from './host-facts.js';
+import type { HostFacts, InstallFacts } from './facts.js';
 import type { ResourcePlan } from './types.js';
 
 /** One owned file. */
@@ -23,7 +21,10 @@ export interface OwnedFile {
 }
 
 /** Every file `config` asks for on this host; `skipped` says why a file is left out (the pin, mostly). */
-export function ownedFiles(config: HostConfig, facts: HostFacts): { files: OwnedFile[]; skipped: string[] } {
+export function ownedFiles(
+  config: HostConfig,
+  facts: InstallFacts,
+): { files: OwnedFile[]; skipped: string[] } {
   const files: OwnedFile[] = [
     { path: config.proxy.config_file, content: renderProxyConfig(config), mode: 0o644 },
     ...(usesBridge(config)
@@ -47,48 +48,53 @@ export function ownedFiles(config: HostConfig, facts: HostFacts): { files: Owned
   return { files, skipped };
 }
 
-function readOrNull(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
+function modeText(mode: number): string {
+  return `0${(mode & 0o7777).toString(8)}`;
 }
 
-/** Plans one file under `root`. */
-export function planFile(root: string, file: OwnedFile): ResourcePlan {
-  const full = join(root, file.path);
+/** Plans one file: its content and its mode (enforced on every write, so a chmod by hand is reverted). */
+export function planFile(facts: HostFacts, file: OwnedFile): ResourcePlan {
+  const full = join(facts.root, file.path);
   const id = `file ${file.path}`;
-  const have = readOrNull(full);
-  if (have === file.content) return { id, action: 'none', changes: [] };
-  const write = async (): Promise<void> => {
-    mkdirSync(dirname(full), { recursive: true });
-    writeFileSync(full, file.content, { mode: file.mode });
-  };
-  const diff = lineDiff(have ?? '', file.content);
+  const have = facts.files[file.path] ?? null;
+  const write = { kind: 'write-file' as const, path: full, content: file.content, mode: file.mode };
+  if (have?.content === file.content) {
+    if (have.mode === file.mode) return { id, action: 'none', changes: [] };
+    return {
+      id,
+      action: 'update',
+      changes: [{ key: 'mode', from: modeText(have.mode), to: modeText(file.mode) }],
+      steps: [write],
+    };
+  }
+  const diff = lineDiff(have?.content ?? '', file.content);
   return {
     id,
     action: have === null ? 'create' : 'update',
-    changes: [{ key: 'content', from: have === null ? undefined : 'see diff', to: diff }],
-    ...(have !== null && !have.includes(MANAGED_MARK)
+    changes: [
+      { key: 'content', from: have === null ? undefined : 'see diff', to: diff },
+      ...(have !== null && have.mode !== file.mode
+        ? [{ key: 'mode', from: modeText(have.mode), to: modeText(file.mode) }]
+        : []),
+    ],
+    ...(have !== null && !have.content.includes(MANAGED_MARK)
       ? { note: 'this file was not written by cuttle-provision; apply overwrites it' }
       : {}),
-    apply: write,
+    steps: [write],
   };
 }
 
 /** Plans removing one file: only when it carries the managed mark (someone else's file is left alone). */
-export function planFileRemoval(root: string, path: string): ResourcePlan {
-  const full = join(root, path);
+export function planFileRemoval(facts: HostFacts, path: string): ResourcePlan {
   const id = `file ${path}`;
-  const have = readOrNull(full);
+  const have = facts.files[path] ?? null;
   if (have === null) return { id, action: 'none', changes: [] };
-  if (!have.includes(MANAGED_MARK))
+  if (!have.content.includes(MANAGED_MARK))
     return { id, action: 'none', changes: [], note: 'kept: not written by cuttle-provision' };
   return {
     id,
     action: 'delete',
     changes: [{ key: 'content', from: 'file', to: undefined }],
-    apply: async () => rmSync(full, { force: true }),
+    steps: [{ kind: 'remove-file', path: join(facts.root, path) }],
   };
 }

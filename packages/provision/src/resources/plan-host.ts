@@ -1,92 +1,73 @@
 /**
- * host.yaml -> the plan of every resource, in apply order: pool, bridge, profiles (LXD), then the owned files, the
- * firewall table and the systemd unit's activation. `mode: socket` has no bridge and no table: its containers have
- * no NIC, and reach the proxy only through the LXD proxy device. `applyPlans` converges, re-plans and checks nothing is left.
+ * facts + host.yaml -> the plan of every resource, in apply order: pool, bridge, profiles (LXD), then the owned
+ * files, the firewall table and the systemd unit's activation. A pure function: the facts are read before
+ * (facts.ts: gatherFacts) and the plan is carried out after (apply.ts: applyPlans), so every rule here is a table
+ * test. `mode: socket` has no bridge and no table: its containers have no NIC, and reach the proxy only through
+ * the LXD proxy device.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApplyError } from '../errors.js';
 import { type HostConfig, managedProfiles, usesBridge } from '../host-config/schema.js';
-import type { LxdClient } from '../lxd/client.js';
 import { unitDropInPath } from '../render/systemd-unit.js';
 import { planBridge } from './bridge.js';
-import { detectHostFacts } from './host-facts.js';
-import { planNftTable, planNftTableRemoval } from './nft-table.js';
+import type { HostFacts } from './facts.js';
+import { firewallTable, planNftTable, planNftTableRemoval } from './nft-table.js';
 import { ownedFiles, planFile, planFileRemoval } from './owned-files.js';
 import { planProfile } from './profile.js';
 import { planStoragePool } from './storage-pool.js';
 import type { ResourcePlan } from './types.js';
 
-export interface PlanOptions {
-  /** Root prefix for files (default `/`). */
-  readonly root?: string;
-}
-
-/** True when systemd is PID 1 and the files go to the real root: only then are units reloaded/enabled. */
-function systemdActive(root: string): boolean {
-  return root === '/' && existsSync('/run/systemd/system');
-}
-
-function systemctl(args: string[]): void {
-  execFileSync('systemctl', args, { stdio: 'inherit' });
+/** The plan: every resource in apply order, and what was left out on purpose (the APT pin, mostly). */
+export interface HostPlan {
+  readonly plans: ResourcePlan[];
+  readonly notes: string[];
 }
 
 /** Where cuttle-provision wrote the whole unit before the package shipped it. */
-function legacyUnitPath(config: HostConfig): string {
+export function legacyUnitPath(config: HostConfig): string {
   return join(config.unit.dir, config.unit.name);
 }
 
-/** Plans every resource. */
-export async function planHost(
-  client: LxdClient,
-  config: HostConfig,
-  options: PlanOptions = {},
-): Promise<{ plans: ResourcePlan[]; notes: string[] }> {
-  const root = options.root ?? '/';
-  const plans: ResourcePlan[] = [await planStoragePool(client, config)];
-  if (usesBridge(config)) plans.push(await planBridge(client, config));
-  for (const p of managedProfiles(config)) plans.push(await planProfile(client, config, p));
-  const { files, skipped } = ownedFiles(config, detectHostFacts(client.socketPath));
-  const filePlans = files.map((f) => planFile(root, f));
+/** Plans every resource. Pure. */
+export function planHost(facts: HostFacts, config: HostConfig): HostPlan {
+  const plans: ResourcePlan[] = [planStoragePool(facts, config)];
+  if (usesBridge(config)) plans.push(planBridge(facts, config));
+  for (const p of managedProfiles(config)) plans.push(planProfile(facts, config, p));
+  const { files, skipped } = ownedFiles(config, facts.install);
+  const filePlans = files.map((f) => planFile(facts, f));
   plans.push(...filePlans);
   // Older cuttle-provision wrote the whole unit there; it would hide the packaged one (deleted only if ours).
-  const legacy = planFileRemoval(root, legacyUnitPath(config));
+  const legacy = planFileRemoval(facts, legacyUnitPath(config));
   if (legacy.action !== 'none') plans.push(legacy);
-  const nftFileChanges = filePlans.some(
-    (p) => p.id === `file ${config.firewall.file}` && p.action !== 'none',
-  );
-  const table = usesBridge(config) ? planNftTable(root, config, nftFileChanges) : null;
-  if (table !== null) plans.push(table);
-  const unitChanges =
-    legacy.action !== 'none' ||
-    filePlans.some((p) => p.id === `file ${unitDropInPath(config)}` && p.action !== 'none');
-  if (systemdActive(root) && unitChanges) {
+  const changed = (path: string): boolean =>
+    filePlans.some((p) => p.id === `file ${path}` && p.action !== 'none');
+  const fw = firewallTable(config);
+  if (fw !== null) plans.push(planNftTable(facts, fw.family, fw.table, fw.file, changed(fw.file)));
+  const unit = config.unit.name;
+  if (facts.systemd && (legacy.action !== 'none' || changed(unitDropInPath(config)))) {
     plans.push({
-      id: `unit ${config.unit.name}`,
+      id: `unit ${unit}`,
       action: 'update',
       changes: [{ key: 'state', from: undefined, to: 'daemon-reload, enabled, (re)started' }],
-      apply: async () => {
-        systemctl(['daemon-reload']);
-        systemctl(['enable', config.unit.name]);
-        systemctl(['reload-or-restart', config.unit.name]);
-      },
+      steps: [
+        { kind: 'run', argv: ['systemctl', 'daemon-reload'] },
+        { kind: 'run', argv: ['systemctl', 'enable', unit] },
+        { kind: 'run', argv: ['systemctl', 'reload-or-restart', unit] },
+      ],
     });
   }
   return { plans, notes: skipped };
 }
 
-/** Plans `remove`: the owned files, the table and the unit; never a pool, bridge or profile. */
-export function planRemoval(config: HostConfig, options: PlanOptions = {}): ResourcePlan[] {
-  const root = options.root ?? '/';
+/** Plans `remove`: the owned files, the table and the unit; never a pool, bridge or profile. Pure. */
+export function planRemoval(facts: HostFacts, config: HostConfig): ResourcePlan[] {
   const dropIn = unitDropInPath(config);
   const plans: ResourcePlan[] = [];
-  if (systemdActive(root) && existsSync(dropIn)) {
+  if (facts.systemd && facts.files[dropIn] != null) {
     plans.push({
       id: `unit ${config.unit.name}`,
       action: 'delete',
       changes: [{ key: 'state', from: 'installed', to: 'stopped, disabled' }],
-      apply: async () => systemctl(['disable', '--now', config.unit.name]),
+      steps: [{ kind: 'run', argv: ['systemctl', 'disable', '--now', config.unit.name] }],
     });
   }
   for (const p of [
@@ -96,34 +77,12 @@ export function planRemoval(config: HostConfig, options: PlanOptions = {}): Reso
     legacyUnitPath(config),
     config.apt_pin.file,
   ])
-    plans.push(planFileRemoval(root, p));
-  plans.push(planNftTableRemoval(config));
+    plans.push(planFileRemoval(facts, p));
+  plans.push(planNftTableRemoval(facts, 'inet', config.firewall.table));
   return plans;
 }
 
 /** Actions apply refuses to take on. */
 export function stoppers(plans: readonly ResourcePlan[]): ResourcePlan[] {
   return plans.filter((p) => p.action === 'replace-required' || p.action === 'blocked');
-}
-
-/**
- * Runs every plan's apply in order. Refuses to start when a plan needs a replacement or is blocked (nothing is
- * changed then).
- */
-export async function applyPlans(plans: readonly ResourcePlan[]): Promise<ResourcePlan[]> {
-  const stop = stoppers(plans);
-  if (stop.length > 0)
-    throw new ApplyError(`nothing changed: ${stop.map((p) => `${p.id}: ${p.note ?? p.action}`).join('; ')}`);
-  const done: ResourcePlan[] = [];
-  for (const p of plans) {
-    if (p.apply === undefined || p.action === 'none') continue;
-    try {
-      await p.apply();
-    } catch (err) {
-      if (err instanceof ApplyError) throw err;
-      throw new ApplyError(`${p.id}: ${(err as Error).message}`, { cause: err });
-    }
-    done.push(p);
-  }
-  return done;
 }

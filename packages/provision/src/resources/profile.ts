@@ -8,24 +8,17 @@
  * it adds `ether type ip6 drop` for the container's veth, so the container cannot reach the proxy at all.
  */
 import type { HostConfig, ManagedProfile, ProfileMode } from '../host-config/schema.js';
-import type { LxdClient } from '../lxd/client.js';
 import { renderCloudInit } from '../render/cloud-init.js';
 import { proxyEnvironment, socketListenAddress } from '../render/proxy-url.js';
+import { type HostFacts, type LxdProfile, lxdPath } from './facts.js';
 import { diffKeys, type KeyChange, type ResourcePlan } from './types.js';
-
-interface LxdProfile {
-  name: string;
-  description: string;
-  config: Record<string, string>;
-  devices: Record<string, Record<string, string>>;
-}
 
 /** What the profile should hold. */
 export interface DesiredProfile {
   readonly config: Record<string, string>;
   readonly devices: Record<string, Record<string, string>>;
   /** Devices that must not be there (a NIC on a socket-mode profile). */
-  readonly absent: (devices: Record<string, Record<string, string>>) => string[];
+  readonly absent: (devices: LxdProfile['devices']) => string[];
 }
 
 /** The daemon features the profile depends on. */
@@ -34,12 +27,9 @@ export interface ProfileFeatures {
   readonly cloudInitKeys: boolean;
 }
 
-/** Reads the features from the daemon. */
-export async function profileFeatures(client: LxdClient): Promise<ProfileFeatures> {
-  return {
-    incus: await client.isIncus(),
-    cloudInitKeys: await client.hasExtension('cloud_init'),
-  };
+/** The features, from the facts. */
+export function profileFeatures(facts: HostFacts): ProfileFeatures {
+  return { incus: facts.lxd.incus, cloudInitKeys: facts.lxd.extensions.includes('cloud_init') };
 }
 
 /**
@@ -96,10 +86,6 @@ export function desiredProfile(
   };
 }
 
-function profilePath(name: string): string {
-  return `/1.0/profiles/${encodeURIComponent(name)}`;
-}
-
 function diffDevices(current: LxdProfile['devices'], desired: DesiredProfile): KeyChange[] {
   const out: KeyChange[] = [];
   for (const dev of desired.absent(current))
@@ -114,46 +100,55 @@ function diffDevices(current: LxdProfile['devices'], desired: DesiredProfile): K
 }
 
 /** Plans one profile declared in `config` (default: `profile.name` in `mode`). */
-export async function planProfile(
-  client: LxdClient,
+export function planProfile(
+  facts: HostFacts,
   config: HostConfig,
   profile: ManagedProfile = { name: config.profile.name, mode: config.mode },
-): Promise<ResourcePlan> {
+): ResourcePlan {
   const name = profile.name;
   const id = `profile ${name}${profile.mode === 'socket' ? ' (socket mode)' : ''}`;
-  const desired = desiredProfile(config, await profileFeatures(client), profile.mode);
-  const current = await client.getOrNull<LxdProfile>(profilePath(name));
-  if (current === null) {
+  const desired = desiredProfile(config, profileFeatures(facts), profile.mode);
+  const m = facts.lxd.profiles[name] ?? null;
+  if (m === null) {
     return {
       id,
       action: 'create',
       changes: [...diffKeys({}, desired.config), ...diffDevices({}, desired)],
-      apply: async () => {
-        await client.request('POST', '/1.0/profiles', {
-          name,
-          config: desired.config,
-          devices: desired.devices,
-          description: 'managed by cuttle-provision',
-        });
-      },
+      steps: [
+        {
+          kind: 'lxd-create',
+          path: '/1.0/profiles',
+          body: {
+            name,
+            config: desired.config,
+            devices: desired.devices,
+            description: 'managed by cuttle-provision',
+          },
+        },
+      ],
     };
   }
-  const m = current.metadata;
   const changes = [...diffKeys(m.config, desired.config), ...diffDevices(m.devices, desired)];
   if (changes.length === 0) return { id, action: 'none', changes };
   return {
     id,
     action: 'update',
     changes,
-    apply: () =>
-      client.update<LxdProfile>(profilePath(name), (cur) => {
-        const devices = { ...cur.devices };
-        for (const dev of desired.absent(cur.devices)) delete devices[dev];
-        return {
-          config: { ...cur.config, ...desired.config },
-          devices: { ...devices, ...desired.devices },
-          description: cur.description,
-        };
-      }),
+    steps: [
+      {
+        kind: 'lxd-update',
+        path: lxdPath.profile(name),
+        build: (current) => {
+          const cur = current as unknown as LxdProfile;
+          const devices = { ...cur.devices };
+          for (const dev of desired.absent(cur.devices)) delete devices[dev];
+          return {
+            config: { ...cur.config, ...desired.config },
+            devices: { ...devices, ...desired.devices },
+            description: cur.description,
+          };
+        },
+      },
+    ],
   };
 }

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { type HostConfig, managedProfiles, usesBridge, usesSocket } from '../host-config/schema.js';
 import type { LxdClient } from '../lxd/client.js';
 import { bridgeAddress } from '../render/proxy-url.js';
+import type { HostFacts } from '../resources/facts.js';
 import { planProfile } from '../resources/profile.js';
 import { type CheckResult, check } from './check.js';
 import { socketHostChecks } from './socket-checks.js';
@@ -22,13 +23,17 @@ function sysctl(path: string): string {
 }
 
 /** Every host check, in order. */
-export async function hostChecks(client: LxdClient, config: HostConfig): Promise<CheckResult[]> {
+export async function hostChecks(
+  client: LxdClient,
+  config: HostConfig,
+  facts: HostFacts,
+): Promise<CheckResult[]> {
   const out = usesBridge(config) ? await bridgeChecks(client, config) : [];
   if (usesSocket(config)) out.push(...(await socketHostChecks(config)));
   for (const p of managedProfiles(config)) {
     out.push(
       await check(`profile ${p.name} keys set`, async () => {
-        const plan = await planProfile(client, config, p);
+        const plan = planProfile(facts, config, p);
         return [
           plan.action === 'none',
           plan.action === 'none' ? 'as declared' : plan.changes.map((c) => c.key).join(', '),

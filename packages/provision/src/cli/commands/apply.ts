@@ -1,6 +1,7 @@
 /** `cuttle-provision apply`: converge, re-read, check that nothing is left to do. */
 import { ApplyError } from '../../errors.js';
-import { applyPlans, planHost } from '../../resources/plan-host.js';
+import { applyPlans, systemEffects } from '../../resources/apply.js';
+import { planHost } from '../../resources/plan-host.js';
 import type { CommandContext } from '../context.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatPlan } from '../format-plan.js';
@@ -18,11 +19,10 @@ exit: 0 converged, 2 usage or config error, 3 runtime failure, replace required 
 `;
 
 export async function applyCommand(ctx: CommandContext): Promise<number> {
-  const client = ctx.client();
-  const { plans } = await planHost(client, ctx.config, { root: ctx.root });
-  const done = await applyPlans(plans);
+  const { plans } = planHost(await ctx.facts(), ctx.config);
+  const done = await applyPlans(plans, systemEffects(ctx.client()));
   for (const p of done) process.stdout.write(`${p.action === 'create' ? 'created' : 'updated'} ${p.id}\n`);
-  const again = await planHost(client, ctx.config, { root: ctx.root });
+  const again = planHost(await ctx.facts(), ctx.config);
   const left = again.plans.filter((p) => p.action !== 'none');
   if (left.length > 0) throw new ApplyError(`applied, but the host did not converge:\n${formatPlan(left)}`);
   process.stdout.write(done.length === 0 ? 'No changes.\n' : 'Converged.\n');

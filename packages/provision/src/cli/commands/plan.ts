@@ -17,7 +17,7 @@ exit: 0 no changes, 1 changes pending, 2 usage or config error, 3 runtime failur
 `;
 
 export async function planCommand(ctx: CommandContext): Promise<number> {
-  const { plans, notes } = await planHost(ctx.client(), ctx.config, { root: ctx.root });
+  const { plans, notes } = planHost(await ctx.facts(), ctx.config);
   process.stdout.write(ctx.json ? planJson(plans, notes) : formatPlan(plans, notes));
   if (stoppers(plans).length > 0) return EXIT_RUNTIME;
   return plans.some((p) => p.action !== 'none') ? EXIT_CHANGES : EXIT_OK;

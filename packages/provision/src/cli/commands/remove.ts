@@ -1,5 +1,6 @@
 /** `cuttle-provision remove`: take away the files, the firewall table and the unit it owns; never a pool. */
-import { applyPlans, planRemoval } from '../../resources/plan-host.js';
+import { applyPlans, systemEffects } from '../../resources/apply.js';
+import { planRemoval } from '../../resources/plan-host.js';
 import type { CommandContext } from '../context.js';
 import { EXIT_OK } from '../exit-codes.js';
 
@@ -16,7 +17,7 @@ exit: 0 removed (or nothing to remove), 2 usage or config error, 3 runtime failu
 `;
 
 export async function removeCommand(ctx: CommandContext): Promise<number> {
-  const done = await applyPlans(planRemoval(ctx.config, { root: ctx.root }));
+  const done = await applyPlans(planRemoval(await ctx.facts(), ctx.config), systemEffects(ctx.client()));
   for (const p of done) process.stdout.write(`removed ${p.id}\n`);
   if (done.length === 0) process.stdout.write('Nothing to remove.\n');
   return EXIT_OK;

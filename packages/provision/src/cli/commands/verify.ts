@@ -27,7 +27,7 @@ exit: 0 every check passed, 1 a check failed, 2 usage or config error, 3 runtime
 
 export async function verifyCommand(ctx: CommandContext): Promise<number> {
   const client = ctx.client();
-  const results = await hostChecks(client, ctx.config);
+  const results = await hostChecks(client, ctx.config, await ctx.facts());
   if (ctx.instance !== undefined)
     results.push(
       ...(await instanceChecks(client, ctx.config, ctx.instance, {
