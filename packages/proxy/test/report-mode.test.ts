@@ -4,7 +4,7 @@
  * and rule, while the private-address guard still refuses (its canary stays silent).
  */
 
-import { configSchema, type DecisionInput } from '@cuttle/shared';
+import { compilePolicy, configSchema, type DecisionInput } from '@cuttle/shared';
 import {
   type Canary,
   type Origin,
@@ -15,7 +15,6 @@ import {
   startProxy,
 } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileReportingPolicy, isWouldDeny } from '../src/report/report-policy.js';
 
 const CLIENT = { address: 'fe80::2', zone: 'lxdbr0' };
 const OUTSIDER = { address: '192.0.2.7' };
@@ -145,8 +144,9 @@ const ROWS: {
 
 describe('report mode: decisions', () => {
   it.each(ROWS)('$name', ({ config, input, want }) => {
-    const d = compileReportingPolicy(configSchema.parse(config)).decide(input);
-    const verdict = d.verdict === 'deny' ? 'deny' : isWouldDeny(d) ? 'would_deny' : 'allow';
+    // The verdict is the policy's own: `would_deny` is a variant of Decision, not an allow decoded later.
+    const d = compilePolicy(configSchema.parse(config)).decide(input);
+    const verdict = d.verdict;
     expect([verdict, d.reason, d.rule]).toEqual(want);
   });
 

@@ -1,7 +1,8 @@
 import * as net from 'node:net';
+import { isZoneMismatch } from '@cuttle/shared';
 import { type Origin, sendRaw, startOrigin, startProxy } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isZoneMismatch, parseClientAddress } from '../src/core/client.js';
+import { parseClientAddress } from '../src/core/client.js';
 
 const connect = (port: number, host = '127.0.0.1'): Promise<net.Socket> =>
   new Promise((resolve, reject) => {

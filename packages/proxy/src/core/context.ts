@@ -4,7 +4,8 @@
  * A reload swaps the whole context object atomically; in-flight work keeps the one it started with.
  */
 import type { Agent } from 'node:http';
-import type { Config, Decision, Policy } from '@cuttle/shared';
+import type { ClientIdentity, Config, Decision, Policy } from '@cuttle/shared';
+import type { ClientInfo } from './client.js';
 import type { SelfEndpoints } from './self-endpoints.js';
 import type { TunnelRegistry } from './tunnel-registry.js';
 
@@ -70,6 +71,11 @@ export interface ProxyContext {
   readonly policy: Policy;
   /** Resolves a normalised name (static `dns.hosts` first, cached for TTL) or passes an IP literal through the guard. */
   resolve(host: string, hostKind: Decision['hostKind']): Promise<ResolveResult>;
+  /**
+   * Which container the client is, as the identity map of the moment sees it (a unix socket's name is its own,
+   * authoritative); null when nothing names it. Asked once per request and handed to the policy.
+   */
+  identify(client: ClientInfo): ClientIdentity | null;
   /** Called exactly once per finished request or tunnel. */
   record(entry: AccessRecord): void;
   /** The running instance this context belongs to (the same object across reloads). */

@@ -1,15 +1,20 @@
 /** One plain-HTTP exchange's bookkeeping: the access record being filled in, written exactly once. */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientIdentity } from '@cuttle/shared';
 import { newAccessRecord } from '../core/access-record.js';
 import { sendError } from '../core/answers.js';
-import { clientOf } from '../core/client.js';
+import { type ClientInfo, clientOf } from '../core/client.js';
 import type { AccessRecord, ProxyContext } from '../core/context.js';
 import type { ErrorCode } from '../core/errors.js';
 
 /** Per-request bookkeeping; `finish` writes the single access record. */
 export class Exchange {
   readonly rec: AccessRecord;
+  /** The client as the server tagged its connection. */
+  readonly client: ClientInfo;
+  /** Which container the client is (asked once, at the start), for the decision and the record. */
+  readonly identity: ClientIdentity | null;
   #done = false;
   readonly #ctx: ProxyContext;
   readonly #start: number;
@@ -17,7 +22,10 @@ export class Exchange {
   constructor(ctx: ProxyContext, req: IncomingMessage) {
     this.#ctx = ctx;
     this.#start = performance.now();
-    this.rec = newAccessRecord(clientOf(req.socket).label, req.method ?? '-', 'bad_request');
+    this.client = clientOf(req.socket);
+    this.identity = ctx.identify(this.client);
+    this.rec = newAccessRecord(this.client.label, req.method ?? '-', 'bad_request');
+    this.rec.container = this.identity?.name ?? null;
   }
 
   /** Writes the record; later calls do nothing. */

@@ -3,7 +3,7 @@
  *
  *   request --framing/limits--> 400/431 + close
  *           --parseProxyTarget--> 400
- *           --policy.decide--> 403 X-Cuttle-Deny
+ *           --policy.decide (zone rule, clients, method, lists, grants, report mode)--> 403 X-Cuttle-Deny
  *           --ctx.resolve (guard)--> 403 private_address | 502 dns
  *           --an answer is one of our own listeners (instance.endpoints)--> 403 self_loop
  *           --http.request(checked addresses, pooled)--> origin
@@ -17,24 +17,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseProxyTarget } from '@cuttle/shared';
 import { sendDeny } from '../core/answers.js';
-import { clientOf } from '../core/client.js';
 import { isClosing, markClosing } from '../core/closing.js';
 import type { ProxyContext } from '../core/context.js';
 import { type ParentProxy, parentProxyOf } from '../upstream/index.js';
 import { Exchange, fail } from './exchange.js';
 import { checkFraming, hasRequestBody } from './hygiene.js';
 import { type Destination, sendUpstream } from './send-upstream.js';
-
-/** Methods forwarded as plain HTTP; anything else is `method_denied` (CONNECT goes to the tunnel). */
-export const FORWARD_METHODS: ReadonlySet<string> = new Set([
-  'GET',
-  'HEAD',
-  'POST',
-  'PUT',
-  'PATCH',
-  'DELETE',
-  'OPTIONS',
-]);
 
 /** Handles one plain-HTTP request from a client. Never throws; always records once. */
 export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
@@ -67,26 +55,16 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
   x.rec.host = target.host;
   x.rec.port = target.port;
   x.rec.path = target.path;
-  const client = clientOf(req.socket);
-  let decision = ctx.policy.decide({ client: client.address, method, host: target.host, port: target.port });
-  if (decision.verdict === 'allow' && !FORWARD_METHODS.has(method)) {
-    decision = {
-      verdict: 'deny',
-      reason: 'method_denied',
-      rule: null,
-      host: decision.host,
-      hostKind: decision.hostKind,
-    };
-  }
-  if (client.zoneMismatch) {
-    decision = {
-      verdict: 'deny',
-      reason: 'client_denied',
-      rule: null,
-      host: decision.host,
-      hostKind: decision.hostKind,
-    };
-  }
+  const { client, identity } = x;
+  // One question, one answer: the zone rule, clients, method, lists, container grants and report mode are all in it.
+  const decision = ctx.policy.decide({
+    client: client.address,
+    method,
+    host: target.host,
+    port: target.port,
+    listener: client.listener,
+    identity,
+  });
   x.rec.host = decision.host === '' ? target.host : decision.host;
   x.rec.rule = decision.rule;
   x.rec.reason = decision.reason;
@@ -134,7 +112,8 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
         x.rec.status = sendDeny(res, 'self_loop', hasRequestBody(req.headers));
         return;
       }
-      x.rec.verdict = 'allow';
+      // A would-deny goes through like an allow and is logged as what it is.
+      x.rec.verdict = decision.verdict;
       sendUpstream(ctx, req, res, x, dest, resolved.addresses, parent);
     },
     () => fail(x, res, 'dns_failure'),

@@ -14,7 +14,8 @@
  * Socket mode (`identity.socket_dir`): an entry with `"socket": true` asks the proxy for the instance's own socket
  * `DIR/NAME.sock`; such an instance usually has no NIC, and its entry is then just `{"name": "blog", "socket": true}`.
  */
-import { formatIpAddress, parseIpAddress } from '@cuttle/shared';
+import { type ClientIdentity, formatIpAddress, parseIpAddress } from '@cuttle/shared';
+import type { ClientInfo } from '../core/client.js';
 
 /** One instance as the map file lists it. */
 export interface IdentityEntry {
@@ -35,6 +36,17 @@ export interface IdentityMap {
 
 /** The empty map (no file, or identity off). */
 export const EMPTY_IDENTITY: IdentityMap = { lookup: () => null, entries: [], sockets: [] };
+
+/**
+ * Which container a client is, for the policy and the access record. A unix socket's name is the identity
+ * (`unix:blog` is `blog`), authoritative: the socket is host-side configuration. An address is looked up in the
+ * map; it is authoritative only when the map says the NIC is filtered (else it could be spoofed).
+ */
+export function identify(map: IdentityMap, client: ClientInfo): ClientIdentity | null {
+  if (client.unix) return { name: client.label.slice('unix:'.length), authoritative: true };
+  const entry = map.lookup(client.label);
+  return entry === null ? null : { name: entry.name, authoritative: entry.filtered };
+}
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/;
 const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;

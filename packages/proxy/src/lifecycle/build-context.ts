@@ -1,13 +1,11 @@
 /**
- * config -> ProxyContext for the daemon: the traffic paths' context (create-context.ts) with report mode applied
- * to the policy, the per-container grants of the identity map, and name resolutions timed into the DNS latency
- * histogram.
+ * config -> ProxyContext for the daemon: the traffic paths' context (create-context.ts) with the identity map of the
+ * moment answering `identify`, and name resolutions timed into the DNS latency histogram.
  */
 import type { Config } from '@cuttle/shared';
 import type { AccessRecord, ProxyContext, ProxyInstance } from '../core/context.js';
-import { EMPTY_IDENTITY, type IdentityMap, withContainerGrants } from '../identity/index.js';
+import { EMPTY_IDENTITY, type IdentityMap } from '../identity/index.js';
 import type { ProxyMetrics } from '../metrics/index.js';
-import { compileReportingPolicy, usesReportMode } from '../report/report-policy.js';
 import { createContext } from './create-context.js';
 
 /** A frozen context for `config`; `record` goes to the access sink of the moment. */
@@ -18,10 +16,8 @@ export function buildContext(
   metrics: ProxyMetrics | null,
   identity: () => IdentityMap = () => EMPTY_IDENTITY,
 ): ProxyContext {
-  const base = createContext(config, record, instance);
-  const reporting = usesReportMode(config) ? compileReportingPolicy(config) : base.policy;
-  const policy = withContainerGrants(reporting, config, identity);
-  if (metrics === null && policy === base.policy) return base;
+  const base = createContext(config, record, instance, identity);
+  if (metrics === null) return base;
   const resolveBase = base.resolve;
   const resolve: ProxyContext['resolve'] =
     metrics === null
@@ -40,5 +36,5 @@ export function buildContext(
             throw err;
           }
         };
-  return Object.freeze({ ...base, policy, resolve });
+  return Object.freeze({ ...base, resolve });
 }

@@ -46,8 +46,8 @@ interface State {
   draining: boolean;
 }
 
-function sinkOptions(config: Config, say: (line: string) => void, identity: () => IdentityMap) {
-  return { viaParent: config.upstream !== null, say, identity };
+function sinkOptions(config: Config, say: (line: string) => void) {
+  return { viaParent: config.upstream !== null, say };
 }
 
 /** Runs the daemon; resolves with the exit code once drained (0) or when it cannot start (3). */
@@ -102,11 +102,7 @@ export async function serve(options: ServeOptions): Promise<number> {
   let state: State;
   let server: ProxyServer;
   try {
-    const sink = await createAccessSink(
-      options.config.log,
-      metrics,
-      sinkOptions(options.config, say, identity),
-    );
+    const sink = await createAccessSink(options.config.log, metrics, sinkOptions(options.config, say));
     state = { config: options.config, sink, metricsServer: null, draining: false };
   } catch (err) {
     say(`cannot open the access log ${options.config.log.file}: ${(err as Error).message}`);
@@ -165,9 +161,7 @@ export async function serve(options: ServeOptions): Promise<number> {
         next.log.file !== old.config.log.file ||
         next.log.format !== old.config.log.format ||
         (next.upstream === null) !== (old.config.upstream === null);
-      const sink = logChanged
-        ? await createAccessSink(next.log, metrics, sinkOptions(next, say, identity))
-        : old.sink;
+      const sink = logChanged ? await createAccessSink(next.log, metrics, sinkOptions(next, say)) : old.sink;
       const metricsMoved = next.metrics.listen !== old.config.metrics.listen;
       let metricsServer = old.metricsServer;
       try {

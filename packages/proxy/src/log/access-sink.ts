@@ -1,7 +1,7 @@
 /**
  * The access sink: `ProxyContext.record` lands here once per finished request or tunnel.
  *
- *   AccessRecord --report verdict--> metrics.observeRecord --> json (pino) | squid line --> async destination
+ *   AccessRecord --> metrics.observeRecord --> json (pino) | squid line --> async destination
  *
  * The pino logger and the line formatter are built once; a record costs one serialisation and a queued write.
  */
@@ -9,9 +9,7 @@ import { appendFileSync } from 'node:fs';
 import type { Config } from '@cuttle/shared';
 import { pino } from 'pino';
 import type { AccessRecord } from '../core/context.js';
-import type { IdentityMap } from '../identity/identity-map.js';
 import type { ProxyMetrics } from '../metrics/index.js';
-import { markWouldDeny } from '../report/report-policy.js';
 import { formatSquidLine, toJsonFields } from './access-line.js';
 import { type LogDestination, openLogDestination } from './destination.js';
 
@@ -34,8 +32,6 @@ export interface AccessSinkOptions {
   readonly viaParent?: boolean;
   /** The proxy's own messages (stderr): write errors are reported there, once per distinct message. */
   readonly say?: (line: string) => void;
-  /** The identity map of the moment: fills `container` from the client address. */
-  readonly identity?: () => IdentityMap;
 }
 
 /** Opens `log.file` and returns the sink. Rejects if the file cannot be opened. */
@@ -52,7 +48,6 @@ export async function createAccessSink(
     say(`access log ${log.file}: ${err.message}`);
   });
   const viaParent = options.viaParent === true;
-  const identity = options.identity;
   let write: (entry: AccessRecord) => void;
   if (log.format === 'squid') {
     write = (entry) => {
@@ -93,9 +88,6 @@ export async function createAccessSink(
   return {
     settings: log,
     record(entry) {
-      if (entry.container === null && identity !== undefined)
-        entry.container = identity().lookup(entry.client)?.name ?? null;
-      markWouldDeny(entry);
       metrics?.observeRecord(entry);
       if (closed) late(entry);
       else write(entry);

@@ -10,7 +10,6 @@
  */
 import { type ClientAddress, DENY_REASONS, type Policy } from '@cuttle/shared';
 import type { ParsedAccessLine } from '../log/parse-access-line.js';
-import { isWouldDeny } from './report-policy.js';
 
 /** The policy's verdict on a request. */
 export type PolicyVerdict = 'allow' | 'deny' | 'would_deny';
@@ -104,7 +103,7 @@ export function replayLine(policy: Policy, line: ParsedAccessLine | null, summar
     host: line.host,
     port: line.port,
   });
-  const to: PolicyVerdict = d.verdict === 'deny' ? 'deny' : isWouldDeny(d) ? 'would_deny' : 'allow';
+  const to: PolicyVerdict = d.verdict;
   if (to === from) return;
   summary.changed++;
   const target = targetOf(line);

@@ -4,24 +4,23 @@
  *
  *   accept --limits--> 503/drop (limit_exceeded), lingering close; the HTTP parser is never attached, so nothing
  *                      the client sent is parsed or forwarded
- *          --tag client (zone, or unix:NAME)--> 'request' -> forward.handleRequest
- *                                               'connect' -> tunnel.handleConnect
- *                                               'clientError' -> 400/408/431 + close
- *   (on a unix listener every path gets the socket's view of the context: unix-context.ts)
+ *          --tag client (address and the listener's zone, or unix:NAME)--> 'request' -> forward.handleRequest
+ *                                                                            'connect' -> tunnel.handleConnect
+ *                                                                            'clientError' -> 400/408/431 + close
+ *   (the zone rule and the unix socket's identity are the policy's: the traffic paths hand it the client tag)
  */
 
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import { newAccessRecord } from '../core/access-record.js';
 import { rawAnswer, rawDeny } from '../core/answers.js';
-import { clientOf, tagClient } from '../core/client.js';
+import { type ClientInfo, clientOf, tagClient } from '../core/client.js';
 import type { AccessRecord, ProxyContext } from '../core/context.js';
 import { ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import { endLingering } from '../core/linger.js';
 import { handleRequest } from '../forward/index.js';
 import { handleConnect } from '../tunnel/index.js';
 import type { ConnectionLimits } from './connection-limits.js';
-import { unixContext } from './unix-context.js';
 
 /** How often node checks head and request timeouts (its default, 30 s, would make `header_ms` coarse). */
 const TIMEOUT_CHECK_MS = 1000;
@@ -37,13 +36,17 @@ export interface ProxyHttpServerOptions {
   readonly unixLabel?: string | undefined;
 }
 
+/** A listener-level record (limits, unparsable heads): no request, the client and its container only. */
 function errorRecord(
-  client: string,
+  ctx: ProxyContext,
+  client: ClientInfo,
   code: string,
   status: number,
   verdict: AccessRecord['verdict'],
 ): AccessRecord {
-  return { ...newAccessRecord(client, '-', code, status), verdict };
+  const rec: AccessRecord = { ...newAccessRecord(client.label, '-', code, status), verdict };
+  rec.container = ctx.identify(client)?.name ?? null;
+  return rec;
 }
 
 /** llhttp error codes (and node's own) mapped to the answer for a client whose head could not be parsed. */
@@ -61,8 +64,7 @@ function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
 
 /** Creates the http.Server for one listener (not yet listening). */
 export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Server {
-  const { unixLabel } = options;
-  const context = unixLabel === undefined ? options.context : () => unixContext(options.context(), unixLabel);
+  const { unixLabel, context } = options;
   const initial = context().config;
   const server = http.createServer({
     maxHeaderSize: initial.limits.max_header_bytes,
@@ -91,7 +93,7 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
     const ctx = context();
     const { max_connections, max_connections_per_client, over_limit } = ctx.config.limits;
     if (!options.limits.admit(socket, info.address.address, max_connections, max_connections_per_client)) {
-      ctx.record(errorRecord(info.label, 'limit_exceeded', over_limit === 'drop' ? 0 : 503, 'deny'));
+      ctx.record(errorRecord(ctx, info, 'limit_exceeded', over_limit === 'drop' ? 0 : 503, 'deny'));
       endLingering(socket, over_limit === 'drop' ? undefined : rawDeny('limit_exceeded'));
       return;
     }
@@ -102,27 +104,20 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) =>
     handleRequest(context(), req, res),
   );
-  server.on('connect', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
-    const ctx = context();
-    const info = clientOf(socket);
-    if (info.zoneMismatch) {
-      const rec = errorRecord(info.label, 'client_denied', 403, 'deny');
-      rec.method = 'CONNECT';
-      ctx.record(rec);
-      socket.end(rawDeny('client_denied'));
-      return;
-    }
-    handleConnect(ctx, req, socket, head, info.address);
-  });
+  server.on('connect', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
+    handleConnect(context(), req, socket, head),
+  );
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const code = clientErrorCode(err);
     const info = clientOf(socket);
     if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
       const { status, message } = ERROR_CODES[code];
       socket.end(rawAnswer(status, { 'X-Cuttle-Error': code }, `${message}\n`));
-      context().record(errorRecord(info.label, code, status, 'error'));
+      const ctx = context();
+      ctx.record(errorRecord(ctx, info, code, status, 'error'));
     } else {
-      context().record(errorRecord(info.label, code, 0, 'error'));
+      const ctx = context();
+      ctx.record(errorRecord(ctx, info, code, 0, 'error'));
     }
     socket.destroySoon?.();
   });

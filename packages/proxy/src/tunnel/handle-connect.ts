@@ -18,10 +18,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type ClientAddress, type Decision, type DenyReason, parseProxyTarget } from '@cuttle/shared';
+import { type ClientIdentity, type Decision, type DenyReason, parseProxyTarget } from '@cuttle/shared';
 import { newAccessRecord } from '../core/access-record.js';
 import { rawAnswer, rawDeny, rawError } from '../core/answers.js';
-import { clientOf } from '../core/client.js';
+import { type ClientInfo, clientOf } from '../core/client.js';
 import type { AccessRecord, ProxyContext } from '../core/context.js';
 import { ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import { connectAddresses, formatHostPort } from '../upstream/connect-addresses.js';
@@ -35,46 +35,35 @@ const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
 /** How long a refused client gets to read our answer and close before we drop the connection. */
 const LINGER_MS = 2_000;
 
-type Allowed = Extract<Decision, { verdict: 'allow' }>;
+/** An allow, or a report-mode would-deny (which goes through like one). */
+type Allowed = Exclude<Decision, { verdict: 'deny' }>;
 
 /**
- * Handles a CONNECT request handed over by the server's 'connect' event (after its client and zone checks). Owns
- * `socket` from then on: always answers with a status line or relays, and records exactly one AccessRecord.
- * `client` defaults to what the server recorded on the socket at accept time (`clientOf`).
+ * Handles a CONNECT request handed over by the server's 'connect' event. Owns `socket` from then on: always answers
+ * with a status line or relays, and records exactly one AccessRecord. The client is what the server recorded on the
+ * socket at accept time (`clientOf`).
  */
-export function handleConnect(
-  ctx: ProxyContext,
-  req: IncomingMessage,
-  socket: Duplex,
-  head: Buffer,
-  client?: ClientAddress,
-): void {
-  const info = clientOf(socket as Socket);
-  const address = client ?? info.address;
-  const label = client === undefined ? info.label : clientLabel(client);
-  new Tunnel(ctx, socket, address, label).run(req.url ?? '', head);
-}
-
-/** `fe80::2%lxdbr0`: the client as logged. */
-function clientLabel(client: ClientAddress): string {
-  return client.zone !== undefined && client.zone !== ''
-    ? `${client.address}%${client.zone}`
-    : client.address;
+export function handleConnect(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  new Tunnel(ctx, socket, clientOf(socket as Socket)).run(req.url ?? '', head);
 }
 
 class Tunnel {
   readonly #ctx: ProxyContext;
   readonly #socket: Duplex;
-  readonly #client: ClientAddress;
+  readonly #client: ClientInfo;
+  /** Which container the client is (asked once, at the start), for the decision and the record. */
+  readonly #identity: ClientIdentity | null;
   readonly #rec: AccessRecord;
   readonly #abort = new AbortController();
   #recorded = false;
 
-  constructor(ctx: ProxyContext, socket: Duplex, client: ClientAddress, label: string) {
+  constructor(ctx: ProxyContext, socket: Duplex, client: ClientInfo) {
     this.#ctx = ctx;
     this.#socket = socket;
     this.#client = client;
-    this.#rec = newAccessRecord(label, 'CONNECT', 'bad_target');
+    this.#identity = ctx.identify(client);
+    this.#rec = newAccessRecord(client.label, 'CONNECT', 'bad_target');
+    this.#rec.container = this.#identity?.name ?? null;
     // The server's own timeouts and listeners no longer apply: this socket is a tunnel now.
     (socket as Partial<Socket>).setTimeout?.(0);
     (socket as Partial<Socket>).setNoDelay?.(true);
@@ -104,16 +93,21 @@ class Tunnel {
     rec.host = parsed.host;
     rec.port = parsed.port;
 
+    const client = this.#client;
+    // One question, one answer: the zone rule, clients, method, lists, container grants and report mode are all in it.
     const decision = this.#ctx.policy.decide({
-      client: this.#client,
+      client: client.address,
       method: 'CONNECT',
       host: parsed.host,
       port: parsed.port,
+      listener: client.listener,
+      identity: this.#identity,
     });
     rec.host = decision.host;
     rec.rule = decision.rule;
     if (decision.verdict === 'deny') return this.#deny(decision.reason);
-    rec.verdict = 'allow';
+    // A would-deny goes through like an allow and is logged as what it is.
+    rec.verdict = decision.verdict;
     rec.reason = decision.reason;
 
     let parent: ParentProxy | null;

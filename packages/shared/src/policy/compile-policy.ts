@@ -1,14 +1,22 @@
 /**
- * config -> Policy. Everything is compiled here once; `decide` then runs, in this order (first failure wins):
- *   client -> method -> port (ports | connect_ports) -> host validity -> rules (first match)
- *   -> IP literal (allow_ips | deny ip_literal) -> allow (name patterns) -> deny not_allowlisted
+ * config -> Policy. Everything is compiled here once; `decide` then gives the whole verdict, in this order (first
+ * failure wins):
+ *   zone rule (zoned listener) -> client (not on a unix listener) -> method -> port (ports | connect_ports)
+ *   -> host validity -> rules (first match) -> IP literal (allow_ips | deny ip_literal) -> allow (name patterns)
+ *   -> deny not_allowlisted
+ * then, on that result: the container grants (a `not_allowlisted` for a container with an authoritative identity
+ * whose own `containers.NAME.allow` matches becomes an allow) and report mode (report-mode denies become
+ * `would_deny`, see report-mode.ts).
  */
 import type { Config } from '../config/schema.js';
 import { normalizeHost } from '../host/normalize-host.js';
 import { type IpAddress, parseIpAddress } from '../net/address.js';
+import { compileContainerGrants } from './container-grants.js';
 import { PolicyCompileError, type PolicyIssue } from './errors.js';
-import { compileDomains, compileRanges, compileRule, type RuleSubject } from './rules.js';
-import type { ClientAddress, Decision, DecisionInput, Policy } from './types.js';
+import type { DenyReason } from './reasons.js';
+import { compileReportMode } from './report-mode.js';
+import { type CompiledRule, compileDomains, compileRanges, compileRule, type RuleSubject } from './rules.js';
+import type { ClientAddress, Decision, DecisionInput, ListenerFacts, Policy } from './types.js';
 
 /** Methods cuttle forwards (RFC 9110 plus PATCH); anything else is `method_denied`. */
 export const ALLOWED_METHODS: ReadonlySet<string> = new Set([
@@ -32,6 +40,17 @@ function parseClient(client: ClientAddress): IpAddress | null {
 }
 
 /**
+ * The zone rule: a listener bound to a zoned (link-local) address only serves clients whose zone is that same
+ * interface. The kernel already refuses other interfaces for a zoned bind; this is the second check.
+ */
+export function isZoneMismatch(client: ClientAddress, listenerZone: string | undefined): boolean {
+  if (listenerZone === undefined) return false;
+  return client.zone !== listenerZone;
+}
+
+const NO_LISTENER: ListenerFacts = {};
+
+/**
  * Compiles a validated config into a Policy. Throws PolicyCompileError listing every invalid entry (range,
  * domain pattern) with its key path.
  */
@@ -44,6 +63,8 @@ export function compilePolicy(config: Config): Policy {
   const allowIps = compileRanges(config.allow_ips, ['allow_ips'], issues);
   const rules = config.rules.map((r, i) => compileRule(r, i, issues));
   compileRanges(config.destinations.allow_ranges, ['destinations', 'allow_ranges'], issues);
+  const grant = compileContainerGrants(config.containers, issues);
+  const report = compileReportMode(config);
   if (issues.length > 0) throw new PolicyCompileError(issues);
 
   // One-entry cache of the last client parsed: a keep-alive connection sends many requests from one address, and
@@ -61,13 +82,19 @@ export function compilePolicy(config: Config): Policy {
     return lastParsed;
   };
 
-  const decide = (input: DecisionInput): Decision => {
+  /**
+   * The verdict of the lists alone. `skipped.label` is set to the first report-only deny rule that matched and was
+   * passed over (a report rule under an enforcing policy): the request is a would-deny if the rest allows it.
+   */
+  const evaluate = (input: DecisionInput, skipped: { label: string | null }): Decision => {
     const n = normalizeHost(input.host);
     const host = n.kind === 'invalid' ? input.host : n.host;
     const hostKind = n.kind;
+    const listener = input.listener ?? NO_LISTENER;
 
     let client: IpAddress | null = null;
-    if (input.client !== undefined) {
+    if (input.client !== undefined && listener.unix !== true) {
+      if (isZoneMismatch(input.client, listener.zone)) return denyOf('client_denied', null, host, hostKind);
       client = clientOf(input.client);
       if (client === null || !clients.has(client)) return denyOf('client_denied', null, host, hostKind);
     }
@@ -83,10 +110,20 @@ export function compilePolicy(config: Config): Policy {
     const ip = n.kind === 'name' ? null : n.address;
     if (rules.length > 0) {
       const subject: RuleSubject = { client, method, port: input.port, name: ip ? null : n.host, ip };
-      for (const rule of rules) {
+      for (let i = 0; i < rules.length; i++) {
+        const rule = rules[i] as CompiledRule;
         if (!rule.matches(subject)) continue;
-        if (rule.action === 'deny') return denyOf('rule_denied', rule.label, host, hostKind);
-        return { verdict: 'allow', reason: 'rule_allowed', rule: rule.label, host, hostKind: n.kind };
+        if (rule.action === 'allow')
+          return { verdict: 'allow', reason: 'rule_allowed', rule: rule.label, host, hostKind: n.kind };
+        switch (report.ruleModes[i]) {
+          case 'skip':
+            skipped.label ??= rule.label;
+            continue;
+          case 'report':
+            return { verdict: 'would_deny', reason: 'rule_denied', rule: rule.label, host, hostKind: n.kind };
+          default:
+            return denyOf('rule_denied', rule.label, host, hostKind);
+        }
       }
     }
     if (ip !== null) {
@@ -98,11 +135,22 @@ export function compilePolicy(config: Config): Policy {
     if (entry === null) return denyOf('not_allowlisted', null, host, hostKind);
     return { verdict: 'allow', reason: 'allowlisted', rule: entry, host, hostKind: 'name' };
   };
+
+  const decide = (input: DecisionInput): Decision => {
+    const skipped = { label: null as string | null };
+    const d = evaluate(input, skipped);
+    // The grants add names to `allow` for one container, so they answer exactly what `allow` would have.
+    if (d.verdict === 'deny' && d.reason === 'not_allowlisted') {
+      const granted = grant(d.host, input.identity);
+      if (granted !== null) return granted;
+    }
+    return report.apply(d, skipped.label);
+  };
   return { decide };
 }
 
 function denyOf(
-  reason: Extract<Decision, { verdict: 'deny' }>['reason'],
+  reason: DenyReason,
   rule: string | null,
   host: string,
   hostKind: Decision['hostKind'],

@@ -24,3 +24,18 @@ export type DenyReason = keyof typeof DENY_REASONS;
 
 /** Reason attached to an allowed decision. */
 export type AllowReason = 'allowlisted' | 'ip_allowed' | 'rule_allowed';
+
+/**
+ * The deny reasons report mode lets through as `would_deny`: the allowlist's and the port lists' own. Who may use
+ * the proxy (client, method), a malformed host and every check made after the decision (private-address guard,
+ * SNI) always enforce: report mode loosens the allowlist, never who may use the proxy or where it may connect.
+ */
+export const REPORTABLE_REASONS = [
+  'not_allowlisted',
+  'ip_literal',
+  'rule_denied',
+  'port_denied',
+  'connect_port_denied',
+] as const satisfies readonly DenyReason[];
+
+export type ReportableReason = (typeof REPORTABLE_REASONS)[number];

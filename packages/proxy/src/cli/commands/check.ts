@@ -5,10 +5,15 @@
  */
 
 import { parseArgs } from 'node:util';
-import { type ClientAddress, type DecisionInput, parseIpAddress, parseProxyTarget } from '@cuttle/shared';
+import {
+  type ClientAddress,
+  compilePolicy,
+  type DecisionInput,
+  parseIpAddress,
+  parseProxyTarget,
+} from '@cuttle/shared';
 import { EXIT, UsageError } from '../../core/exit-codes.js';
 import { loadConfigFile } from '../../lifecycle/load-config-file.js';
-import { compileReportingPolicy, isWouldDeny } from '../../report/report-policy.js';
 import { parseOrUsage } from '../args.js';
 import type { Command } from '../command.js';
 
@@ -70,7 +75,7 @@ export const checkCommand: Command = {
     if (!METHOD.test(method)) throw new UsageError(`'${method}' is not a method (GET, CONNECT, ...)`);
     const client = values.client === undefined ? undefined : parseClient(values.client);
     // The daemon's policy, report mode included: a would-be deny shows as `would_deny` (exit 0: it goes through).
-    const policy = compileReportingPolicy(await loadConfigFile(values.config));
+    const policy = compilePolicy(await loadConfigFile(values.config));
 
     const parsed = parseProxyTarget(method, target, { allowNonAscii: true });
     const clientText = values.client ?? null;
@@ -81,7 +86,7 @@ export const checkCommand: Command = {
       const input: DecisionInput = { client, method, host: parsed.host, port: parsed.port };
       const d = policy.decide(input);
       result = {
-        verdict: isWouldDeny(d) ? 'would_deny' : d.verdict,
+        verdict: d.verdict,
         reason: d.reason,
         rule: d.rule,
         method,

@@ -6,11 +6,11 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { compilePolicy } from '@cuttle/shared';
 import { EXIT, RuntimeError, UsageError } from '../../core/exit-codes.js';
 import { loadConfigFile } from '../../lifecycle/load-config-file.js';
 import { parseAccessLine } from '../../log/parse-access-line.js';
 import { newReplaySummary, type ReplayChange, replayLine } from '../../report/replay.js';
-import { compileReportingPolicy } from '../../report/report-policy.js';
 import { parseOrUsage } from '../args.js';
 import type { Command } from '../command.js';
 
@@ -67,7 +67,7 @@ export const replayCommand: Command = {
     }
     if (values.config === undefined) throw new UsageError('--config FILE is required');
     if (positionals.length === 0) throw new UsageError('name at least one access log');
-    const policy = compileReportingPolicy(await loadConfigFile(values.config));
+    const policy = compilePolicy(await loadConfigFile(values.config));
     const summary = newReplaySummary();
     for (const file of positionals) {
       await checkReadable(file);
