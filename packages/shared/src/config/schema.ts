@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { parseIpAddress } from '../net/address.js';
+import { PortSet, validatePortSpec } from '../net/port-set.js';
 import { validateDomainPattern } from '../policy/compile-policy.js';
 import { validateListenAddress } from './listen-address.js';
 
@@ -22,6 +23,17 @@ const checked = (check: (s: string) => string | null) =>
     });
 
 const port = z.number().int().min(1).max(65535);
+
+/** An entry of a destination port list: a port, or an inclusive range as text (`"1025-65535"`). */
+const portSpec = z
+  .union([
+    port,
+    z.string().superRefine((value, ctx) => {
+      const message = validatePortSpec(value);
+      if (message !== null) ctx.addIssue({ code: 'custom', message, input: value });
+    }),
+  ])
+  .describe('port 1-65535, or a range `"LOW-HIGH"` such as `"1025-65535"`');
 
 /**
  * A CIDR range or a single address, IPv4 or IPv6; an IPv6 range may carry a zone (`fe80::/10%lxdbr0`). Ranges and
@@ -130,8 +142,8 @@ export const ruleSchema = z
     action: z.enum(['allow', 'deny']).describe('What a matching request gets.'),
     clients: z.array(cidr).optional().describe('Client address is in one of these ranges.'),
     not_clients: z.array(cidr).optional().describe('Client address is in none of these ranges.'),
-    ports: z.array(port).optional().describe('Destination port is one of these.'),
-    not_ports: z.array(port).optional().describe('Destination port is none of these.'),
+    ports: z.array(portSpec).optional().describe('Destination port is one of these (ports or ranges).'),
+    not_ports: z.array(portSpec).optional().describe('Destination port is none of these (ports or ranges).'),
     methods: z.array(z.string().min(1)).optional().describe('Method is one of these (CONNECT included).'),
     not_methods: z.array(z.string().min(1)).optional().describe('Method is none of these.'),
     domains: z
@@ -195,9 +207,14 @@ export const configSchema = z
       .array(cidr)
       .default(['fe80::/10'])
       .describe('Source ranges allowed to use the proxy (Squid: acl src).'),
-    ports: z.array(port).default([80, 443]).describe('Destination ports for plain HTTP (Squid: Safe_ports).'),
+    ports: z
+      .array(portSpec)
+      .default([80, 443])
+      .describe(
+        'Destination ports for plain HTTP, ports or ranges such as `"1025-65535"` (Squid: Safe_ports).',
+      ),
     connect_ports: z
-      .array(port)
+      .array(portSpec)
       .default([443])
       .describe('Destination ports for CONNECT (Squid: SSL_ports that are also Safe_ports).'),
     allow: z
@@ -378,7 +395,12 @@ export const configSchema = z
       ),
   })
   .superRefine((c, ctx) => {
-    const connectPorts = new Set(c.connect_ports);
+    let connectPorts: PortSet;
+    try {
+      connectPorts = new PortSet(c.connect_ports);
+    } catch {
+      return; // a bad entry is already reported at its position
+    }
     c.connect.http_ports.forEach((p, i) => {
       if (!connectPorts.has(p)) {
         ctx.addIssue({

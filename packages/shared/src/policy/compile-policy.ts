@@ -12,6 +12,7 @@ import type { Config } from '../config/schema.js';
 import { normalizeHost } from '../host/normalize-host.js';
 import { type IpAddress, parseIpAddress } from '../net/address.js';
 import { compileContainerGrants } from './container-grants.js';
+import { PortSet } from '../net/port-set.js';
 import { PolicyCompileError, type PolicyIssue } from './errors.js';
 import type { DenyReason } from './reasons.js';
 import { compileReportMode } from './report-mode.js';
@@ -57,8 +58,8 @@ const NO_LISTENER: ListenerFacts = {};
 export function compilePolicy(config: Config): Policy {
   const issues: PolicyIssue[] = [];
   const clients = compileRanges(config.clients, ['clients'], issues);
-  const ports = new Set(config.ports);
-  const connectPorts = new Set(config.connect_ports);
+  const ports = new PortSet(config.ports);
+  const connectPorts = new PortSet(config.connect_ports);
   const allow = compileDomains(config.allow, ['allow'], issues);
   const allowIps = compileRanges(config.allow_ips, ['allow_ips'], issues);
   const rules = config.rules.map((r, i) => compileRule(r, i, issues));

@@ -5,6 +5,7 @@
 import type { Rule } from '../config/schema.js';
 import type { IpAddress } from '../net/address.js';
 import { AddressRangeSet, parseAddressRange } from '../net/cidr.js';
+import { PortSet } from '../net/port-set.js';
 import { DomainMatcher } from './domain-matcher.js';
 import type { PolicyIssue } from './errors.js';
 
@@ -73,11 +74,11 @@ export function compileRule(rule: Rule, index: number, issues: PolicyIssue[]): C
   const notClients = ranges('not_clients');
   if (notClients) checks.push((s) => s.client === null || !notClients.has(s.client));
   if (rule.ports) {
-    const set = new Set(rule.ports);
+    const set = new PortSet(rule.ports);
     checks.push((s) => set.has(s.port));
   }
   if (rule.not_ports) {
-    const set = new Set(rule.not_ports);
+    const set = new PortSet(rule.not_ports);
     checks.push((s) => !set.has(s.port));
   }
   if (rule.methods) {

@@ -4,9 +4,9 @@
  * BEFORE `rules`, so they are set to exactly the ports some allow rule can still reach (see `reachablePorts`), and
  * `clients` to every address; the rules then carry the rest of the logic, in Squid's order.
  */
-
 import type { Rule } from '../config/schema.js';
 import type { SquidIssue } from '../errors.js';
+import { PortSet } from '../net/port-set.js';
 import type { Acl } from './acls.js';
 
 export interface AccessCondition {
@@ -17,107 +17,108 @@ export interface AccessCondition {
 export interface AccessLine {
   readonly action: 'allow' | 'deny';
   readonly conditions: readonly AccessCondition[];
+  readonly file: string;
   readonly line: number;
   /** The directive as written after `http_access`, for the rule's name. */
   readonly text: string;
 }
 
-const intersect = <T>(a: readonly T[], b: readonly T[]): T[] => a.filter((x) => b.includes(x));
-const union = <T>(a: readonly T[], b: readonly T[]): T[] => [...a, ...b.filter((x) => !a.includes(x))];
-
 type ListKey = 'clients' | 'domains' | 'dst';
-const LIST_KEY: Record<'src' | 'dstdomain' | 'dst', ListKey> = {
+const LIST_KEY: Record<'src' | 'dstdomain' | 'sni' | 'dst', ListKey> = {
   src: 'clients',
   dstdomain: 'domains',
+  sni: 'domains',
   dst: 'dst',
 };
 
+/** A rule with its port conditions still as sets (turned into `ports`/`not_ports` by `finishRule`). */
+export interface DraftRule {
+  readonly rule: Rule;
+  /** The ports the rule can match. */
+  readonly ports: PortSet;
+  /** The port conditions were all negated (`!Safe_ports`): written back as `not_ports` on a tie. */
+  readonly negatedPorts?: boolean;
+}
+
+const ALL = PortSet.all();
+
 /**
- * One http_access line as a cuttle rule, or null when it can never match (`!all`, or ANDed port or method ACLs
- * with nothing in common). ANDing two positive src, dstdomain or dst ACLs has no cuttle form: it is refused.
+ * One http_access line as a cuttle rule, or null when it can never match in cuttle (`!all`, `manager`, ANDed port
+ * or method ACLs with nothing in common). ANDing two positive src, dstdomain or dst ACLs has no cuttle form: it is
+ * refused.
  */
-export function accessLineToRule(
-  a: AccessLine,
-  name: string,
-  file: string,
-  issues: SquidIssue[],
-): Rule | null {
+export function accessLineToRule(a: AccessLine, name: string, issues: SquidIssue[]): DraftRule | null {
   const rule: Rule = { name, action: a.action };
-  let ports: number[] | undefined;
-  let notPorts: number[] = [];
-  let methods: string[] | undefined;
-  let notMethods: string[] = [];
+  let ports = ALL;
+  let positivePorts = false;
+  let methods: Set<string> | undefined;
+  const notMethods = new Set<string>();
+  const lists: Partial<Record<ListKey, Acl>> = {};
+  const notLists: Partial<Record<ListKey, Set<string>>> = {};
   for (const { negated, acl } of a.conditions) {
-    switch (acl.type) {
+    switch (acl.kind) {
       case 'all':
         if (negated) return null;
         break;
-      case 'port': {
-        const v = acl.values as number[];
-        if (negated) notPorts = union(notPorts, v);
-        else ports = ports === undefined ? [...v] : intersect(ports, v);
+      case 'manager':
+        if (!negated) return null;
         break;
-      }
+      case 'step':
+        issues.push({
+          file: a.file,
+          line: a.line,
+          message: `acl '${acl.name}' (at_step) only means something in ssl_bump lines`,
+        });
+        return null;
+      case 'port':
+        ports = negated ? ports.minus(acl.ports) : ports.intersect(acl.ports);
+        if (!negated) positivePorts = true;
+        break;
       case 'method': {
-        const v = acl.values as string[];
-        if (negated) notMethods = union(notMethods, v);
-        else methods = methods === undefined ? [...v] : intersect(methods, v);
+        const v = [...acl.values.keys()];
+        if (negated) for (const m of v) notMethods.add(m);
+        else methods = new Set(methods === undefined ? v : v.filter((m) => methods?.has(m)));
         break;
       }
       default: {
-        const key = LIST_KEY[acl.type];
-        const v = acl.values as string[];
-        if (negated) rule[`not_${key}`] = union(rule[`not_${key}`] ?? [], v);
-        else if (rule[key] !== undefined) {
+        const key = LIST_KEY[acl.kind];
+        if (negated) {
+          const set = notLists[key] ?? new Set<string>();
+          for (const v of acl.values.keys()) set.add(v);
+          notLists[key] = set;
+        } else if (lists[key] !== undefined && lists[key] !== acl) {
           issues.push({
-            file,
+            file: a.file,
             line: a.line,
-            message: `two ${acl.type} ACLs ANDed in one http_access line have no cuttle equivalent: merge them into one ACL`,
+            message: `two ${lists[key]?.type} ACLs ANDed in one http_access line ('${lists[key]?.name}' and '${acl.name}') have no cuttle equivalent: merge them into one ACL`,
           });
           return null;
-        } else rule[key] = [...v];
+        } else lists[key] = acl;
       }
     }
   }
-  if (ports !== undefined) {
-    ports = ports.filter((p) => !notPorts.includes(p));
-    if (ports.length === 0) return null;
-    rule.ports = ports;
-  } else if (notPorts.length > 0) rule.not_ports = notPorts;
+  if (ports.size === 0) return null;
   if (methods !== undefined) {
-    methods = methods.filter((m) => !notMethods.includes(m));
-    if (methods.length === 0) return null;
-    rule.methods = methods;
-  } else if (notMethods.length > 0) rule.not_methods = notMethods;
-  return rule;
+    const m = [...methods].filter((x) => !notMethods.has(x));
+    if (m.length === 0) return null;
+    rule.methods = m;
+  } else if (notMethods.size > 0) rule.not_methods = [...notMethods];
+  for (const key of ['clients', 'domains', 'dst'] as const) {
+    const acl = lists[key];
+    if (acl !== undefined) rule[key] = [...acl.values.keys()];
+    const not = notLists[key];
+    if (not !== undefined) rule[`not_${key}`] = [...not];
+  }
+  return { rule, ports, negatedPorts: !positivePorts };
 }
 
-/** A set of ports 1-65535: either the listed ones, or every port except the listed ones. */
-interface PortSet {
-  readonly only: boolean;
-  readonly list: ReadonlySet<number>;
-}
-const ALL_PORTS: PortSet = { only: false, list: new Set() };
-
-function portsOf(rule: Rule): PortSet {
-  if (rule.ports !== undefined) return { only: true, list: new Set(rule.ports) };
-  if (rule.not_ports !== undefined) return { only: false, list: new Set(rule.not_ports) };
-  return ALL_PORTS;
-}
-function meet(a: PortSet, b: PortSet): PortSet {
-  if (a.only && b.only) return { only: true, list: new Set([...a.list].filter((p) => b.list.has(p))) };
-  if (a.only) return { only: true, list: new Set([...a.list].filter((p) => !b.list.has(p))) };
-  if (b.only) return meet(b, a);
-  return { only: false, list: new Set([...a.list, ...b.list]) };
-}
-function join(a: PortSet, b: PortSet): PortSet {
-  if (a.only && b.only) return { only: true, list: new Set([...a.list, ...b.list]) };
-  if (a.only) return join(b, a);
-  if (b.only) return { only: false, list: new Set([...a.list].filter((p) => !b.list.has(p))) };
-  return { only: false, list: new Set([...a.list].filter((p) => b.list.has(p))) };
-}
-function minus(a: PortSet, b: PortSet): PortSet {
-  return meet(a, { only: !b.only, list: b.list });
+/** Writes a draft's port set as `ports` (when that is shorter) or `not_ports`. */
+export function finishRule(d: DraftRule): Rule {
+  if (d.ports.size === 65535) return d.rule;
+  const only = d.ports.toSpecs();
+  const not = ALL.minus(d.ports).toSpecs();
+  const useNot = d.negatedPorts === true ? not.length <= only.length : not.length < only.length;
+  return useNot ? { ...d.rule, not_ports: not } : { ...d.rule, ports: only };
 }
 
 type MethodClass = 'http' | 'connect';
@@ -135,27 +136,26 @@ function methodCover(rule: Rule, cls: MethodClass): { some: boolean; every: bool
 }
 
 const onlyPortsAndMethods = (r: Rule): boolean =>
-  Object.keys(r).every((k) => ['name', 'action', 'ports', 'not_ports', 'methods', 'not_methods'].includes(k));
+  Object.keys(r).every((k) => ['name', 'action', 'methods', 'not_methods'].includes(k));
 
 /**
  * For each method class (CONNECT, everything else): the ports some allow rule in `rules` (the last being the
  * implicit final rule) can still reach after every earlier deny that applies to the whole class whatever the
  * client and destination (`deny !Safe_ports`, `deny CONNECT !SSL_ports`). Those become the top-level `ports` and
  * `connect_ports`: a request on another port is denied by Squid too, so checking them first changes nothing.
- * Returns null for a class whose reachable set is unbounded (an allow with no port restriction).
  */
-export function reachablePorts(rules: readonly Rule[]): Record<MethodClass, number[] | null> {
-  const out = {} as Record<MethodClass, number[] | null>;
+export function reachablePorts(rules: readonly DraftRule[]): Record<MethodClass, PortSet> {
+  const out = {} as Record<MethodClass, PortSet>;
   for (const cls of ['http', 'connect'] as const) {
-    let reach = ALL_PORTS;
-    let allowed: PortSet = { only: true, list: new Set() };
-    for (const rule of rules) {
-      const cover = methodCover(rule, cls);
+    let reach = ALL;
+    let allowed = new PortSet();
+    for (const d of rules) {
+      const cover = methodCover(d.rule, cls);
       if (!cover.some) continue;
-      if (rule.action === 'allow') allowed = join(allowed, meet(reach, portsOf(rule)));
-      else if (cover.every && onlyPortsAndMethods(rule)) reach = minus(reach, portsOf(rule));
+      if (d.rule.action === 'allow') allowed = allowed.union(reach.intersect(d.ports));
+      else if (cover.every && onlyPortsAndMethods(d.rule)) reach = reach.minus(d.ports);
     }
-    out[cls] = allowed.only ? [...allowed.list].sort((x, y) => x - y) : null;
+    out[cls] = allowed;
   }
   return out;
 }
