@@ -94,8 +94,8 @@ describe('cuttle import-squid', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toEqual([
-      `${conf}:13: unsupported directive 'url_rewrite_program'`,
-      `${conf}:14: unsupported acl type 'time'`,
+      `${conf}:13: url_rewrite_program: rewrites destinations: cuttle forwards to the requested host only`,
+      `${conf}:14: acl type 'time' has no cuttle equivalent: cuttle has no time-of-day rules: schedule config reloads instead`,
     ]);
   });
 });

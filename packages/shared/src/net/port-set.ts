@@ -16,6 +16,8 @@ export function parsePortSpec(spec: PortSpec): readonly [number, number] | strin
       : `port ${spec} is not 1-65535`;
   }
   const m = RANGE.exec(spec);
+  // A string without a dash was meant as a port: say so the way the schema says it for other wrong types.
+  if (m === null && !spec.includes('-')) return `expected number, got string "${spec}"`;
   if (m === null) return `"${spec}" is not a port range LOW-HIGH (e.g. "1025-65535")`;
   const lo = Number(m[1]);
   const hi = Number(m[2]);

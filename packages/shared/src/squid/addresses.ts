@@ -57,7 +57,8 @@ export function squidAddressToRanges(value: string): SquidAddressResult {
     text = `${nm[1]}/${bits}`;
   }
   try {
-    return { ranges: [parseAddressRange(text).text] };
+    parseAddressRange(text);
+    return { ranges: [text] };
   } catch (err) {
     const m = /^(.*)\/([0-9]+)$/.exec(text);
     if (!(err as Error).message.includes('host bits') || m === null) return { error: (err as Error).message };

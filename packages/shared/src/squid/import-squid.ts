@@ -169,7 +169,7 @@ export function analyzeSquid(text: string, file: string, options: ImportSquidOpt
           if (hosts === undefined && options.files !== undefined) {
             const path = options.files.resolve(hostsFile);
             const t = options.files.read(path);
-            if (t === null) issue(`hosts_file ${path} does not exist`);
+            if (t === null) issue(`hosts_file ${path}: no such file`);
             else {
               try {
                 hosts = parseHostsFile(t, path);
@@ -200,7 +200,6 @@ export function analyzeSquid(text: string, file: string, options: ImportSquidOpt
         }
         case 'cache':
           if (d.args.join(' ') === 'deny all') mapped = 'nothing (cuttle never caches)';
-          else ignored = 'cuttle caches nothing';
           break;
         case 'http_reply_access':
           if (d.args.join(' ') === 'allow all') mapped = 'nothing (every reply is relayed)';
