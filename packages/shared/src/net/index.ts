@@ -10,5 +10,5 @@ export {
 export { type GuardCategory, type GuardEmbedding, type GuardResult, isGuardedAddress } from './guard.js';
 export { formatIpv4, parseIpv4Literal, parseIpv4Strict } from './ipv4.js';
 export { formatIpv6, isValidZone, parseIpv6 } from './ipv6.js';
-export { isSelfLoop, type SelfEndpoint } from './self-loop.js';
 export { PortSet, type PortSpec, parsePortSpec, validatePortSpec } from './port-set.js';
+export { isSelfLoop, type SelfEndpoint } from './self-loop.js';

@@ -258,7 +258,10 @@ function addValue(
     case 'src':
     case 'dst': {
       const r = squidAddressToRanges(value);
-      if ('error' in r) return issue(`invalid address or range: ${r.error}`);
+      if ('error' in r) {
+        issue(`invalid address or range: ${r.error}`);
+        return;
+      }
       if (r.warning !== undefined) sink.warnings.push({ ...at, message: r.warning });
       for (const x of r.ranges) if (!acl.values.has(x)) acl.values.set(x, at);
       return;
@@ -275,19 +278,30 @@ function addValue(
           return;
         }
         pattern = t;
-      } else if (value.includes('*')) return issue(`"${value}": Squid ${acl.type} has no wildcards`);
+      } else if (value.includes('*')) {
+        issue(`"${value}": Squid ${acl.type} has no wildcards`);
+        return;
+      }
       const err = validateDomainPattern(pattern);
-      if (err !== null) return issue(err);
+      if (err !== null) {
+        issue(err);
+        return;
+      }
       if (!acl.values.has(pattern)) acl.values.set(pattern, at);
       return;
     }
     case 'step':
-      if (!/^SslBump[123]$/.test(value))
-        return issue(`invalid at_step "${value}" (SslBump1, SslBump2 or SslBump3)`);
+      if (!/^SslBump[123]$/.test(value)) {
+        issue(`invalid at_step "${value}" (SslBump1, SslBump2 or SslBump3)`);
+        return;
+      }
       if (!acl.values.has(value)) acl.values.set(value, at);
       return;
     case 'method':
-      if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(value)) return issue(`invalid method "${value}"`);
+      if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(value)) {
+        issue(`invalid method "${value}"`);
+        return;
+      }
       if (!acl.values.has(value.toUpperCase())) acl.values.set(value.toUpperCase(), at);
       return;
     default:

@@ -13,10 +13,10 @@ import {
   renderReport,
   SquidImportError,
 } from '@cuttle/shared';
-import { parseOrUsage } from '../args.js';
-import type { Command } from '../command.js';
 import { EXIT, UsageError } from '../../core/exit-codes.js';
 import { readText } from '../../lifecycle/read-text.js';
+import { parseOrUsage } from '../args.js';
+import type { Command } from '../command.js';
 import { diskSquidFiles } from '../squid-files.js';
 
 const HELP = `usage: cuttle import-squid FILE [--listen ADDR] [--root DIR] [--strict] [--report | --host-yaml]
