@@ -11,8 +11,8 @@
 import type { Config } from '../config/schema.js';
 import { normalizeHost } from '../host/normalize-host.js';
 import { type IpAddress, parseIpAddress } from '../net/address.js';
-import { compileContainerGrants } from './container-grants.js';
 import { PortSet } from '../net/port-set.js';
+import { compileContainerGrants } from './container-grants.js';
 import { PolicyCompileError, type PolicyIssue } from './errors.js';
 import type { DenyReason } from './reasons.js';
 import { compileReportMode } from './report-mode.js';
