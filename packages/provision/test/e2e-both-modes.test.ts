@@ -4,26 +4,21 @@
  * listens on the bridge's fe80 address and on the unix socket; a container on each profile fetches an allowed
  * loopback origin, gets 403 for a denied name, and passes `verify --instance`. Names are test-only (`cps-*-TAG`).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  deleteContainer,
-  execIn,
+  interfacesIn,
   LXD_TEST_TAG,
   launchContainer,
-  lxc,
   lxdTestPort,
-  type OriginProcess,
+  lxdWorld,
+  originSettings,
   type ProxyProcess,
   skipUnlessLxd,
-  startOriginProcess,
-  startProxy,
+  wgetHeadersIn,
+  wgetIn,
 } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { hostYaml, provision } from './helpers/cli.js';
+import { generatedProxyConfig, hostYaml, provision, verifyPasses } from './helpers/cli.js';
 
 const SKIP = skipUnlessLxd();
 const B = {
@@ -37,36 +32,25 @@ const B = {
   port: lxdTestPort(7),
 } as const;
 
-async function cleanupLxd(): Promise<void> {
-  await deleteContainer(B.onBridge);
-  await deleteContainer(B.onSocket);
-  await lxc(['profile', 'delete', B.bridgeProfile]);
-  await lxc(['profile', 'delete', B.socketProfile]);
-  await lxc(['network', 'delete', B.bridge]);
-  await lxc(['storage', 'delete', B.pool]);
-  spawnSync('nft', ['delete', 'table', 'inet', B.table], { stdio: 'ignore' });
-}
-
 describe.skipIf(SKIP)('both modes serve one host: a bridge profile and a socket profile, one cuttle', () => {
-  let sockDir: string;
+  const world = lxdWorld('cps-both-', {
+    containers: [B.onBridge, B.onSocket],
+    profiles: [B.bridgeProfile, B.socketProfile],
+    networks: [B.bridge],
+    pools: [B.pool],
+    nftTables: [B.table],
+  });
   let sock: string;
-  let origin: OriginProcess;
+  let origin: { port: number };
   let proxy: ProxyProcess | undefined;
-  let host: ReturnType<typeof hostYaml>;
   let args: string[];
 
   beforeAll(async () => {
-    await cleanupLxd();
-    sockDir = mkdtempSync(join(tmpdir(), 'cps-both-'));
-    sock = join(sockDir, 'cuttle.sock');
-    origin = await startOriginProcess();
-    const settings = {
-      dns: { hosts: { 'allowed.test': ['127.0.0.1'], 'denied.test': ['127.0.0.1'] } },
-      ports: [origin.port],
-      destinations: { allow_ranges: ['127.0.0.1/32'] },
-      metrics: { listen: null },
-    };
-    host = hostYaml(`pool:
+    const w = await world.setUp();
+    sock = join(w.dir, 'cuttle.sock');
+    origin = w.origin;
+    const settings = originSettings(w.origin, ['allowed.test', 'denied.test']);
+    const host = hostYaml(`pool:
   name: ${B.pool}
   driver: dir
 bridge:
@@ -86,28 +70,17 @@ firewall:
   file: /etc/cuttle/cps.nft
 `);
     args = ['--config', host.file, '--root', host.root];
+    w.onTearDown(() => provision(['remove', ...args]).then(() => host.remove()));
     const applied = await provision(['apply', ...args]);
     expect(applied.stderr).toBe('');
     expect(applied.code).toBe(0);
-    const generated = parse(readFileSync(join(host.root, 'etc/cuttle/cuttle.yaml'), 'utf8')) as Record<
-      string,
-      unknown
-    >;
-    proxy = await startProxy(generated, { listeners: 2 });
+    const generated = generatedProxyConfig(host.root);
+    proxy = await w.startProxy(generated, { listeners: 2 });
     await launchContainer(B.onBridge, [B.bridgeProfile]);
     await launchContainer(B.onSocket, [B.socketProfile], null);
   }, 240_000);
 
-  afterAll(async () => {
-    await proxy?.close();
-    await origin?.close();
-    if (host !== undefined) {
-      await provision(['remove', ...args]);
-      rmSync(host.dir, { recursive: true, force: true });
-    }
-    await cleanupLxd();
-    if (sockDir !== undefined) rmSync(sockDir, { recursive: true, force: true });
-  }, 120_000);
+  afterAll(() => world.tearDown(), 120_000);
 
   it('plan after apply has nothing to do; the proxy listens on the bridge and the socket', async () => {
     const r = await provision(['plan', ...args]);
@@ -123,46 +96,16 @@ firewall:
   ];
 
   it.each(table)('$mode: interfaces $interfaces, allowed origin fetched, denied name 403', async (row) => {
-    const links = await execIn(row.container, ['ip', '-o', 'link']);
-    expect(
-      links.stdout
-        .trim()
-        .split('\n')
-        .map((l) => l.split(':')[1]?.trim().replace(/@.*$/, '')),
-    ).toEqual(row.interfaces);
-    const ok = await execIn(row.container, [
-      'timeout',
-      '20',
-      'wget',
-      '-q',
-      '-O-',
-      `http://allowed.test:${origin.port}/${row.mode}`,
-    ]);
+    expect((await interfacesIn(row.container)).names).toEqual(row.interfaces);
+    const ok = await wgetIn(row.container, `http://allowed.test:${origin.port}/${row.mode}`);
     expect(ok.stderr).toBe('');
     expect(ok.stdout).toBe(`origin saw GET /${row.mode}\n`);
-    const denied = await execIn(row.container, [
-      'timeout',
-      '20',
-      'wget',
-      '-S',
-      '-O',
-      '/dev/null',
-      `http://denied.test:${origin.port}/`,
-    ]);
+    const denied = await wgetHeadersIn(row.container, `http://denied.test:${origin.port}/`);
     expect(denied.stderr).toMatch(/HTTP\/1\.1 403/);
   });
 
   it.each(table)('$mode: verify --instance passes every check', async (row) => {
-    const r = await provision([
-      'verify',
-      ...args,
-      '--instance',
-      row.container,
-      '--url',
-      `http://allowed.test:${origin.port}/verify`,
-    ]);
-    expect(r.stdout).not.toContain('FAIL');
-    expect(r.code).toBe(0);
+    const r = await verifyPasses(args, row.container, `http://allowed.test:${origin.port}/verify`);
     expect(r.stdout).toContain(`PASS  profile ${B.bridgeProfile} keys set`);
     expect(r.stdout).toMatch(/PASS +proxy answers on unix:/);
     expect(r.stdout).toMatch(new RegExp(`PASS +firewall table inet ${B.table} loaded`));

@@ -8,24 +8,25 @@
  * The origin and the proxy run in their own processes (in this sandbox a spawning process is suspended meanwhile).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   deleteContainer,
-  execIn,
+  deleteLxdObjects,
+  interfacesIn,
   LXD_TEST_TAG,
   launchContainer,
   lxc,
-  type OriginProcess,
+  lxdWorld,
+  originSettings,
   type ProxyProcess,
   skipUnlessLxd,
-  startOriginProcess,
-  startProxy,
+  wgetHeadersIn,
+  wgetIn,
 } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { hostYaml, provision } from './helpers/cli.js';
+import { generatedProxyConfig, hostYaml, provision, verifyPasses } from './helpers/cli.js';
 
 const SKIP = skipUnlessLxd();
 const S = {
@@ -37,32 +38,25 @@ const S = {
   table: `cps_cuttle_${LXD_TEST_TAG}`,
 } as const;
 const C = S.container;
-
-async function cleanupLxd(): Promise<void> {
-  await deleteContainer(C);
-  await lxc(['profile', 'delete', S.profile]);
-  await lxc(['storage', 'delete', S.pool]);
-}
+const OBJECTS = { containers: [C], profiles: [S.profile], pools: [S.pool] };
 
 describe.skipIf(SKIP)('socket mode: a container with no NIC, through the LXD proxy device and cuttle', () => {
+  const world = lxdWorld('cps-sock-', OBJECTS);
   let sockDir: string;
   let sock: string;
-  let origin: OriginProcess;
+  let origin: { port: number };
   let proxy: ProxyProcess | undefined;
   let host: ReturnType<typeof hostYaml>;
   let args: string[];
+  let startProxy: (config: Record<string, unknown>) => Promise<ProxyProcess>;
 
   beforeAll(async () => {
-    await cleanupLxd();
-    sockDir = mkdtempSync(join(tmpdir(), 'cps-sock-'));
+    const w = await world.setUp();
+    sockDir = w.dir;
     sock = join(sockDir, 'cuttle.sock');
-    origin = await startOriginProcess();
-    const settings = {
-      dns: { hosts: { 'allowed.test': ['127.0.0.1'], 'denied.test': ['127.0.0.1'] } },
-      ports: [origin.port],
-      destinations: { allow_ranges: ['127.0.0.1/32'] },
-      metrics: { listen: null },
-    };
+    origin = w.origin;
+    startProxy = (config) => w.startProxy(config);
+    const settings = originSettings(w.origin, ['allowed.test', 'denied.test']);
     host = hostYaml(`mode: socket
 pool:
   name: ${S.pool}
@@ -78,18 +72,10 @@ firewall:
   table: ${S.table}
 `);
     args = ['--config', host.file, '--root', host.root];
+    w.onTearDown(() => provision(['remove', ...args]).then(() => host.remove()));
   }, 60_000);
 
-  afterAll(async () => {
-    await proxy?.close();
-    await origin?.close();
-    if (host !== undefined) {
-      await provision(['remove', ...args]);
-      rmSync(host.dir, { recursive: true, force: true });
-    }
-    await cleanupLxd();
-    if (sockDir !== undefined) rmSync(sockDir, { recursive: true, force: true });
-  }, 120_000);
+  afterAll(() => world.tearDown(), 120_000);
 
   it('plans the pool, the socket-mode profile and two files: no bridge, no table', async () => {
     const r = await provision(['plan', ...args]);
@@ -127,10 +113,7 @@ firewall:
   });
 
   it('runs the generated proxy config on the unix socket and launches a container with only the profile', async () => {
-    const generated = parse(readFileSync(join(host.root, 'etc/cuttle/cuttle.yaml'), 'utf8')) as Record<
-      string,
-      unknown
-    >;
+    const generated = generatedProxyConfig(host.root);
     expect(generated.listen).toEqual([`unix:${sock}`]);
     proxy = await startProxy(generated);
     expect(existsSync(sock)).toBe(true);
@@ -138,54 +121,25 @@ firewall:
   }, 180_000);
 
   it('the container has no interface but lo', async () => {
-    const r = await execIn(C, ['ip', '-o', 'link']);
+    const r = await interfacesIn(C);
     expect(r.code).toBe(0);
-    expect(
-      r.stdout
-        .trim()
-        .split('\n')
-        .map((l) => l.split(':')[1]?.trim()),
-    ).toEqual(['lo']);
+    expect(r.names).toEqual(['lo']);
   });
 
   it("fetches an allowed origin with the profile's http_proxy (lxc exec gets environment.*)", async () => {
-    const r = await execIn(C, [
-      'timeout',
-      '20',
-      'wget',
-      '-q',
-      '-O-',
-      `http://allowed.test:${origin.port}/sock`,
-    ]);
+    const r = await wgetIn(C, `http://allowed.test:${origin.port}/sock`);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('origin saw GET /sock\n');
   });
 
   it('gets 403 for a denied name', async () => {
-    const r = await execIn(C, [
-      'timeout',
-      '20',
-      'wget',
-      '-S',
-      '-O',
-      '/dev/null',
-      `http://denied.test:${origin.port}/`,
-    ]);
+    const r = await wgetHeadersIn(C, `http://denied.test:${origin.port}/`);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/HTTP\/1\.1 403/);
   });
 
   it('verify --instance passes every check', async () => {
-    const r = await provision([
-      'verify',
-      ...args,
-      '--instance',
-      C,
-      '--url',
-      `http://allowed.test:${origin.port}/verify`,
-    ]);
-    expect(r.stdout).not.toContain('FAIL');
-    expect(r.code).toBe(0);
+    const r = await verifyPasses(args, C, `http://allowed.test:${origin.port}/verify`);
     for (const name of [
       `proxy answers on unix:${sock}`,
       `profile ${S.profile} keys set`,
@@ -256,7 +210,7 @@ firewall:
     const r = await provision(['remove', ...args]);
     expect(r.code).toBe(0);
     expect(existsSync(join(host.root, 'etc/cuttle/cuttle.yaml'))).toBe(false);
-    await cleanupLxd();
+    await deleteLxdObjects(OBJECTS);
     for (const what of [
       ['info', C],
       ['profile', 'show', S.profile],

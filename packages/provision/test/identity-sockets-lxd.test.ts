@@ -9,50 +9,32 @@
  * provisioning's `mode: socket` writes it): the instance's own device overrides it, and applies again on opt-out.
  * Names are test-only (`cpc-TAG-*`) and removed in afterAll.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
-  deleteContainer,
+  createTestProfile,
   execIn,
+  type IdentityWatcher,
   LXD_TEST_IMAGE,
-  LXD_TEST_SOCKET,
   LXD_TEST_TAG,
   launchContainer,
   lxc,
   lxcOk,
+  lxdWorld,
   type OriginProcess,
   type ProxyProcess,
   skipUnlessLxd,
-  startOriginProcess,
-  startProxy,
+  waitFor as until,
+  waitForRecord,
 } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const PROVISION_MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const POOL = `cpc-${LXD_TEST_TAG}-pool`;
 const PROFILE = `cpc-${LXD_TEST_TAG}-sock`;
 const PLAIN = `cpc-${LXD_TEST_TAG}-plain`;
 const CTR_A = `cpc-${LXD_TEST_TAG}-a`;
 const CTR_B = `cpc-${LXD_TEST_TAG}-b`;
 const CTR_C = `cpc-${LXD_TEST_TAG}-c`;
-
-async function until<T>(
-  what: string,
-  get: () => T | Promise<T>,
-  ok: (v: T) => boolean,
-  ms = 60_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** The map file's lines (instances), or [] while it is not there. */
 function mapLines(file: string): Record<string, unknown>[] {
@@ -69,36 +51,29 @@ async function deviceKey(name: string, key: string): Promise<string> {
 }
 
 describe.skipIf(skipUnlessLxd())('per-instance sockets and devices (private LXD daemon)', () => {
-  let dir: string;
+  const world = lxdWorld('cpc-', {
+    containers: [CTR_A, CTR_B, CTR_C],
+    profiles: [PROFILE, PLAIN],
+    pools: [POOL],
+  });
   let sockDir: string;
   let mapFile: string;
-  let watcher: ChildProcess | undefined;
-  let watcherErr = '';
+  let watcher: IdentityWatcher;
   let origin: OriginProcess;
   let proxy: ProxyProcess;
   const sockOf = (name: string): string => join(sockDir, `${name}.sock`);
   const wget = (name: string, url: string) =>
     execIn(name, ['env', 'http_proxy=http://127.0.0.1:3128', 'wget', '-q', '-O-', url], 60_000);
 
-  const cleanupLxd = async (): Promise<void> => {
-    for (const c of [CTR_A, CTR_B, CTR_C]) await deleteContainer(c);
-    await lxc(['profile', 'delete', PROFILE]);
-    await lxc(['profile', 'delete', PLAIN]);
-    await lxc(['storage', 'delete', POOL]);
-  };
-
   beforeAll(async () => {
-    await cleanupLxd();
-    dir = mkdtempSync(join(tmpdir(), 'cpc-'));
+    const w = await world.setUp();
+    const dir = w.dir;
     sockDir = join(dir, 's');
     mkdirSync(sockDir);
     mapFile = join(dir, 'identity.json');
     await lxcOk(['storage', 'create', POOL, 'dir']);
-    for (const p of [PROFILE, PLAIN]) {
-      await lxcOk(['profile', 'create', p]);
-      // Only a root disk: no NIC at all.
-      await lxcOk(['profile', 'device', 'add', p, 'root', 'disk', 'path=/', `pool=${POOL}`]);
-    }
+    // Only a root disk: no NIC at all.
+    for (const p of [PROFILE, PLAIN]) await createTestProfile(p, POOL);
     await lxcOk(['profile', 'set', PROFILE, 'user.cuttle.socket=true']);
     // The profile's own device, as provisioning's `mode: socket` writes it: the shared socket. An opted-in
     // instance's device of the same name overrides it.
@@ -113,8 +88,8 @@ describe.skipIf(skipUnlessLxd())('per-instance sockets and devices (private LXD 
       `connect=unix:${join(dir, 'shared.sock')}`,
       'bind=container',
     ]);
-    origin = await startOriginProcess();
-    proxy = await startProxy(
+    origin = w.origin;
+    proxy = await w.startProxy(
       {
         listen: ['127.0.0.1:0', `unix:${join(dir, 'shared.sock')}`],
         ports: [origin.port],
@@ -126,42 +101,10 @@ describe.skipIf(skipUnlessLxd())('per-instance sockets and devices (private LXD 
       },
       { listeners: 2 },
     );
-    watcher = spawn(
-      process.execPath,
-      [
-        PROVISION_MAIN,
-        'identity',
-        '--map',
-        mapFile,
-        '--watch',
-        '--socket',
-        LXD_TEST_SOCKET,
-        '--socket-dir',
-        sockDir,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    watcher.stderr?.on('data', (d: Buffer) => {
-      watcherErr += d.toString();
-    });
-    await until(
-      'the watcher',
-      () => watcherErr,
-      (e) => /following LXD lifecycle events/.test(e),
-      30_000,
-    );
+    watcher = await w.watchIdentity(mapFile, ['--socket-dir', sockDir]);
   }, 180_000);
 
-  afterAll(async () => {
-    if (watcher !== undefined && watcher.exitCode === null) {
-      watcher.kill('SIGTERM');
-      await new Promise((r) => watcher?.once('exit', r));
-    }
-    await cleanupLxd();
-    await proxy?.close();
-    await origin?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }, 120_000);
+  afterAll(() => world.tearDown(), 120_000);
 
   it('gives each opted-in instance its device, map line and socket; an instance that did not opt in gets none', async () => {
     await launchContainer(CTR_A, [PROFILE], null);
@@ -194,7 +137,7 @@ describe.skipIf(skipUnlessLxd())('per-instance sockets and devices (private LXD 
     ]);
     expect(await deviceKey(CTR_C, 'connect')).toBe('');
     expect(existsSync(sockOf(CTR_C))).toBe(false);
-    expect(watcherErr).toContain(`instance ${CTR_A}: device cuttle connects to unix:${sockOf(CTR_A)}`);
+    expect(watcher.stderr()).toContain(`instance ${CTR_A}: device cuttle connects to unix:${sockOf(CTR_A)}`);
   }, 240_000);
 
   it('identifies each container by its socket: its own name in the log, its own grants only', async () => {
@@ -210,13 +153,7 @@ describe.skipIf(skipUnlessLxd())('per-instance sockets and devices (private LXD 
     expect(b.stderr).toMatch(/403/);
     const plain = await wget(CTR_B, `http://allowed.test:${origin.port}/plain-b`);
     expect(plain.stdout).toBe('origin saw GET /plain-b\n');
-    const line = (p: string) =>
-      until(
-        `the line for ${p}`,
-        () => proxy.accessLog().find((l) => l.path === p),
-        (l) => l !== undefined,
-        10_000,
-      );
+    const line = (p: string) => waitForRecord(proxy, (l) => l.path === p);
     expect(await line('/extra-a')).toMatchObject({
       client: `unix:${CTR_A}`,
       container: CTR_A,
@@ -266,7 +203,7 @@ describe.skipIf(skipUnlessLxd())('per-instance sockets and devices (private LXD 
       () => existsSync(sockOf(CTR_A)),
       (v) => !v,
     );
-    expect(watcherErr).toContain(`instance ${CTR_A}: removed device cuttle (no longer opted in)`);
+    expect(watcher.stderr()).toContain(`instance ${CTR_A}: removed device cuttle (no longer opted in)`);
     // The profile's device (the shared socket) is back in force: the same URL, the shared identity.
     const r = await until(
       `${CTR_A} through the shared socket`,
@@ -275,12 +212,7 @@ describe.skipIf(skipUnlessLxd())('per-instance sockets and devices (private LXD 
       30_000,
     );
     expect(r.stdout).toBe('origin saw GET /after-opt-out\n');
-    const line = await until(
-      'the line',
-      () => proxy.accessLog().find((l) => l.path === '/after-opt-out'),
-      (l) => l !== undefined,
-      10_000,
-    );
+    const line = await waitForRecord(proxy, (l) => l.path === '/after-opt-out');
     expect(line).toMatchObject({ client: 'unix:shared', container: 'shared' });
   }, 120_000);
 });

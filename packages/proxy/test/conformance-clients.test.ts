@@ -1,26 +1,22 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import {
   createLinkLocalNetwork,
-  IN_CI,
   type LinkLocalNetwork,
-  missingNeeds,
   type ProxyProcess,
   skipUnless,
   startProxy,
 } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CLIENTS,
-  type ClientSpec,
-  type FileOrigins,
-  type Forwarder,
-  makeDumbGitRepo,
-  startFileOrigins,
-  startForwarder,
-} from '../../../test-support/clients.js';
-import { createTestPki, type TestPki } from '../../../test-support/tls.js';
+  type ClientWorld,
+  installedClients,
+  type Outcome,
+  runClient,
+  SCHEMES,
+  type Scheme,
+  startClientWorld,
+} from '../../../test-support/client-table.js';
+import { type Forwarder, startForwarder } from '../../../test-support/clients.js';
 
 // Real clients inside a network namespace (the container stand-in ccf-ctr on bridge ccfbr0, fe80::1) reach cuttle
 // through the zoned proxy URL, written both ways: `http://[fe80::1%eth0]:PORT` and `http://[fe80::1%25eth0]:PORT`.
@@ -33,14 +29,10 @@ import { createTestPki, type TestPki } from '../../../test-support/tls.js';
  * forwarder inside the namespace (`socat` to `[fe80::1%eth0]:PORT`), the workaround for clients that take neither.
  */
 type Form = '%eth0' | '%25eth0' | 'forwarder';
-type Scheme = 'http' | 'https';
-/** `ok`: the body arrived (and the origin saw the request); `fail`: anything else. */
-type Outcome = 'ok' | 'fail';
 type Row = Record<`${Form} ${Scheme}`, Outcome>;
 
 const FORMS: readonly Form[] = ['%eth0', '%25eth0', 'forwarder'];
 const FORWARDER_PORT = 3128;
-const SCHEMES: readonly Scheme[] = ['http', 'https'];
 
 /** A row from 'http https' outcome pairs per form, in FORMS order. */
 function row(...perForm: [string, string, string]): Row {
@@ -74,38 +66,17 @@ const EXPECTED: Record<string, Row> = {
   'apt-helper download-file': row('ok ok', 'fail fail', 'fail fail'),
 };
 
-const available = (c: ClientSpec): boolean => missingNeeds({ commands: [...c.needs] }) === null;
-
 describe.skipIf(skipUnless({ root: true, commands: ['ip', 'ss', 'git', 'openssl', 'socat'] }))(
   'real clients through the zoned proxy URL',
   () => {
-    let pki: TestPki;
-    let dir: string;
-    let caFile: string;
-    let commit: string;
-    let origins: FileOrigins;
+    let world: ClientWorld;
     let net: LinkLocalNetwork | undefined;
     let proxy: ProxyProcess;
     let forwarder: Forwarder | undefined;
 
     beforeAll(async () => {
-      pki = createTestPki();
-      // Readable by apt's unprivileged _apt user, which also writes its download here.
-      dir = mkdtempSync(join(tmpdir(), 'cuttle-clients-'));
-      chmodSync(dir, 0o777);
-      caFile = join(dir, 'ca.crt');
-      writeFileSync(caFile, pki.ca, { mode: 0o644 });
-      const leaf = pki.issue(['origin.test']);
-      writeFileSync(join(dir, 'leaf.key'), leaf.key);
-      writeFileSync(join(dir, 'leaf.crt'), leaf.cert);
-      const root = join(dir, 'www');
-      commit = makeDumbGitRepo(root);
-      writeFileSync(join(root, 'hello.txt'), 'hello through cuttle\n');
-      origins = await startFileOrigins({
-        root,
-        keyFile: join(dir, 'leaf.key'),
-        certFile: join(dir, 'leaf.crt'),
-      });
+      world = await startClientWorld('cuttle-clients-');
+      const { origins } = world;
       net = createLinkLocalNetwork('ccf-ctr', 'ccfbr0');
       proxy = await startProxy({
         listen: ['ccfbr0:0'],
@@ -116,7 +87,7 @@ describe.skipIf(skipUnless({ root: true, commands: ['ip', 'ss', 'git', 'openssl'
         dns: { hosts: { 'origin.test': ['127.0.0.1'] } },
         destinations: { allow_ranges: ['127.0.0.1/32'] },
         // What an operator adds for origins signed by a private CA: busybox's https goes through cuttle's own TLS.
-        tls: { ca_file: caFile },
+        tls: { ca_file: world.caFile },
       });
       expect(proxy.endpoints[0]).toMatch(/^\[fe80::1%ccfbr0\]:\d+$/);
       forwarder = await startForwarder(net.ns, FORWARDER_PORT, `TCP6:[fe80::1%eth0]:${proxy.port}`);
@@ -124,64 +95,12 @@ describe.skipIf(skipUnless({ root: true, commands: ['ip', 'ss', 'git', 'openssl'
     afterAll(async () => {
       await forwarder?.close();
       await proxy?.close();
-      await origins?.close();
       net?.remove();
-      pki?.dispose();
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      await world?.close();
     });
 
-    /** Runs one client for one form and scheme; `ok` only when the body came back and the origin saw the request. */
-    const runOne = async (
-      client: ClientSpec,
-      form: Form,
-      scheme: Scheme,
-      id: string,
-    ): Promise<{ outcome: Outcome; detail: string }> => {
-      const port = scheme === 'http' ? origins.httpPort : origins.httpsPort;
-      const isGit = client.name.startsWith('git');
-      const url = isGit
-        ? `${scheme}://origin.test:${port}/repo.git`
-        : `${scheme}://origin.test:${port}/hello.txt?${id}`;
-      const expected = isGit ? commit : 'hello through cuttle';
-      const cmd = client.command(url, {
-        proxy:
-          form === 'forwarder'
-            ? `http://127.0.0.1:${FORWARDER_PORT}`
-            : `http://[fe80::1${form}]:${proxy.port}`,
-        caFile,
-        workDir: dir,
-      });
-      const env = Object.entries({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...cmd.env }).map(
-        ([k, v]) => `${k}=${v}`,
-      );
-      let out = '';
-      let detail = '';
-      try {
-        out = await net!.exec('env', ['-i', ...env, ...cmd.argv], 30_000);
-        if (cmd.outFile !== undefined && existsSync(cmd.outFile)) out += readFileSync(cmd.outFile, 'utf8');
-      } catch (err) {
-        const e = err as { stderr?: string; message: string };
-        const lines = (e.stderr || e.message).split('\n').filter((l) => l.trim() !== '');
-        detail = (
-          lines.find((l) => /error|fail|invalid|bad|unable|refused/i.test(l)) ??
-          lines.at(-1) ??
-          ''
-        ).trim();
-      }
-      const seen = isGit
-        ? origins.requests.some((r) => r.startsWith(`${scheme} GET /repo.git/info/refs`))
-        : origins.requests.includes(`${scheme} GET /hello.txt?${id}`);
-      return { outcome: out.includes(expected) && seen ? 'ok' : 'fail', detail };
-    };
-
     it('records which client accepts which proxy URL form', async () => {
-      const clients = CLIENTS.filter((c) => {
-        if (available(c)) return true;
-        const why = `${c.name}: ${missingNeeds({ commands: [...c.needs] })}`;
-        if (IN_CI) throw new Error(`CI=true and a client is missing: ${why}`);
-        console.warn(`skipped client ${why}`);
-        return false;
-      });
+      const clients = installedClients();
       const jobs = clients.flatMap((c) =>
         FORMS.flatMap((f) =>
           SCHEMES.map((s) => ({ c, f, s, id: `${c.name}-${f}-${s}`.replace(/\W+/g, '-') })),
@@ -193,7 +112,16 @@ describe.skipIf(skipUnless({ root: true, commands: ['ip', 'ss', 'git', 'openssl'
         while (next < jobs.length) {
           const job = jobs[next++];
           if (job === undefined) return;
-          results.set(`${job.c.name}|${job.f} ${job.s}`, await runOne(job.c, job.f, job.s, job.id));
+          const url =
+            job.f === 'forwarder'
+              ? `http://127.0.0.1:${FORWARDER_PORT}`
+              : `http://[fe80::1${job.f}]:${proxy.port}`;
+          const exec = (env: string[], argv: readonly string[], ms: number) =>
+            net!.exec('env', ['-i', ...env, ...argv], ms);
+          results.set(
+            `${job.c.name}|${job.f} ${job.s}`,
+            await runClient(world, job.c, job.s, job.id, url, exec),
+          );
         }
       };
       await Promise.all(Array.from({ length: 4 }, worker));

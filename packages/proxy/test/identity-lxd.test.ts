@@ -8,111 +8,49 @@
  * off from the proxy. Without both filters the identity is advisory, so the container's own `containers:` list must
  * NOT apply: that is asserted here, end to end.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
+  createLinkLocalLxdBridge,
+  createTestProfile,
   deleteContainer,
   execIn,
-  LXD_TEST_SOCKET,
   LXD_TEST_TAG,
   launchContainer,
-  lxc,
   lxcOk,
+  lxdWorld,
   type OriginProcess,
   type ProxyProcess,
   skipUnlessLxd,
-  startOriginProcess,
-  startProxy,
+  waitFor as until,
 } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const PROVISION_MAIN = fileURLToPath(new URL('../../provision/dist/cli/main.js', import.meta.url));
 const BRIDGE = `opsbr${LXD_TEST_TAG}`;
 const POOL = `ops-pool-${LXD_TEST_TAG}`;
 const PROFILE = `ops-id-${LXD_TEST_TAG}`;
 const CTR = `ops-c1-${LXD_TEST_TAG}`;
 
-async function until<T>(
-  what: string,
-  get: () => T | Promise<T>,
-  ok: (v: T) => boolean,
-  ms = 60_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 describe.skipIf(skipUnlessLxd())('container identity through LXD (private daemon)', () => {
-  let dir: string;
+  const world = lxdWorld('ops-lxd-', {
+    containers: [CTR],
+    profiles: [PROFILE],
+    networks: [BRIDGE],
+    pools: [POOL],
+  });
   let mapFile: string;
-  let watcher: ChildProcess | undefined;
-  let watcherErr = '';
   let origin: OriginProcess;
   let proxy: ProxyProcess;
 
-  const cleanupLxd = async (): Promise<void> => {
-    await deleteContainer(CTR);
-    await lxc(['profile', 'delete', PROFILE]);
-    await lxc(['network', 'delete', BRIDGE]);
-    await lxc(['storage', 'delete', POOL]);
-  };
-
   beforeAll(async () => {
-    await cleanupLxd();
-    dir = mkdtempSync(join(tmpdir(), 'ops-lxd-'));
-    mapFile = join(dir, 'identity.json');
+    const w = await world.setUp();
+    mapFile = join(w.dir, 'identity.json');
     await lxcOk(['storage', 'create', POOL, 'dir']);
-    // Every key at creation (LXD 5.0.2 refuses later updates of a bridge holding fe80::1); no DNS listener, so
-    // it does not collide with other test bridges holding fe80::1.
-    await lxcOk([
-      'network',
-      'create',
-      BRIDGE,
-      'ipv4.address=none',
-      'ipv6.address=fe80::1/64',
-      'ipv6.dhcp=false',
-      'ipv6.nat=false',
-      'ipv6.routing=false',
-      'dns.mode=none',
-      'raw.dnsmasq=port=0',
-    ]);
-    await lxcOk(['profile', 'create', PROFILE]);
-    await lxcOk(['profile', 'device', 'add', PROFILE, 'root', 'disk', 'path=/', `pool=${POOL}`]);
-    await lxcOk([
-      'profile',
-      'device',
-      'add',
-      PROFILE,
-      'eth0',
-      'nic',
-      'name=eth0',
-      `network=${BRIDGE}`,
-      'security.mac_filtering=true',
-    ]);
-    watcher = spawn(
-      process.execPath,
-      [PROVISION_MAIN, 'identity', '--map', mapFile, '--watch', '--socket', LXD_TEST_SOCKET],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    watcher.stderr?.on('data', (d: Buffer) => {
-      watcherErr += d.toString();
-    });
-    await until(
-      'the watcher',
-      () => watcherErr,
-      (e) => /following LXD lifecycle events/.test(e),
-      30_000,
-    );
-    origin = await startOriginProcess();
-    proxy = await startProxy(
+    await createLinkLocalLxdBridge(BRIDGE);
+    await createTestProfile(PROFILE, POOL, BRIDGE);
+    await w.watchIdentity(mapFile);
+    origin = w.origin;
+    proxy = await w.startProxy(
       {
         listen: [`${BRIDGE}:0`],
         clients: ['fe80::/10'],
@@ -129,16 +67,7 @@ describe.skipIf(skipUnlessLxd())('container identity through LXD (private daemon
     );
   }, 180_000);
 
-  afterAll(async () => {
-    await proxy?.close();
-    await origin?.close();
-    if (watcher !== undefined && watcher.exitCode === null) {
-      watcher.kill('SIGTERM');
-      await new Promise((r) => watcher?.once('exit', r));
-    }
-    await cleanupLxd();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }, 120_000);
+  afterAll(() => world.tearDown(), 120_000);
 
   it('maps a launched container; the proxy logs its name and, the identity being advisory, grants nothing by it', async () => {
     await launchContainer(CTR, [PROFILE]);

@@ -6,31 +6,27 @@
  * client's behaviour fails this test) and written out in docs/socket-mode.md.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IN_CI, missingNeeds, type ProxyProcess, skipUnless, startProxy } from '@cuttle/test-support';
+import { type ProxyProcess, skipUnless, startProxy } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CLIENTS,
-  type ClientSpec,
-  type FileOrigins,
-  type Forwarder,
-  makeDumbGitRepo,
-  startFileOrigins,
-  startForwarder,
-} from '../../../test-support/clients.js';
-import { createTestPki, type TestPki } from '../../../test-support/tls.js';
+  type ClientWorld,
+  clientAvailable,
+  installedClients,
+  type Outcome,
+  runClient,
+  SCHEMES,
+  type Scheme,
+  startClientWorld,
+} from '../../../test-support/client-table.js';
+import { CLIENTS, type ClientSpec, type Forwarder, startForwarder } from '../../../test-support/clients.js';
 
 const NS = 'csk-ctr';
 /** The port LXD's proxy device listens on inside a socket-mode container. */
 const RELAY_PORT = 3128;
 const PROXY_URL = `http://127.0.0.1:${RELAY_PORT}`;
 
-type Scheme = 'http' | 'https';
-type Outcome = 'ok' | 'fail';
 type Row = Record<Scheme, Outcome>;
-const SCHEMES: readonly Scheme[] = ['http', 'https'];
 
 const row = (http: Outcome, https: Outcome): Row => ({ http, https });
 
@@ -54,7 +50,7 @@ const EXPECTED: Record<string, Row> = {
   'apt-helper download-file': row('ok', 'ok'),
 };
 
-const available = (c: ClientSpec): boolean => missingNeeds({ commands: [...c.needs] }) === null;
+const available = clientAvailable;
 
 /** Runs argv inside the namespace with exactly `env`; resolves with stdout, rejects with stderr. */
 function execInNs(env: string[], argv: readonly string[], timeoutMs: number): Promise<string> {
@@ -74,35 +70,16 @@ function execInNs(env: string[], argv: readonly string[], timeoutMs: number): Pr
 describe.skipIf(skipUnless({ root: true, commands: ['ip', 'ss', 'git', 'openssl', 'socat'] }))(
   'real clients in a namespace with only lo, through a relay to the unix socket',
   () => {
-    let pki: TestPki;
-    let dir: string;
-    let sock: string;
-    let caFile: string;
-    let commit: string;
-    let origins: FileOrigins;
+    let world: ClientWorld;
+    let origins: ClientWorld['origins'];
     let proxy: ProxyProcess;
     let relay: Forwarder | undefined;
     let nsMade = false;
 
     beforeAll(async () => {
-      pki = createTestPki();
-      // Readable by apt's unprivileged _apt user, which also writes its download here.
-      dir = mkdtempSync(join(tmpdir(), 'csk-clients-'));
-      chmodSync(dir, 0o777);
-      sock = join(dir, 'ctr.sock');
-      caFile = join(dir, 'ca.crt');
-      writeFileSync(caFile, pki.ca, { mode: 0o644 });
-      const leaf = pki.issue(['origin.test']);
-      writeFileSync(join(dir, 'leaf.key'), leaf.key);
-      writeFileSync(join(dir, 'leaf.crt'), leaf.cert);
-      const root = join(dir, 'www');
-      commit = makeDumbGitRepo(root);
-      writeFileSync(join(root, 'hello.txt'), 'hello through cuttle\n');
-      origins = await startFileOrigins({
-        root,
-        keyFile: join(dir, 'leaf.key'),
-        certFile: join(dir, 'leaf.crt'),
-      });
+      world = await startClientWorld('csk-clients-');
+      origins = world.origins;
+      const sock = join(world.dir, 'ctr.sock');
       proxy = await startProxy({
         listen: [`unix:${sock}`],
         ports: [origins.httpPort, origins.httpsPort],
@@ -111,7 +88,7 @@ describe.skipIf(skipUnless({ root: true, commands: ['ip', 'ss', 'git', 'openssl'
         allow: ['origin.test'],
         dns: { hosts: { 'origin.test': ['127.0.0.1'] } },
         destinations: { allow_ranges: ['127.0.0.1/32'] },
-        tls: { ca_file: caFile },
+        tls: { ca_file: world.caFile },
       });
       execFileSync('ip', ['netns', 'add', NS]);
       nsMade = true;
@@ -122,9 +99,7 @@ describe.skipIf(skipUnless({ root: true, commands: ['ip', 'ss', 'git', 'openssl'
       await relay?.close();
       if (nsMade) execFileSync('ip', ['netns', 'del', NS]);
       await proxy?.close();
-      await origins?.close();
-      pki?.dispose();
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      await world?.close();
     });
 
     it('the namespace has only lo', () => {
@@ -133,56 +108,15 @@ describe.skipIf(skipUnless({ root: true, commands: ['ip', 'ss', 'git', 'openssl'
       expect(out).toMatch(/^1: lo:/);
     });
 
-    /** Runs one client for one scheme; `ok` only when the body came back and the origin saw the request. */
-    const runOne = async (
-      client: ClientSpec,
-      scheme: Scheme,
-      id: string,
-    ): Promise<{ outcome: Outcome; detail: string }> => {
-      const port = scheme === 'http' ? origins.httpPort : origins.httpsPort;
-      const isGit = client.name.startsWith('git');
-      const url = isGit
-        ? `${scheme}://origin.test:${port}/repo.git`
-        : `${scheme}://origin.test:${port}/hello.txt?${id}`;
-      const expected = isGit ? commit : 'hello through cuttle';
-      const cmd = client.command(url, { proxy: PROXY_URL, caFile, workDir: dir });
-      const env = Object.entries({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...cmd.env }).map(
-        ([k, v]) => `${k}=${v}`,
-      );
-      let out = '';
-      let detail = '';
-      try {
-        out = await execInNs(env, cmd.argv, 30_000);
-        if (cmd.outFile !== undefined && existsSync(cmd.outFile)) out += readFileSync(cmd.outFile, 'utf8');
-      } catch (err) {
-        const e = err as { stderr?: string; message: string };
-        const lines = (e.stderr || e.message).split('\n').filter((l) => l.trim() !== '');
-        detail = (
-          lines.find((l) => /error|fail|invalid|bad|unable|refused|cancel/i.test(l)) ??
-          lines.at(-1) ??
-          ''
-        ).trim();
-      }
-      const seen = isGit
-        ? origins.requests.some((r) => r.startsWith(`${scheme} GET /repo.git/info/refs`))
-        : origins.requests.includes(`${scheme} GET /hello.txt?${id}`);
-      return { outcome: out.includes(expected) && seen ? 'ok' : 'fail', detail };
-    };
-
     it('records which client works through http://127.0.0.1:3128', async () => {
-      const clients = CLIENTS.filter((c) => {
-        if (available(c)) return true;
-        const why = `${c.name}: ${missingNeeds({ commands: [...c.needs] })}`;
-        if (IN_CI) throw new Error(`CI=true and a client is missing: ${why}`);
-        console.warn(`skipped client ${why}`);
-        return false;
-      });
+      const clients = installedClients();
       const table: Record<string, Row> = {};
       const details: string[] = [];
       for (const c of clients) {
         const r = {} as Row;
         for (const s of SCHEMES) {
-          const res = await runOne(c, s, `${c.name}-${s}`.replace(/\W+/g, '-'));
+          const id = `${c.name}-${s}`.replace(/\W+/g, '-');
+          const res = await runClient(world, c, s, id, PROXY_URL, (env, argv, ms) => execInNs(env, argv, ms));
           r[s] = res.outcome;
           if (res.outcome === 'fail') details.push(`${c.name} ${s}: ${res.detail}`);
         }

@@ -1,10 +1,12 @@
 /** Runs the compiled cuttle-provision CLI (`pnpm build` first) against the private LXD daemon. */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LXD_TEST_TAG, lxdEnv, lxdTestPort } from '@cuttle/test-support';
+import { expect } from 'vitest';
+import { parse } from 'yaml';
 
 export const PROVISION_MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -31,12 +33,12 @@ export function provision(args: string[], env: NodeJS.ProcessEnv = lxdEnv()): Pr
   });
 }
 
-/** A temp dir holding `host.yaml` with `text`, and a `root` prefix for the files. */
-export function hostYaml(text: string): { dir: string; file: string; root: string } {
+/** A temp dir holding `host.yaml` with `text`, and a `root` prefix for the files; `remove()` deletes it. */
+export function hostYaml(text: string): { dir: string; file: string; root: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'cpv-'));
   const file = join(dir, 'host.yaml');
   writeFileSync(file, text);
-  return { dir, file, root: join(dir, 'root') };
+  return { dir, file, root: join(dir, 'root'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Test-only names, tagged per daemon (see LXD_TEST_TAG). */
@@ -67,3 +69,20 @@ firewall:
   table: ${T.table}
   file: /etc/cuttle/cpv.nft
 `;
+
+/** `verify ARGS --instance NAME --url URL`, asserting that no check failed and it exited 0; the result. */
+export async function verifyPasses(
+  args: readonly string[],
+  instance: string,
+  url: string,
+): Promise<CliResult> {
+  const r = await provision(['verify', ...args, '--instance', instance, '--url', url]);
+  expect(r.stdout).not.toContain('FAIL');
+  expect(r.code).toBe(0);
+  return r;
+}
+
+/** The proxy config apply generated under `root`, parsed. */
+export function generatedProxyConfig(root: string): Record<string, unknown> {
+  return parse(readFileSync(join(root, 'etc/cuttle/cuttle.yaml'), 'utf8')) as Record<string, unknown>;
+}
