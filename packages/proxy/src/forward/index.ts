@@ -6,6 +6,7 @@
  *           --policy.decide (zone rule, clients, method, lists, grants, report mode)--> 403 X-Cuttle-Deny
  *           --ctx.resolve (guard)--> 403 private_address | 502 dns
  *           --an answer is one of our own listeners (instance.endpoints)--> 403 self_loop
+ *           --`Expect: 100-continue`: 100 Continue only now, once allowed
  *           --http.request(checked addresses, pooled)--> origin
  *             (`https://` absolute-form, forward.https_absolute_form: https.request, certificate verified for the
  *              host against the system CAs plus tls.ca_file --failure--> 502 upstream_tls, nothing sent)
@@ -24,8 +25,17 @@ import { Exchange, fail } from './exchange.js';
 import { checkFraming, hasRequestBody } from './hygiene.js';
 import { type Destination, sendUpstream } from './send-upstream.js';
 
-/** Handles one plain-HTTP request from a client. Never throws; always records once. */
-export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
+/**
+ * Handles one plain-HTTP request from a client. Never throws; always records once. `expectsContinue`: the client
+ * sent `Expect: 100-continue` (node's 'checkContinue'); it is invited to send its body only once the request is
+ * allowed, so a denied client never uploads.
+ */
+export function handleRequest(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  expectsContinue = false,
+): void {
   const x = new Exchange(ctx, req);
   res.once('close', () => {
     if (x.rec.status === 0 && res.headersSent) x.rec.status = res.statusCode;
@@ -114,6 +124,7 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
       }
       // A would-deny goes through like an allow and is logged as what it is.
       x.rec.verdict = decision.verdict;
+      if (expectsContinue) res.writeContinue();
       sendUpstream(ctx, req, res, x, dest, resolved.addresses, parent);
     },
     () => fail(x, res, 'dns_failure'),

@@ -101,6 +101,8 @@ export async function serve(options: ServeOptions): Promise<number> {
 
   let state: State;
   let server: ProxyServer;
+  // The same server once it runs, for /healthz (the metrics listener answers before the proxy listeners bind).
+  let proxyServer: ProxyServer | null = null;
   try {
     const sink = await createAccessSink(options.config.log, metrics, sinkOptions(options.config, say));
     state = { config: options.config, sink, metricsServer: null, draining: false };
@@ -122,7 +124,12 @@ export async function serve(options: ServeOptions): Promise<number> {
           say,
           onServer: (s) => sockets.ignore(s),
           endpoints: instance.endpoints,
-          healthy: () => !state.draining,
+          health: () => {
+            if (state.draining) return 'draining';
+            if (proxyServer === null) return 'starting';
+            const unbound = proxyServer.unbound();
+            return unbound.length === 0 ? null : unbound.join('; ');
+          },
         });
   try {
     state.metricsServer = await startMetrics(state.config.metrics.listen);
@@ -130,6 +137,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       context: buildContext(state.config, record, instance, metrics, identity),
       say,
     });
+    proxyServer = server;
     await server.setInstanceSockets(state.config.identity.socket_dir, identity().sockets);
     syncInstanceSockets = () =>
       void server.setInstanceSockets(state.config.identity.socket_dir, identity().sockets);

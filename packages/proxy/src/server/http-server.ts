@@ -5,6 +5,8 @@
  *   accept --limits--> 503/drop (limit_exceeded), lingering close; the HTTP parser is never attached, so nothing
  *                      the client sent is parsed or forwarded
  *          --tag client (address and the listener's zone, or unix:NAME)--> 'request' -> forward.handleRequest
+ *                                                                            'checkContinue' -> the same, 100 Continue
+ *                                                                              only once allowed
  *                                                                            'connect' -> tunnel.handleConnect
  *                                                                            'clientError' -> 400/408/431 + close
  *   (the zone rule and the unix socket's identity are the policy's: the traffic paths hand it the client tag)
@@ -103,6 +105,10 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
 
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) =>
     handleRequest(context(), req, res),
+  );
+  // With a listener here node sends no automatic 100 Continue: forward sends it once the request is allowed.
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) =>
+    handleRequest(context(), req, res, true),
   );
   server.on('connect', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
     handleConnect(context(), req, socket, head),

@@ -40,6 +40,8 @@ export interface ProxyServer {
    */
   setInstanceSockets(dir: string | null, names: readonly string[]): Promise<void>;
   readonly listeners: readonly Listener[];
+  /** Why each proxy listener that is not bound right now is not (empty when every one is): /healthz says so. */
+  unbound(): string[];
 }
 
 /** Parses `listen`, binds every entry and returns the running server. Rejects if a fixed address cannot be bound. */
@@ -101,6 +103,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   }
   return {
     listeners,
+    unbound: () => listeners.map((l) => l.unbound).filter((why): why is string => why !== null),
     setContext(ctx) {
       const before = current.config.unix_socket;
       current = ctx;

@@ -83,6 +83,12 @@ export class Listener {
     return this.#server;
   }
 
+  /** Null while bound; else why not (an interface that is missing or has no address yet), for /healthz. */
+  get unbound(): string | null {
+    if (this.#server !== null) return null;
+    return `listen "${this.#opts.spec.text}" is not bound${this.#lastProblem === null ? '' : `: ${this.#lastProblem}`}`;
+  }
+
   /** Binds a fixed address (rejects on failure) or starts the interface poll (never rejects). */
   async start(): Promise<void> {
     const spec = this.#opts.spec;

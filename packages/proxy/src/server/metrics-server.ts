@@ -17,8 +17,11 @@ export interface MetricsServerOptions {
   readonly say: (line: string) => void;
   /** Called with each http.Server made (the connection tracker leaves them out of the proxy's counts). */
   readonly onServer?: (server: http.Server) => void;
-  /** False while draining: /healthz then answers 503 so a load balancer stops sending. */
-  readonly healthy?: () => boolean;
+  /**
+   * Null when healthy; else why not (draining, a proxy listener not bound): /healthz then answers 503 with the
+   * reason, so a load balancer stops sending.
+   */
+  readonly health?: () => string | null;
   /** Where the bound address is registered, so the proxy never serves its own metrics (`self_loop`). */
   readonly endpoints?: SelfEndpoints | undefined;
 }
@@ -36,8 +39,8 @@ function handle(options: MetricsServerOptions, req: http.IncomingMessage, res: h
     return;
   }
   if (path === '/healthz') {
-    const ok = options.healthy?.() ?? true;
-    res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ok ? 'ok\n' : 'draining\n');
+    const why = options.health?.() ?? null;
+    res.writeHead(why === null ? 200 : 503, { 'Content-Type': 'text/plain' }).end(`${why ?? 'ok'}\n`);
     return;
   }
   if (path === '/metrics') {
