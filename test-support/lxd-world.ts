@@ -22,7 +22,7 @@ export const PROVISION_MAIN = fileURLToPath(
   new URL('../packages/provision/dist/cli/main.js', import.meta.url),
 );
 
-/** Test-only LXD objects (and inet nft tables) a test creates, deleted in this order. */
+/** Test-only LXD objects (and nft tables: every family of the name) a test creates, deleted in this order. */
 export interface LxdObjects {
   readonly containers?: readonly string[];
   readonly profiles?: readonly string[];
@@ -37,7 +37,10 @@ export async function deleteLxdObjects(o: LxdObjects): Promise<void> {
   for (const p of o.profiles ?? []) await lxc(['profile', 'delete', p]);
   for (const n of o.networks ?? []) await lxc(['network', 'delete', n]);
   for (const p of o.pools ?? []) await lxc(['storage', 'delete', p]);
-  for (const t of o.nftTables ?? []) spawnSync('nft', ['delete', 'table', 'inet', t], { stdio: 'ignore' });
+  // cuttle-provision's file loads three tables of one name: inet, and the bridge guard's netdev and bridge.
+  for (const t of o.nftTables ?? [])
+    for (const family of ['inet', 'netdev', 'bridge'])
+      spawnSync('nft', ['delete', 'table', family, t], { stdio: 'ignore' });
 }
 
 /**

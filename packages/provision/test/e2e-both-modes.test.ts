@@ -18,7 +18,7 @@ import {
   wgetIn,
 } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatedProxyConfig, hostYaml, provision, verifyPasses } from './helpers/cli.js';
+import { generatedProxyConfig, hostYaml, provision, syncGuard, verifyPasses } from './helpers/cli.js';
 
 const SKIP = skipUnlessLxd();
 const B = {
@@ -78,6 +78,7 @@ firewall:
     proxy = await w.startProxy(generated, { listeners: 2 });
     await launchContainer(B.onBridge, [B.bridgeProfile]);
     await launchContainer(B.onSocket, [B.socketProfile], null);
+    await syncGuard(B.table, B.bridge);
   }, 240_000);
 
   afterAll(() => world.tearDown(), 120_000);

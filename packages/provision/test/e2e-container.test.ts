@@ -14,7 +14,7 @@ import {
   startOrigin,
 } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostYaml, provision, T, TEST_HOST_YAML } from './helpers/cli.js';
+import { dropTables, hostYaml, provision, syncGuard, T, TEST_HOST_YAML } from './helpers/cli.js';
 
 const SKIP = skipUnlessLxd();
 const PROBE_PORT = T.probePort;
@@ -25,7 +25,7 @@ async function cleanupLxd(): Promise<void> {
   await lxc(['profile', 'delete', `${T.profile}`]);
   await lxc(['network', 'delete', `${T.bridge}`]);
   await lxc(['storage', 'delete', `${T.pool}`]);
-  spawnSync('nft', ['delete', 'table', 'inet', `${T.table}`], { stdio: 'ignore' });
+  dropTables(T.table);
 }
 
 describe.skipIf(SKIP)('a container on the provisioned host, through a running cuttle', () => {
@@ -75,6 +75,7 @@ describe.skipIf(SKIP)('a container on the provisioned host, through a running cu
     });
     probe = createServer((s) => s.end('probe\n')).listen({ host: '::', port: PROBE_PORT });
     await launchContainer(C, [`${T.profile}`]);
+    await syncGuard(T.table, T.bridge);
   });
 
   afterAll(async () => {
@@ -162,7 +163,8 @@ describe.skipIf(SKIP)('a container on the provisioned host, through a running cu
   });
 
   it('verify --instance fails, naming the checks, when the firewall table is removed', async () => {
-    spawnSync('nft', ['delete', 'table', 'inet', `${T.table}`]);
+    // All three (inet, netdev guard, bridge): the guard alone also keeps the probe port from the bridge.
+    dropTables(T.table);
     const r = await provision(['verify', ...args, '--instance', C, '--port', String(PROBE_PORT)]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(new RegExp(`FAIL +firewall table inet ${T.table} loaded +not loaded`));
@@ -170,6 +172,35 @@ describe.skipIf(SKIP)('a container on the provisioned host, through a running cu
       new RegExp(`FAIL +${C}: nothing answers on \\[fe80::1%eth0\\]:${PROBE_PORT}/tcp +open`),
     );
     // apply puts it back
+    expect((await provision(['apply', ...args])).code).toBe(0);
+  });
+
+  it('remove refuses while the container is attached (exit 1, naming it); --force keeps the tables', async () => {
+    const refused = await provision(['remove', ...args]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      `instances still attached: ${C} (bridge ${T.bridge}, profile ${T.profile})`,
+    );
+    expect(existsSync(join(host.root, 'etc/cuttle/cuttle.yaml'))).toBe(true);
+    const forced = await provision(['remove', '--force', ...args]);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain(`kept the nftables tables ${T.table}`);
+    expect(existsSync(join(host.root, 'etc/cuttle/cuttle.yaml'))).toBe(false);
+    for (const family of ['inet', 'netdev', 'bridge'])
+      expect(spawnSync('nft', ['list', 'table', family, T.table]).status, family).toBe(0);
+    // Still filtered: the probe on [::] does not answer from the bridge.
+    const probeOnBridge = await execIn(C, [
+      'timeout',
+      '5',
+      'nc',
+      '-w',
+      '3',
+      'fe80::1%eth0',
+      String(PROBE_PORT),
+    ]);
+    expect(probeOnBridge.stdout).not.toContain('probe');
+    // Without the container, the next test's remove takes everything.
+    await deleteContainer(C);
     expect((await provision(['apply', ...args])).code).toBe(0);
   });
 

@@ -4,13 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skipUnless } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderGuardElements } from '../src/guard/guard-sets.js';
 import { hostConfigSchema } from '../src/host-config/schema.js';
 import { renderNftables } from '../src/render/nftables.js';
 import {
+  bridgeClientNic,
   createFirewallNetns,
   FW_BRIDGE,
   FW_HOST_NS,
   nftInHost,
+  nftScriptInHost,
   probeTcp,
   probeUdp53,
   removeFirewallNetns,
@@ -58,6 +61,8 @@ describe.skipIf(skipUnless({ root: true, commands: ['nft', 'ip'] }))('the nftabl
 
   it('loaded, lets the proxy port through from the bridge and drops DNS, another port and the proxy port elsewhere', async () => {
     nftInHost(['-f', file]);
+    // The bridge guard lets through only the NICs it knows: the bridge client's (bridge-guard.test.ts covers it).
+    nftScriptInHost(renderGuardElements('cpv_fw', [bridgeClientNic()]));
     const table: [string, () => Promise<string>, string][] = [
       ['proxy port from the bridge', () => probeTcp('bridge', PROXY_PORT), 'open'],
       ['DNS over TCP from the bridge', () => probeTcp('bridge', 53), 'closed'],

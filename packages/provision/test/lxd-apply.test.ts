@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { LXD_TEST_SOCKET, lxc, lxcOk, skipUnlessLxd } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LxdClient } from '../src/lxd/client.js';
-import { hostYaml, provision, T, TEST_HOST_YAML } from './helpers/cli.js';
+import { dropTables, hostYaml, provision, T, TEST_HOST_YAML } from './helpers/cli.js';
 
 const SKIP = skipUnlessLxd();
 
@@ -12,9 +12,7 @@ async function cleanup(): Promise<void> {
   await lxc(['network', 'delete', `${T.bridge}`]);
   await lxc(['storage', 'delete', `${T.pool}`]);
   await lxc(['storage', 'delete', `${T.zpool}`]);
-  await import('node:child_process').then(({ spawnSync }) =>
-    spawnSync('nft', ['delete', 'table', 'inet', `${T.table}`], { stdio: 'ignore' }),
-  );
+  dropTables(T.table);
 }
 
 describe.skipIf(SKIP)('plan/apply against the private LXD daemon', () => {
@@ -106,6 +104,7 @@ describe.skipIf(SKIP)('plan/apply against the private LXD daemon', () => {
       network: `${T.bridge}`,
       name: 'eth0',
       'security.mac_filtering': 'true',
+      'security.port_isolation': 'true',
     });
     expect(p.devices.root).toEqual({ type: 'disk', path: '/', pool: `${T.pool}` });
   });

@@ -16,6 +16,7 @@ export const COMMON_OPTIONS = {
   instance: { type: 'string' },
   port: { type: 'string', multiple: true },
   url: { type: 'string' },
+  force: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -26,6 +27,7 @@ export interface CommandContext {
   readonly instance: string | undefined;
   readonly ports: number[];
   readonly url: string | undefined;
+  readonly force: boolean;
   client(): LxdClient;
   /** Reads the host's facts afresh (LXD, nft, dpkg, the files under `root`). */
   facts(): Promise<HostFacts>;
@@ -82,6 +84,7 @@ export function parseCommandArgs(
         instance: typeof values.instance === 'string' ? values.instance : undefined,
         ports,
         url: typeof values.url === 'string' ? values.url : undefined,
+        force: values.force === true,
         client: getClient,
         facts: () => gatherFacts(systemReaders(getClient()), config, root),
       };

@@ -45,7 +45,7 @@ const COMMANDS: Record<string, Command> = {
   remove: {
     summary: 'remove the files, table and unit it owns',
     help: REMOVE_HELP,
-    options: ['config', 'root'],
+    options: ['config', 'root', 'socket', 'force'],
     run: removeCommand,
   },
 };

@@ -111,11 +111,25 @@ export const firewallSchema = z
       .string()
       .regex(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, 'letters, digits and `_`')
       .default('cuttle')
-      .describe('nftables table (family inet) cuttle-provision owns.'),
+      .describe(
+        'nftables table name cuttle-provision owns, in three families: `inet` (what reaches the host), `netdev` (the bridge guard) and `bridge` (nothing between containers).',
+      ),
     file: absPath
       .default('/etc/cuttle/cuttle.nft')
       .describe("The table's file, loaded by the unit before the proxy starts."),
     load: z.boolean().default(true).describe('`apply` loads the table into the running kernel too.'),
+    allow_ipv4: z
+      .boolean()
+      .default(false)
+      .describe(
+        'The bridge guard lets IPv4 and ARP from the containers reach the host (default: dropped, so the host answers no ARP from the bridge).',
+      ),
+    allow_between_containers: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Containers on the bridge may reach each other (default: no frame between them is forwarded, and their NICs get `security.port_isolation`).',
+      ),
   })
   .describe('The nftables table: from the bridge only TCP to the proxy and neighbour discovery get in.');
 

@@ -1,7 +1,9 @@
 /**
  * LXD instances -> identity map entries: for every bridged NIC with a MAC, the instance name, the MAC, its EUI-64
- * link-local address, the bridge, and whether LXD filters spoofing on that NIC (`security.mac_filtering` and
- * `security.ipv6_filtering` both true). With per-instance sockets on, every instance that opts in
+ * link-local address, the bridge, and whether the address cannot be spoofed from another container: LXD's
+ * `security.mac_filtering` and `security.ipv6_filtering` both true, or `security.mac_filtering` on a NIC of the
+ * bridge the caller keeps under cuttle's bridge guard (`guardedBridge`: the netdev table drops every frame whose
+ * (MAC, address) pair is not the NIC's own, render/nftables.ts). With per-instance sockets on, every instance that opts in
  * (`user.cuttle.socket: "true"` in its expanded config: set on the instance or on one of its profiles) gets one
  * more entry `{"name": NAME, "socket": true}`. Read with one request: GET /1.0/instances?recursion=1 carries
  * expanded config and devices, the local devices and the volatile MACs.
@@ -32,8 +34,9 @@ export const SOCKET_OPT_IN_KEY = 'user.cuttle.socket';
 /** The fields of GET /1.0/instances?recursion=1 used here (and, for PUT, the writable ones). */
 export interface LxdInstance {
   name: string;
-  expanded_config?: Record<string, string>;
-  expanded_devices?: Record<string, Record<string, string>>;
+  profiles?: readonly string[];
+  expanded_config?: Readonly<Record<string, string>>;
+  expanded_devices?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   devices?: Record<string, Record<string, string>>;
 }
 
@@ -88,9 +91,16 @@ export async function listInstances(client: LxdClient): Promise<LxdInstance[]> {
  */
 export async function collectIdentities(
   client: LxdClient,
-  options: { sockets?: boolean; instances?: LxdInstance[] } = {},
+  options: { sockets?: boolean; instances?: LxdInstance[]; guardedBridge?: string } = {},
 ): Promise<IdentityRecord[]> {
-  const metadata = options.instances ?? (await listInstances(client));
+  return identityRecords(options.instances ?? (await listInstances(client)), options);
+}
+
+/** The identity records of `instances` (pure; see collectIdentities). */
+export function identityRecords(
+  metadata: readonly LxdInstance[],
+  options: { sockets?: boolean; guardedBridge?: string } = {},
+): IdentityRecord[] {
   const out: IdentityRecord[] = [];
   for (const inst of metadata) {
     if (options.sockets === true && wantsSocket(inst)) out.push({ name: inst.name, socket: true });
@@ -107,7 +117,9 @@ export async function collectIdentities(
         mac,
         address: eui64LinkLocal(mac),
         bridge,
-        filtered: d['security.mac_filtering'] === 'true' && d['security.ipv6_filtering'] === 'true',
+        filtered:
+          d['security.mac_filtering'] === 'true' &&
+          (d['security.ipv6_filtering'] === 'true' || bridge === options.guardedBridge),
       });
     }
   }

@@ -9,8 +9,9 @@
  * them their proxy device (socket-devices.ts): the map first, so the proxy binds the socket about when the device
  * appears (LXD's forkproxy connects per connection, so a device may exist before its socket).
  */
+import { expectedPairs, guardMembers, loadGuardSets, readGuardPairs } from '../guard/guard-sets.js';
 import type { LxdClient } from '../lxd/client.js';
-import { collectIdentities, listInstances } from './collect.js';
+import { collectIdentities, listInstances, type NicRecord } from './collect.js';
 import { openLifecycleEvents } from './events.js';
 import { writeIdentityMap } from './map-file.js';
 import { syncSocketDevices } from './socket-devices.js';
@@ -21,18 +22,25 @@ export interface SocketOptions {
   readonly device?: string;
 }
 
+/** The bridge guard to keep in step (`--guard-table`, `--guard-bridge`): the tables `apply` loaded. */
+export interface GuardOptions {
+  readonly table: string;
+  readonly bridge: string;
+}
+
 const DEBOUNCE_MS = 200;
 const RESYNC_MS = 60_000;
 const RETRY_MS = 2_000;
 
 export interface IdentityWatchOptions {
   readonly client: LxdClient;
-  /** The map file to keep current. */
-  readonly file: string;
+  /** The map file to keep current (undefined: only the bridge guard). */
+  readonly file: string | undefined;
   readonly say: (line: string) => void;
   /** Resolves to stop. */
   readonly stop: Promise<void>;
   readonly sockets?: SocketOptions | undefined;
+  readonly guard?: GuardOptions | undefined;
 }
 
 /**
@@ -41,31 +49,59 @@ export interface IdentityWatchOptions {
  */
 export async function syncIdentityMap(
   client: LxdClient,
-  file: string,
+  file: string | undefined,
   sockets?: SocketOptions,
+  guard?: GuardOptions,
 ): Promise<{ count: number; wrote: boolean; devices: string[] }> {
   const instances = await listInstances(client);
-  const records = await collectIdentities(client, { instances, sockets: sockets !== undefined });
-  const wrote = writeIdentityMap(file, records);
-  const devices =
-    sockets === undefined ? [] : await syncSocketDevices(client, sockets.dir, instances, sockets.device);
+  const records = await collectIdentities(client, {
+    instances,
+    sockets: sockets !== undefined,
+    ...(guard === undefined ? {} : { guardedBridge: guard.bridge }),
+  });
+  // The guard first: an entry is marked filtered only once the kernel drops spoofed frames for it.
+  const devices = guard === undefined ? [] : syncGuard(guard, records);
+  const wrote = file === undefined ? false : writeIdentityMap(file, records);
+  if (sockets !== undefined)
+    devices.push(...(await syncSocketDevices(client, sockets.dir, instances, sockets.device)));
   return { count: records.length, wrote, devices };
 }
+
+/** Brings the guard's sets in line with the NICs on its bridge; the lines say what changed. */
+function syncGuard(guard: GuardOptions, records: readonly IdentityRecordLike[]): string[] {
+  const members = guardMembers(
+    records.filter((r): r is NicRecord => 'mac' in r),
+    guard.bridge,
+  );
+  const have = readGuardPairs(guard.table);
+  if (have === null)
+    throw new Error(
+      `bridge guard: table netdev ${guard.table} is not loaded (cuttle-provision apply loads it)`,
+    );
+  if (have.join('\n') === expectedPairs(members).join('\n')) return [];
+  loadGuardSets(guard.table, members);
+  return [
+    `bridge guard ${guard.table} on ${guard.bridge}: ${members.length} NICs (${members.map((m) => m.name).join(', ') || 'none'})`,
+  ];
+}
+
+type IdentityRecordLike = Awaited<ReturnType<typeof collectIdentities>>[number];
 
 /** Runs until `stop` resolves. The first sync must succeed (else it throws); later failures are said and retried. */
 export async function watchIdentityMap(options: IdentityWatchOptions): Promise<void> {
   const { client, file, say } = options;
   const sync = async (): Promise<void> => {
     try {
-      const r = await syncIdentityMap(client, file, options.sockets);
+      const r = await syncIdentityMap(client, file, options.sockets, options.guard);
       if (r.wrote) say(`identity map ${file}: ${r.count} entries`);
       for (const line of r.devices) say(line);
     } catch (err) {
       say(`identity sync failed: ${(err as Error).message}`);
     }
   };
-  const first = await syncIdentityMap(client, file, options.sockets);
-  say(`identity map ${file}: ${first.count} entries${first.wrote ? '' : ' (unchanged)'}`);
+  const first = await syncIdentityMap(client, file, options.sockets, options.guard);
+  if (file !== undefined)
+    say(`identity map ${file}: ${first.count} entries${first.wrote ? '' : ' (unchanged)'}`);
   for (const line of first.devices) say(line);
   let stopped = false;
   void options.stop.then(() => {

@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { readGuardPairs } from '../guard/guard-sets.js';
 import { type HostConfig, managedProfiles, usesBridge } from '../host-config/schema.js';
 import type { LxdResult, LxdServerInfo } from '../lxd/client.js';
 import { unitDropInPath } from '../render/systemd-unit.js';
@@ -53,6 +54,8 @@ export interface LxdInstance {
   readonly status: string;
   readonly profiles: readonly string[];
   readonly expanded_devices: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** The expanded config (the NICs' `volatile.NIC.hwaddr`, which the bridge guard needs). */
+  readonly expanded_config?: Readonly<Record<string, string>>;
 }
 
 /** One owned file as it is on disk (under the root prefix). */
@@ -78,6 +81,11 @@ export interface HostFacts {
   readonly install: InstallFacts;
   /** `FAMILY NAME` (`inet cuttle`) -> true when the table is in the kernel. */
   readonly nftTables: Readonly<Record<string, boolean>>;
+  /**
+   * Table name -> the bridge guard's (MAC, address) pairs in the kernel (`MAC . ADDRESS`, sorted), null when the
+   * guard table is not loaded; absent: not read (taken as empty when the table is loaded).
+   */
+  readonly guardPairs?: Readonly<Record<string, readonly string[] | null>>;
   /** Host path (without the root prefix) -> the file, for every file the config may own. */
   readonly files: Readonly<Record<string, FileFact | null>>;
   /** Host path -> exists (the pool's source device, /sys/module/zfs, the unit's Node and CLI). */
@@ -98,6 +106,8 @@ export interface LxdReader {
 export interface NftReader {
   /** True when table `family name` is loaded. */
   hasTable(family: string, name: string): boolean;
+  /** The bridge guard's pairs in table `netdev name` (guard/guard-sets.ts), or null when it is not loaded. */
+  guardPairs?(name: string): string[] | null;
 }
 
 /** Reads installed Debian packages. */
@@ -140,7 +150,10 @@ export function runNft(args: readonly string[]): { ok: boolean; out: string } {
 export function systemReaders(lxd: LxdReader): FactReaders {
   return {
     lxd,
-    nft: { hasTable: (family, name) => runNft(['list', 'table', family, name]).ok },
+    nft: {
+      hasTable: (family, name) => runNft(['list', 'table', family, name]).ok,
+      guardPairs: (name) => readGuardPairs(name),
+    },
     packages: {
       debVersion: (name) => {
         try {
@@ -190,10 +203,17 @@ export function ownedFilePaths(config: HostConfig): string[] {
   ];
 }
 
-/** The nft tables `config` owns (loaded in bridge mode, removed by `remove` in any mode), as `[family, name]`. */
+/**
+ * The nft tables `config` owns (loaded in bridge mode, removed by `remove` in any mode), as `[family, name]`: the
+ * inet table and the bridge guard's netdev and bridge tables (render/nftables.ts), all from one file.
+ */
 export function ownedTables(config: HostConfig): [string, string][] {
-  return [['inet', config.firewall.table]];
+  const t = config.firewall.table;
+  return [['inet', t], ...GUARD_FAMILIES.map((f): [string, string] => [f, t])];
 }
+
+/** The families of the bridge guard's tables. */
+export const GUARD_FAMILIES = ['netdev', 'bridge'] as const;
 
 /** Host paths whose existence the planner asks about. */
 export function probedPaths(config: HostConfig): string[] {
@@ -232,6 +252,8 @@ export async function gatherFacts(readers: FactReaders, config: HostConfig, root
   const nftTables: Record<string, boolean> = {};
   for (const [family, name] of ownedTables(config))
     nftTables[`${family} ${name}`] = nft.hasTable(family, name);
+  const guardPairs: Record<string, string[] | null> = {};
+  if (nft.guardPairs !== undefined) guardPairs[config.firewall.table] = nft.guardPairs(config.firewall.table);
   const fileFacts: Record<string, FileFact | null> = {};
   for (const p of ownedFilePaths(config)) fileFacts[p] = files.read(join(root, p));
   const paths: Record<string, boolean> = {};
@@ -250,10 +272,12 @@ export async function gatherFacts(readers: FactReaders, config: HostConfig, root
         status: i.status,
         profiles: i.profiles ?? [],
         expanded_devices: i.expanded_devices ?? {},
+        expanded_config: i.expanded_config ?? {},
       })),
     },
     install: detectInstall(lxd.socketPath, packages, files),
     nftTables,
+    guardPairs,
     files: fileFacts,
     paths,
     systemd: root === '/' && files.exists('/run/systemd/system'),

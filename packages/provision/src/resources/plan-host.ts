@@ -10,7 +10,8 @@ import { type HostConfig, managedProfiles, usesBridge } from '../host-config/sch
 import { unitDropInPath } from '../render/systemd-unit.js';
 import { planBridge } from './bridge.js';
 import type { HostFacts } from './facts.js';
-import { firewallTable, planNftTable, planNftTableRemoval } from './nft-table.js';
+import { GUARD_FAMILIES } from './facts.js';
+import { firewallTable, planGuard, planNftTable, planNftTableRemoval } from './nft-table.js';
 import { ownedFiles, planFile, planFileRemoval } from './owned-files.js';
 import { planProfile } from './profile.js';
 import { planStoragePool } from './storage-pool.js';
@@ -41,7 +42,13 @@ export function planHost(facts: HostFacts, config: HostConfig): HostPlan {
   const changed = (path: string): boolean =>
     filePlans.some((p) => p.id === `file ${path}` && p.action !== 'none');
   const fw = firewallTable(config);
-  if (fw !== null) plans.push(planNftTable(facts, fw.family, fw.table, fw.file, changed(fw.file)));
+  if (fw !== null) {
+    const table = planNftTable(facts, fw.family, fw.table, fw.file, changed(fw.file));
+    plans.push(table);
+    const guard = planGuard(facts, config, table.action !== 'none');
+    // Nothing to do is left out: on a host without instances the file alone is the whole guard.
+    if (guard !== null && (guard.action !== 'none' || facts.lxd.instances.length > 0)) plans.push(guard);
+  }
   const unit = config.unit.name;
   if (facts.systemd && (legacy.action !== 'none' || changed(unitDropInPath(config)))) {
     plans.push({
@@ -58,8 +65,15 @@ export function planHost(facts: HostFacts, config: HostConfig): HostPlan {
   return { plans, notes: skipped };
 }
 
-/** Plans `remove`: the owned files, the table and the unit; never a pool, bridge or profile. Pure. */
-export function planRemoval(facts: HostFacts, config: HostConfig): ResourcePlan[] {
+/**
+ * Plans `remove`: the owned files, the tables and the unit; never a pool, bridge or profile. Pure. `keepTables`:
+ * the nftables file and the loaded tables stay (instances are still on the bridge, which still exists).
+ */
+export function planRemoval(
+  facts: HostFacts,
+  config: HostConfig,
+  options: { keepTables?: boolean } = {},
+): ResourcePlan[] {
   const dropIn = unitDropInPath(config);
   const plans: ResourcePlan[] = [];
   if (facts.systemd && facts.files[dropIn] != null) {
@@ -70,15 +84,18 @@ export function planRemoval(facts: HostFacts, config: HostConfig): ResourcePlan[
       steps: [{ kind: 'run', argv: ['systemctl', 'disable', '--now', config.unit.name] }],
     });
   }
+  const keep = options.keepTables === true;
   for (const p of [
     config.proxy.config_file,
-    config.firewall.file,
+    ...(keep ? [] : [config.firewall.file]),
     dropIn,
     legacyUnitPath(config),
     config.apt_pin.file,
   ])
     plans.push(planFileRemoval(facts, p));
-  plans.push(planNftTableRemoval(facts, 'inet', config.firewall.table));
+  if (!keep)
+    for (const family of ['inet', ...GUARD_FAMILIES])
+      plans.push(planNftTableRemoval(facts, family, config.firewall.table));
   return plans;
 }
 

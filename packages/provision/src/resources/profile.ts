@@ -3,9 +3,12 @@
  * NIC on the bridge; socket mode: the LXD proxy device to cuttle's unix socket; and the root disk on the pool);
  * every other key and device is kept, except that a socket-mode profile loses every NIC (its containers must have
  * no interface but `lo`) and a bridge-mode profile loses the managed proxy device. The NIC gets `security.mac_filtering`, so a
- * container cannot take another's MAC (and with it the EUI-64 link-local address) or answer neighbour discovery
- * for it. `security.ipv6_filtering` is NOT set: measured on LXD 5.0.2, on a bridge whose only IPv6 is link-local
- * it adds `ether type ip6 drop` for the container's veth, so the container cannot reach the proxy at all.
+ * container cannot send with another's MAC; the IPv6 address and neighbour discovery are checked by cuttle's bridge
+ * guard (render/nftables.ts), since MAC filtering alone lets a container advertise another's address with its own
+ * MAC. `security.ipv6_filtering` is NOT set: measured on LXD 5.0.2, on a bridge whose only IPv6 is link-local it
+ * adds `ether type ip6 drop` for the container's veth, so the container cannot reach the proxy at all.
+ * `security.port_isolation` (when the daemon has it and `firewall.allow_between_containers` is off) makes the
+ * kernel bridge forward nothing between two such NICs, from the moment LXD plugs the veth in.
  */
 import type { HostConfig, ManagedProfile, ProfileMode } from '../host-config/schema.js';
 import { renderCloudInit } from '../render/cloud-init.js';
@@ -25,11 +28,17 @@ export interface DesiredProfile {
 export interface ProfileFeatures {
   readonly incus: boolean;
   readonly cloudInitKeys: boolean;
+  /** LXD's `security.port_isolation` on bridged NICs (API extension `instance_nic_bridged_port_isolation`). */
+  readonly portIsolation?: boolean;
 }
 
 /** The features, from the facts. */
 export function profileFeatures(facts: HostFacts): ProfileFeatures {
-  return { incus: facts.lxd.incus, cloudInitKeys: facts.lxd.extensions.includes('cloud_init') };
+  return {
+    incus: facts.lxd.incus,
+    cloudInitKeys: facts.lxd.extensions.includes('cloud_init'),
+    portIsolation: facts.lxd.extensions.includes('instance_nic_bridged_port_isolation'),
+  };
 }
 
 /**
@@ -76,6 +85,8 @@ export function desiredProfile(
     name: config.profile.nic,
     'security.mac_filtering': 'true',
   };
+  if (f.portIsolation === true && !config.firewall.allow_between_containers)
+    nic['security.port_isolation'] = 'true';
   return {
     config: cfg,
     devices: { [config.profile.nic]: nic, root },

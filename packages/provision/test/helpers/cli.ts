@@ -1,5 +1,5 @@
 /** Runs the compiled cuttle-provision CLI (`pnpm build` first) against the private LXD daemon. */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,4 +85,19 @@ export async function verifyPasses(
 /** The proxy config apply generated under `root`, parsed. */
 export function generatedProxyConfig(root: string): Record<string, unknown> {
   return parse(readFileSync(join(root, 'etc/cuttle/cuttle.yaml'), 'utf8')) as Record<string, unknown>;
+}
+
+/** Deletes the tables named `table` in every family cuttle-provision loads (test cleanup; missing ones are fine). */
+export function dropTables(table: string): void {
+  for (const family of ['inet', 'netdev', 'bridge'])
+    spawnSync('nft', ['delete', 'table', family, table], { stdio: 'ignore' });
+}
+
+/**
+ * One sync of the bridge guard's sets, as `identity --watch --guard-*` does on every LXD event: a container
+ * launched after `apply` reaches the proxy only once the guard knows its NIC.
+ */
+export async function syncGuard(table: string, bridge: string): Promise<void> {
+  const r = await provision(['identity', '--guard-table', table, '--guard-bridge', bridge]);
+  if (r.code !== 0) throw new Error(`identity --guard-table ${table}: exit ${r.code}: ${r.stderr}`);
 }

@@ -88,7 +88,10 @@ export function memoryEffects(
       log.push(`nft ${args.join(' ')}`);
       const tables = facts.nftTables as Record<string, boolean>;
       const loads = args[0] === '-f' ? nftFiles[args[1] ?? ''] : undefined;
-      if (loads !== undefined) tables[loads] = true;
+      // The file defines the inet table and the bridge guard's netdev and bridge tables of the same name.
+      if (loads !== undefined)
+        for (const f of ['', 'netdev ', 'bridge '])
+          tables[f === '' ? loads : `${f}${loads.split(' ')[1]}`] = true;
       if (args[0] === 'delete') tables[`${args[2]} ${args[3]}`] = false;
     },
     run: (argv) => {

@@ -106,3 +106,21 @@ function runIn(ns: string, script: string): Promise<string> {
 export function nftInHost(args: string[]): void {
   inHost('nft', ...args);
 }
+
+/** The bridge client's NIC as the bridge guard knows it: its MAC and EUI-64 link-local address. */
+export function bridgeClientNic(): { name: string; mac: string; address: string } {
+  const out = execFileSync('ip', ['-n', NS_A, '-o', 'link', 'show', 'dev', 'eth0'], { encoding: 'utf8' });
+  const mac = /link\/ether (\S+)/.exec(out)?.[1] ?? '';
+  const addr = execFileSync('ip', ['-n', NS_A, '-6', '-o', 'addr', 'show', 'dev', 'eth0', 'scope', 'link'], {
+    encoding: 'utf8',
+  });
+  return { name: 'a', mac, address: /inet6 (\S+)\//.exec(addr)?.[1] ?? '' };
+}
+
+/** Runs an nft script in the host namespace. */
+export function nftScriptInHost(script: string): void {
+  execFileSync('ip', ['netns', 'exec', FW_HOST_NS, 'nft', '-f', '-'], {
+    input: script,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}

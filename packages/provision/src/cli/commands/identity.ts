@@ -9,8 +9,9 @@ import { syncIdentityMap, watchIdentityMap } from '../../identity/watch.js';
 import { LxdClient } from '../../lxd/client.js';
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from '../exit-codes.js';
 
-export const IDENTITY_HELP = `usage: cuttle-provision identity --map FILE [--watch] [--socket PATH]
+export const IDENTITY_HELP = `usage: cuttle-provision identity [--map FILE] [--watch] [--socket PATH]
                                   [--socket-dir DIR [--device NAME]]
+                                  [--guard-table NAME --guard-bridge BRIDGE]
 
 Writes FILE: every LXD instance's bridged NICs with instance name, MAC, EUI-64 link-local address, bridge and
 whether LXD's MAC and IPv6 filtering are on for the NIC (only then may the proxy grant by container). The file is
@@ -23,11 +24,19 @@ the proxy binds DIR/NAME.sock for it, and gets its own LXD proxy device NAME (de
 profile device of that name) listen=tcp:127.0.0.1:3128 connect=unix:DIR/NAME.sock bind=container. An instance
 that no longer opts in loses that device (only if it connects into DIR).
 
+Bridge guard (--guard-table NAME --guard-bridge BRIDGE, host.yaml's firewall.table and bridge.name): each sync
+first makes the guard's sets (tables netdev and bridge NAME, loaded by apply) hold exactly the MAC and EUI-64
+link-local address of every NIC on BRIDGE, so a container LXD has just given a NIC is let through and one that
+left is not; a frame from a NIC the sets do not hold is dropped meanwhile. Those NICs (with
+security.mac_filtering) are then marked filtered in the map: the proxy may grant by container.
+
   --map FILE      the map file (the proxy's identity.map_file)
   --watch         keep it current until stopped
   --socket PATH   LXD's unix socket (default: discovered)
   --socket-dir DIR  per-instance sockets and devices (an absolute path)
   --device NAME   the per-instance device's name (default cuttle)
+  --guard-table NAME    the bridge guard's table (firewall.table)
+  --guard-bridge BRIDGE the bridge it guards (bridge.name)
   -h, --help      this text
 
 exit: 0 written (or stopped cleanly), 2 bad usage, 3 LXD unreachable or the map unwritable
@@ -45,6 +54,8 @@ export async function identityCommand(argv: string[]): Promise<number> {
     socket?: string;
     'socket-dir'?: string;
     device?: string;
+    'guard-table'?: string;
+    'guard-bridge'?: string;
     help?: boolean;
   };
   try {
@@ -56,6 +67,8 @@ export async function identityCommand(argv: string[]): Promise<number> {
         socket: { type: 'string' },
         'socket-dir': { type: 'string' },
         device: { type: 'string' },
+        'guard-table': { type: 'string' },
+        'guard-bridge': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -70,8 +83,8 @@ export async function identityCommand(argv: string[]): Promise<number> {
     process.stdout.write(IDENTITY_HELP);
     return EXIT_OK;
   }
-  if (values.map === undefined) {
-    say('--map FILE is required');
+  if (values.map === undefined && values['guard-table'] === undefined) {
+    say('--map FILE is required (or --guard-table/--guard-bridge alone)');
     process.stderr.write(IDENTITY_HELP);
     return EXIT_USAGE;
   }
@@ -90,6 +103,21 @@ export async function identityCommand(argv: string[]): Promise<number> {
     say(`--device ${values.device}: not an LXD device name`);
     return EXIT_USAGE;
   }
+  const gt = values['guard-table'];
+  const gb = values['guard-bridge'];
+  if ((gt === undefined) !== (gb === undefined)) {
+    say('--guard-table and --guard-bridge go together');
+    return EXIT_USAGE;
+  }
+  if (gt !== undefined && !/^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(gt)) {
+    say(`--guard-table ${gt}: not an nftables table name (letters, digits and _)`);
+    return EXIT_USAGE;
+  }
+  if (gb !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$/.test(gb)) {
+    say(`--guard-bridge ${gb}: not a network interface name (at most 15 characters)`);
+    return EXIT_USAGE;
+  }
+  const guard = gt === undefined || gb === undefined ? undefined : { table: gt, bridge: gb };
   const sockets =
     dir === undefined
       ? undefined
@@ -97,8 +125,8 @@ export async function identityCommand(argv: string[]): Promise<number> {
   try {
     const client = new LxdClient(values.socket === undefined ? {} : { socketPath: values.socket });
     if (!values.watch) {
-      const r = await syncIdentityMap(client, file, sockets);
-      say(`identity map ${file}: ${r.count} entries${r.wrote ? '' : ' (unchanged)'}`);
+      const r = await syncIdentityMap(client, file, sockets, guard);
+      if (file !== undefined) say(`identity map ${file}: ${r.count} entries${r.wrote ? '' : ' (unchanged)'}`);
       for (const line of r.devices) say(line);
       return EXIT_OK;
     }
@@ -106,7 +134,7 @@ export async function identityCommand(argv: string[]): Promise<number> {
       process.once('SIGTERM', () => resolve());
       process.once('SIGINT', () => resolve());
     });
-    await watchIdentityMap({ client, file, say, stop, sockets });
+    await watchIdentityMap({ client, file, say, stop, sockets, guard });
     say('stopped');
     return EXIT_OK;
   } catch (err) {
