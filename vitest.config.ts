@@ -33,6 +33,16 @@ export default defineConfig({
       },
       {
         resolve: { alias },
+        test: {
+          name: 'packaging',
+          include: ['packaging/test/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        resolve: { alias },
         test: { name: 'bench', include: ['bench/test/**/*.test.ts'], testTimeout: 120_000 },
       },
     ],

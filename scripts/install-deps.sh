@@ -8,11 +8,13 @@
 set -euo pipefail
 
 # Package -> a command that proves it is usable. dnsmasq-base: LXD runs dnsmasq on its bridges (lxd only recommends
-# it, and recommends are not installed). prometheus ships promtool; systemd ships systemd-analyze.
+# it, and recommends are not installed). prometheus ships promtool; systemd ships systemd-analyze. dpkg-dev, lintian
+# and mmdebstrap: the package test (packaging/) builds the .deb, lints it and installs it into a clean root.
 PACKAGES=(
   squid:squid nginx:nginx tinyproxy:tinyproxy wrk:wrk curl:curl wget:wget busybox-static:busybox
   iproute2:ip nftables:nft iptables:iptables lxd:lxd dnsmasq-base:dnsmasq openssl:openssl prometheus:promtool
   systemd:systemd-analyze cloud-init:cloud-init git:git python3:python3 socat:socat
+  dpkg-dev:dpkg-shlibdeps lintian:lintian mmdebstrap:mmdebstrap
 )
 
 log=${CUTTLE_APT_LOG:-${TMPDIR:-/tmp}/cuttle-apt.log}

@@ -1,6 +1,7 @@
 // @cuttle/provision: host.yaml -> plan (per resource) -> apply through the LXD REST API and owned files -> verify.
 export * from './errors.js';
 export * from './host-config/load-host-config.js';
+export * from './host-config/package-paths.js';
 export * from './host-config/schema.js';
 export * from './lxd/client.js';
 export * from './lxd/exec.js';

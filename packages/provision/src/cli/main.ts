@@ -53,7 +53,11 @@ const COMMANDS: Record<string, Command> = {
 const REFERENCE_HELP =
   'usage: cuttle-provision reference\n\nPrints the host.yaml reference (docs/host-reference.md).\n';
 
+// Set by the bundler (packaging/): a bundle has no package.json beside it.
+declare const __CUTTLE_VERSION__: string | undefined;
+
 function version(): string {
+  if (typeof __CUTTLE_VERSION__ === 'string') return __CUTTLE_VERSION__;
   try {
     return (
       JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }

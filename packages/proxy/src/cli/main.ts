@@ -47,7 +47,11 @@ const COMMANDS: readonly Command[] = [
   replayCommand,
 ];
 
+// Set by the bundler (packaging/): a bundle has no package.json beside it.
+declare const __CUTTLE_VERSION__: string | undefined;
+
 function version(): string {
+  if (typeof __CUTTLE_VERSION__ === 'string') return __CUTTLE_VERSION__;
   try {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
       version?: string;
