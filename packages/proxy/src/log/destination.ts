@@ -3,7 +3,9 @@
  * are queued in memory and handed to the kernel while the traffic paths carry on; under load queued lines go out
  * together. `reopen` (SIGUSR1, logrotate) opens the path again; `flush` is for drain and exit.
  */
+import { open } from 'node:fs/promises';
 import { pino } from 'pino';
+import { fsCause } from '../core/fs-cause.js';
 
 type SonicBoom = ReturnType<typeof pino.destination>;
 
@@ -20,12 +22,21 @@ export interface LogDestination {
   close(): Promise<void>;
 }
 
-/** Opens `file` (`stdout`, `stderr` or a path, appended). Rejects if the file cannot be opened. */
+/** Opens `file` (`stdout`, `stderr` or a path, appended). Rejects, naming the real cause, if it cannot be opened. */
 export async function openLogDestination(
   file: string,
   onError: (err: Error) => void,
 ): Promise<LogDestination> {
   const path = file === 'stdout' || file === 'stderr' ? null : file;
+  // Tried first with a plain open: a destination that never opened would stay registered in pino's exit hook,
+  // whose flushSync then throws "sonic boom is not ready yet" at exit, however clean.
+  if (path !== null) {
+    try {
+      await (await open(path, 'a')).close();
+    } catch (err) {
+      throw new Error(fsCause(err, path), { cause: err });
+    }
+  }
   const stream: SonicBoom = pino.destination({
     dest: path ?? (file === 'stdout' ? 1 : 2),
     sync: false,
@@ -36,10 +47,15 @@ export async function openLogDestination(
   if (path !== null) {
     await new Promise<void>((resolve, reject) => {
       stream.once('ready', () => {
-        stream.off('error', reject);
+        stream.off('error', onOpenError);
         resolve();
       });
-      stream.once('error', reject);
+      const onOpenError = (err: Error): void => {
+        // The file went away between the two opens: 'close' takes the stream out of pino's exit hook.
+        stream.emit('close');
+        reject(new Error(fsCause(err, path), { cause: err }));
+      };
+      stream.once('error', onOpenError);
     });
   }
   stream.on('error', onError);

@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { chmod, chown, lstat, unlink } from 'node:fs/promises';
 import * as net from 'node:net';
 import { basename } from 'node:path';
+import { fsCause } from '../core/fs-cause.js';
 
 /** How long the liveness probe waits for a connect before calling the socket stale, ms. */
 const PROBE_MS = 1000;
@@ -89,7 +90,7 @@ export async function clearSocketPath(path: string): Promise<'free' | 'replaced'
 export function listenUnix(server: net.Server, path: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void =>
-      reject(new UnixSocketError(`unix socket ${path}: cannot bind: ${err.message}`, { cause: err }));
+      reject(new UnixSocketError(`unix socket ${path}: cannot bind: ${fsCause(err, path)}`, { cause: err }));
     server.once('error', onError);
     let old: number | null = null;
     try {
