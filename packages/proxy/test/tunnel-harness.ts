@@ -65,7 +65,7 @@ export async function startTestProxy(input: Omit<ConfigInput, 'listen'>): Promis
       for (const s of sockets) s.destroy();
       server.close();
       server.closeAllConnections();
-      instance.originAgent.destroy();
+      instance.origins.close();
     },
   };
 }

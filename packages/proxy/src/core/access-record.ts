@@ -25,5 +25,6 @@ export function newAccessRecord(client: string, method: string, reason: string, 
     closeReason: null,
     sni: null,
     contentType: null,
+    retried: false,
   };
 }

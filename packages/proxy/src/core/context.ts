@@ -3,9 +3,9 @@
  * resolver, and the sink that turns one finished request or tunnel into one access-log line and metric updates.
  * A reload swaps the whole context object atomically; in-flight work keeps the one it started with.
  */
-import type { Agent } from 'node:http';
 import type { ClientIdentity, Config, Decision, Policy } from '@cuttle/shared';
 import type { ClientInfo } from './client.js';
+import type { OriginPool } from './origin-pool.js';
 import type { SelfEndpoints } from './self-endpoints.js';
 import type { TunnelRegistry } from './tunnel-registry.js';
 
@@ -41,6 +41,8 @@ export interface AccessRecord {
   sni: string | null;
   /** Response content type for the squid format's `%mt`, or null. */
   contentType: string | null;
+  /** Plain HTTP: the request was sent a second time on a fresh connection (the reused one failed first). */
+  retried?: boolean;
 }
 
 /** Resolution result: every answer checked against the private-address guard before any connection. */
@@ -55,8 +57,8 @@ export type ResolveResult =
  * singleton, so two instances in one process (tests) share nothing.
  */
 export interface ProxyInstance {
-  /** The keep-alive pool to plain-HTTP origins (destroyed when the instance stops). */
-  readonly originAgent: Agent;
+  /** The keep-alive pool to plain-HTTP and https origins and to a parent proxy (closed when the instance stops). */
+  readonly origins: OriginPool;
   /** The established tunnels, counted by the metrics and closed by a drain that runs out of time. */
   readonly tunnels: TunnelRegistry;
   /**

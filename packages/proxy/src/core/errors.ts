@@ -34,7 +34,7 @@ export class ProxyError extends Error {
   }
 }
 
-/** errno (and llhttp `HPE_*`) to error code: the one table mapping socket failures to HTTP statuses. */
+/** errno (and llhttp `HPE_*`, undici `UND_ERR_*`) to error code: the one table mapping socket failures to HTTP statuses. */
 const ERRNO_TABLE: Readonly<Record<string, ErrorCode>> = {
   ECONNREFUSED: 'upstream_refused',
   ECONNRESET: 'upstream_reset',
@@ -49,11 +49,21 @@ const ERRNO_TABLE: Readonly<Record<string, ErrorCode>> = {
   ETIMEDOUT: 'upstream_timeout',
   ENOTFOUND: 'dns_failure',
   EAI_AGAIN: 'dns_failure',
+  // undici (the origin client): the socket closed or failed under a request, timers, limits of the response.
+  UND_ERR_SOCKET: 'upstream_reset',
+  UND_ERR_CONNECT_TIMEOUT: 'upstream_timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'upstream_timeout',
+  UND_ERR_BODY_TIMEOUT: 'upstream_timeout',
+  UND_ERR_HEADERS_OVERFLOW: 'bad_response',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'bad_response',
+  UND_ERR_RES_EXCEEDED_MAX_SIZE: 'bad_response',
 };
 
 /** Classifies an error from an upstream socket or response parser. Unknown errors are `upstream_failed` (502). */
 export function classifyUpstreamError(err: unknown): ErrorCode {
   if (err instanceof ProxyError) return err.code;
+  // undici's llhttp refusing a response does not always carry an HPE_ code.
+  if ((err as { name?: unknown } | null)?.name === 'HTTPParserError') return 'bad_response';
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return 'upstream_failed';
   const mapped = ERRNO_TABLE[code];

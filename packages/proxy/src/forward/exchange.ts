@@ -7,6 +7,7 @@ import { sendError } from '../core/answers.js';
 import { type ClientInfo, clientOf } from '../core/client.js';
 import type { AccessRecord, ProxyContext } from '../core/context.js';
 import type { ErrorCode } from '../core/errors.js';
+import type { OriginCall } from '../core/origin-pool.js';
 
 /** Per-request bookkeeping; `finish` writes the single access record. */
 export class Exchange {
@@ -15,6 +16,8 @@ export class Exchange {
   readonly client: ClientInfo;
   /** Which container the client is (asked once, at the start), for the decision and the record. */
   readonly identity: ClientIdentity | null;
+  /** The request to the origin while it is in flight (aborted when the client goes away first). */
+  call: OriginCall | null = null;
   #done = false;
   readonly #ctx: ProxyContext;
   readonly #start: number;

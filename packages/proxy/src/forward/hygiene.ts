@@ -80,15 +80,18 @@ function connectionNamed(rawHeaders: readonly string[]): Set<string> | null {
 
 /**
  * Copies end-to-end headers from `rawHeaders` into a flat `[name, value, ...]` list, in order and with
- * duplicates kept, dropping hop-by-hop headers, every Connection-named header and Host.
+ * duplicates kept, dropping hop-by-hop headers, every Connection-named header, Host, and `alsoDropped` (lowercase).
  */
-export function endToEndHeaders(rawHeaders: readonly string[]): string[] {
+export function endToEndHeaders(
+  rawHeaders: readonly string[],
+  alsoDropped: ReadonlySet<string> | null = null,
+): string[] {
   const named = connectionNamed(rawHeaders);
   const out: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || named?.has(lower) || alsoDropped?.has(lower)) continue;
     out.push(name, rawHeaders[i + 1] as string);
   }
   return out;

@@ -38,6 +38,12 @@ export function handleRequest(
 ): void {
   const x = new Exchange(ctx, req);
   res.once('close', () => {
+    if (x.call !== null) {
+      // The client went away before the origin's answer was relayed whole: tear the upstream request down.
+      x.call.abort();
+      x.call = null;
+      if (x.rec.closeReason === null) x.rec.closeReason = res.headersSent ? 'error' : 'client_abort';
+    }
     if (x.rec.status === 0 && res.headersSent) x.rec.status = res.statusCode;
     x.finish();
   });

@@ -1,28 +1,25 @@
 /**
  * Sends an allowed, checked request to the origin (or the parent of `upstream`) and streams the answer back.
  *
- *   headers: end-to-end only, Host from the target, Via/X-Forwarded-For only if configured
- *   http.request(pooled agent, lookup = the checked addresses only) --connect timer--> 504
- *   request body --pipeline (idle timer: 408 + close)--> upstream
- *   response --framing check--> 502 (socket discarded) | writeHead(end-to-end headers) --pipe--> client
+ *   headers: end-to-end only (Upgrade and Expect never go upstream), Host from the target, Via/X-Forwarded-For
+ *            only if configured, Proxy-Authorization of the parent
+ *   ctx.instance.origins.request(checked addresses only, pooled; forward/origin-client.ts)
+ *     --connect deadline--> 504 | --refused on every address--> 502 | --TLS not verified--> 502 upstream_tls
+ *   request body --streamed with backpressure (idle timer: 408 + close)--> upstream
+ *   response --framing check--> 502 (connection discarded) | writeHead(end-to-end headers) --write/drain--> client
  */
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import * as http from 'node:http';
-import * as https from 'node:https';
-import type { Socket } from 'node:net';
-import { pipeline } from 'node:stream';
-import { sendError } from '../core/answers.js';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline, Transform } from 'node:stream';
+import { rootCertificates } from 'node:tls';
 import { clientOf } from '../core/client.js';
 import { markClosing } from '../core/closing.js';
 import type { ProxyContext } from '../core/context.js';
 import { classifyUpstreamError, type ErrorCode, ProxyError } from '../core/errors.js';
-import { type ParentProxy, upstreamRequestOptions } from '../upstream/index.js';
+import type { OriginHandler, OriginTls } from '../core/origin-pool.js';
+import { absoluteTarget, type ParentProxy } from '../upstream/index.js';
 import { type Exchange, fail } from './exchange.js';
 import { checkFraming, endToEndHeaders, hasRequestBody, hostHeader } from './hygiene.js';
-import { fixedLookup, tlsOriginAgent } from './origin-agent.js';
-
-/** net tries each checked address in turn (a refusal moves on to the next); missing from @types/node 20. */
-const TRY_EVERY_ADDRESS = { autoSelectFamily: true } as object;
 
 /** Where an allowed request goes: the normalised target. */
 export interface Destination {
@@ -37,6 +34,16 @@ export interface Destination {
 /** Node and OpenSSL error codes of a failed certificate verification or TLS handshake (EPROTO: not TLS at all). */
 const TLS_ERROR = /^EPROTO$|CERT|SSL|TLS|UNABLE_TO_|SELF_SIGNED|HOSTNAME|ALTNAME/;
 
+/** Methods RFC 9110 9.2.2 calls idempotent: sent again once when a reused connection failed before any byte. */
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+/**
+ * Request headers that never go upstream beyond the hop-by-hop set: `Expect` (cuttle answered any
+ * `100-continue` itself, and the origin client does not take it) and `Upgrade` (already hop-by-hop; no protocol
+ * switch is relayed, as in Squid 5.7's default).
+ */
+const REQUEST_ONLY_DROPPED: ReadonlySet<string> = new Set(['expect', 'upgrade']);
+
 /** `upstream_tls` for a TLS failure on an https origin, else the usual errno table. */
 function classify(err: unknown, tls: boolean): ErrorCode {
   if (tls && !(err instanceof ProxyError)) {
@@ -46,16 +53,132 @@ function classify(err: unknown, tls: boolean): ErrorCode {
   return classifyUpstreamError(err);
 }
 
-/** Flat `[name, value, ...]` to an object with repeated names as arrays (for the parent's request options). */
-function headerObject(flat: readonly string[]): OutgoingHttpHeaders {
-  const out: Record<string, string | string[]> = {};
-  for (let i = 0; i < flat.length; i += 2) {
-    const k = (flat[i] as string).toLowerCase();
-    const v = flat[i + 1] as string;
-    const prev = out[k];
-    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+/** What a TLS origin depends on: `tls.ca_file` of the running config. */
+interface OriginTlsConfig {
+  readonly ca_file: string | null;
+}
+
+const CAS = new WeakMap<OriginTlsConfig, readonly string[] | undefined>();
+
+/** The CAs for https origins of a config: the system roots plus `ca_file`, read once per loaded config. */
+function casOf(tls: OriginTlsConfig): readonly string[] | undefined {
+  if (CAS.has(tls)) return CAS.get(tls);
+  const ca = tls.ca_file === null ? undefined : [...rootCertificates, readFileSync(tls.ca_file, 'utf8')];
+  CAS.set(tls, ca);
+  return ca;
+}
+
+/**
+ * The request body on its way upstream, counted (no 'data' listener on the request itself: that would start it
+ * flowing before the origin client reads it). A client that fails mid-body marks the relay, so the answer is
+ * `bad_request` rather than an upstream error.
+ */
+function countingBody(req: IncomingMessage, x: Exchange, relay: Relay): Transform {
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      x.rec.bytesUp += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  pipeline(req, counter, (err) => {
+    if (err) relay.bodyFailed = err;
+  });
+  return counter;
+}
+
+/** Relays one origin response to the client: the handler the origin client calls. One object per request. */
+class Relay implements OriginHandler {
+  readonly #ctx: ProxyContext;
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #x: Exchange;
+  readonly #tls: boolean;
+  #resume: (() => void) | null = null;
+  settled = false;
+  /** The client's request body failed (aborted, malformed chunking): what went wrong is the client's. */
+  bodyFailed: Error | null = null;
+
+  constructor(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, x: Exchange, tls: boolean) {
+    this.#ctx = ctx;
+    this.#req = req;
+    this.#res = res;
+    this.#x = x;
+    this.#tls = tls;
   }
-  return out;
+
+  onUpstream(where: string): void {
+    this.#x.rec.upstream = where;
+  }
+
+  onRetry(): void {
+    this.#x.rec.retried = true;
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    const x = this.#x;
+    const res = this.#res;
+    const names: string[] = new Array(rawHeaders.length);
+    for (let i = 0; i < rawHeaders.length; i++) names[i] = (rawHeaders[i] as Buffer).toString('latin1');
+    const problem = checkFraming(names, this.#ctx.config.limits.max_header_count, 'bad_response');
+    if (problem !== null) {
+      // Never pass on or pool a connection whose framing is in doubt.
+      x.call?.abort();
+      this.onError(new ProxyError('bad_response', problem.detail));
+      return false;
+    }
+    this.settled = true;
+    if (res.destroyed) {
+      // The client went away while the origin was answering: nothing to relay to.
+      x.rec.closeReason = 'client_abort';
+      x.rec.status = 0;
+      x.call?.abort();
+      return false;
+    }
+    let contentType: string | null = null;
+    for (let i = 0; i < names.length; i += 2) {
+      const n = names[i] as string;
+      if (n.length === 12 && n.toLowerCase() === 'content-type') {
+        contentType = names[i + 1] as string;
+        break;
+      }
+    }
+    x.rec.contentType = contentType;
+    x.rec.status = status;
+    this.#resume = resume;
+    res.writeHead(status, endToEndHeaders(names));
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.#x.rec.bytesDown += chunk.length;
+    if (this.#res.write(chunk)) return true;
+    if (this.#resume !== null) this.#res.once('drain', this.#resume);
+    return false;
+  }
+
+  onComplete(): void {
+    this.#x.call = null;
+    this.#res.end();
+  }
+
+  onError(err: Error): void {
+    const x = this.#x;
+    x.call = null;
+    const res = this.#res;
+    if (res.headersSent) {
+      // Cut short after the head went out: a client never takes a truncated body for a whole one.
+      if (x.rec.closeReason === null) x.rec.closeReason = 'error';
+      res.destroy();
+      return;
+    }
+    if (this.settled && res.destroyed) return;
+    this.settled = true;
+    const body = this.bodyFailed;
+    const code: ErrorCode =
+      body === null ? classify(err, this.#tls) : body instanceof ProxyError ? body.code : 'bad_request';
+    fail(x, res, code, body !== null || res.headersSent);
+    this.#req.resume();
+  }
 }
 
 /** Forwards one allowed request to checked `addresses` (of the origin, or of the parent when `parent` is set). */
@@ -69,139 +192,55 @@ export function sendUpstream(
   parent: ParentProxy | null,
 ): void {
   const { timeouts, limits, forwarded } = ctx.config;
-  const headers = endToEndHeaders(req.rawHeaders);
+  const headers = endToEndHeaders(req.rawHeaders, REQUEST_ONLY_DROPPED);
   const tls = dest.scheme === 'https';
   headers.push('Host', hostHeader(dest.host, dest.hostKind, dest.port, tls ? 443 : 80));
   if (forwarded.via) headers.push('Via', `${req.httpVersion} cuttle`);
   if (forwarded.x_forwarded_for) headers.push('X-Forwarded-For', clientOf(req.socket).address.address);
+  if (parent !== null && parent.authorization !== null)
+    headers.push('Proxy-Authorization', parent.authorization);
 
-  let agent: http.Agent;
-  try {
-    agent = tls ? tlsOriginAgent(ctx.config.tls) : ctx.instance.originAgent;
-  } catch {
-    // tls.ca_file unreadable: verification cannot be done as configured, so nothing is sent.
-    fail(x, res, 'upstream_tls', true);
-    return;
+  let originTls: OriginTls | null = null;
+  if (tls) {
+    try {
+      originTls = {
+        host: dest.host,
+        servername: dest.hostKind === 'name' ? dest.host : null,
+        ca: casOf(ctx.config.tls),
+      };
+    } catch {
+      // tls.ca_file unreadable: verification cannot be done as configured, so nothing is sent.
+      fail(x, res, 'upstream_tls', true);
+      return;
+    }
   }
-  const common = {
-    ...TRY_EVERY_ADDRESS,
-    agent,
-    lookup: fixedLookup(addresses),
-    maxHeaderSize: limits.max_header_bytes,
-    insecureHTTPParser: false,
-    joinDuplicateHeaders: false,
-  };
-  const upstream = (tls ? https.request : http.request)(
-    parent === null
-      ? {
-          ...common,
-          host: dest.host,
-          port: dest.port,
-          method: req.method,
-          path: dest.path,
-          headers,
-          setHost: false,
-        }
-      : upstreamRequestOptions(parent, parent.host, req.method ?? 'GET', dest, headerObject(headers), common),
+  const method = req.method ?? 'GET';
+  const withBody = hasRequestBody(req.headers);
+  const relay = new Relay(ctx, req, res, x, tls);
+  x.call = ctx.instance.origins.request(
+    { addresses, port: parent === null ? dest.port : parent.port, tls: originTls },
+    {
+      method,
+      // Plain HTTP to a parent stays absolute-form (not CONNECT), as Squid's cache_peer does.
+      path: parent === null ? dest.path : absoluteTarget(dest),
+      headers,
+      body: withBody ? countingBody(req, x, relay) : null,
+      retryable: !withBody && IDEMPOTENT.has(method),
+      connectTimeoutMs: timeouts.upstream_connect_ms,
+      responseTimeoutMs: timeouts.upstream_response_ms,
+      maxHeaderBytes: limits.max_header_bytes,
+    },
+    relay,
   );
-  upstream.maxHeadersCount = limits.max_header_count;
-  let settled = false;
-  const onUpstreamError = (err: unknown): void => {
-    if (settled) return;
-    settled = true;
-    const code = classify(err, tls);
-    fail(x, res, code, res.headersSent);
-    req.resume();
-  };
-  upstream.on('error', onUpstreamError);
-  upstream.on('socket', (socket: Socket) => {
-    if (socket.remoteAddress !== undefined && !socket.connecting)
-      x.rec.upstream = `${socket.remoteAddress}:${socket.remotePort}`;
-    if (!socket.connecting) return;
-    const timer = setTimeout(
-      () => upstream.destroy(new ProxyError('upstream_timeout', 'connect timeout')),
-      timeouts.upstream_connect_ms,
-    );
-    socket.once('connect', () => {
-      // For an https origin the TLS handshake stays under the connect timer.
-      if (!tls) clearTimeout(timer);
-      x.rec.upstream = `${socket.remoteAddress}:${socket.remotePort}`;
-    });
-    if (tls) socket.once('secureConnect', () => clearTimeout(timer));
-    socket.once('close', () => clearTimeout(timer));
-  });
-  upstream.setTimeout(timeouts.upstream_response_ms, () =>
-    upstream.destroy(new ProxyError('upstream_timeout', 'no response in time')),
-  );
-  upstream.on('response', (ures: IncomingMessage) => {
-    const problem = checkFraming(ures.rawHeaders, limits.max_header_count, 'bad_response');
-    if (problem !== null) {
-      // Never pass on or pool a connection whose framing is in doubt.
-      ures.socket.destroy();
-      upstream.destroy();
-      onUpstreamError(new ProxyError('bad_response', problem.detail));
-      return;
-    }
-    settled = true;
-    if (res.destroyed) {
-      // The client went away while the origin was answering: nothing to relay to.
-      x.rec.closeReason = 'client_abort';
-      x.rec.status = 0;
-      ures.destroy();
-      upstream.destroy();
-      return;
-    }
-    x.rec.contentType = (ures.headers['content-type'] as string | undefined) ?? null;
-    x.rec.status = ures.statusCode ?? 502;
-    res.writeHead(x.rec.status, endToEndHeaders(ures.rawHeaders));
-    ures.on('data', (chunk: Buffer) => {
-      x.rec.bytesDown += chunk.length;
-    });
-    // pipe() with explicit teardown rather than stream.pipeline(): pipeline builds an AbortController and a
-    // DOMException per response, 13% of busy CPU on Node 20 (bench/README.md: 171 -> 113 us per request), and on
-    // Node 24 it throws synchronously into a destroyed response. Any failure on either side tears down all three,
-    // so a client never takes a truncated body for a whole one.
-    const abort = (): void => {
-      if (x.rec.closeReason === null) x.rec.closeReason = 'error';
-      ures.destroy();
-      upstream.destroy();
-      res.destroy();
-    };
-    ures.once('error', abort);
-    ures.once('close', () => {
-      if (!ures.complete) abort();
-    });
-    res.once('error', abort);
-    res.once('close', () => {
-      if (!res.writableFinished) abort();
-    });
-    ures.pipe(res);
-  });
-
-  if (hasRequestBody(req.headers)) {
+  if (withBody) {
     req.setTimeout(timeouts.request_body_idle_ms, () => {
-      if (settled) return;
+      if (relay.settled) return;
       // Answer first (the 408 is written before anything is torn down), then drop the half-sent upstream request.
-      settled = true;
+      relay.settled = true;
       markClosing(req.socket);
       fail(x, res, 'client_timeout', true);
-      upstream.destroy();
+      x.call?.abort();
+      x.call = null;
     });
-    req.on('data', (chunk: Buffer) => {
-      x.rec.bytesUp += chunk.length;
-    });
-    pipeline(req, upstream, (err: NodeJS.ErrnoException | null) => {
-      if (err && !settled) {
-        settled = true;
-        upstream.destroy();
-        const code: ErrorCode = err instanceof ProxyError ? err.code : 'bad_request';
-        x.rec.reason = code;
-        x.rec.verdict = 'error';
-        if (!res.headersSent) x.rec.status = sendError(res, code, true);
-        else res.destroy();
-      }
-    });
-  } else {
-    upstream.end();
   }
 }

@@ -5,12 +5,12 @@ import type { AccessRecord, ProxyContext, ProxyInstance } from '../core/context.
 import { SelfEndpoints } from '../core/self-endpoints.js';
 import { TunnelRegistry } from '../core/tunnel-registry.js';
 import { createResolver } from '../dns/resolver.js';
-import { createOriginAgent } from '../forward/origin-agent.js';
+import { OriginClient } from '../forward/origin-client.js';
 import { EMPTY_IDENTITY, type IdentityMap, identify } from '../identity/index.js';
 
 /** What a new running instance owns: an empty origin pool, no tunnels, no bound endpoints yet. */
 export function createProxyInstance(): ProxyInstance {
-  return { originAgent: createOriginAgent(), tunnels: new TunnelRegistry(), endpoints: new SelfEndpoints() };
+  return { origins: new OriginClient(), tunnels: new TunnelRegistry(), endpoints: new SelfEndpoints() };
 }
 
 /**

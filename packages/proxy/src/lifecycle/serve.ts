@@ -56,7 +56,11 @@ export async function serve(options: ServeOptions): Promise<number> {
   const metrics = new ProxyMetrics();
   const sockets = new ClientSockets();
   const instance = createProxyInstance();
-  metrics.setActiveSources({ connections: () => sockets.size, tunnels: () => instance.tunnels.openCount() });
+  metrics.setActiveSources({
+    connections: () => sockets.size,
+    tunnels: () => instance.tunnels.openCount(),
+    retries: () => instance.origins.retries,
+  });
   const stopWatching = watchUpstreamConnects(metrics);
 
   let forceDrain: () => void = () => {};
@@ -216,7 +220,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     say,
     forced,
   });
-  instance.originAgent.destroy();
+  instance.origins.close();
   await state.metricsServer?.close();
   await state.sink.close();
   uninstall();

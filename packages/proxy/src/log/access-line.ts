@@ -27,6 +27,8 @@ export interface AccessJsonFields {
   close_reason: string | null;
   sni: string | null;
   content_type: string | null;
+  /** Present (true) only when the request was sent again on a fresh connection. */
+  retried?: true;
 }
 
 /** Path and query with the query's value removed (`/x?a=1` -> `/x?`), as Squid logs it by default. */
@@ -56,6 +58,7 @@ export function toJsonFields(e: AccessRecord): AccessJsonFields {
     close_reason: e.closeReason,
     sni: e.sni,
     content_type: e.contentType,
+    ...(e.retried ? { retried: true as const } : {}),
   };
 }
 

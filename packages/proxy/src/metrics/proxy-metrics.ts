@@ -40,6 +40,7 @@ export class ProxyMetrics {
   readonly #containers: client.Counter<'container' | 'verdict'>;
   #activeConnections: () => number = () => 0;
   #activeTunnels: () => number = () => 0;
+  #retries: () => number = () => 0;
 
   constructor() {
     const registers = [this.registry];
@@ -78,6 +79,15 @@ export class ProxyMetrics {
       registers,
       collect() {
         this.set(self.#activeConnections());
+      },
+    });
+    new client.Counter({
+      name: 'cuttle_upstream_retries_total',
+      help: 'Plain-HTTP requests sent a second time on a fresh connection because the reused one failed before any response byte.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(self.#retries());
       },
     });
     new client.Gauge({
@@ -168,10 +178,15 @@ export class ProxyMetrics {
     this.#reloadOk.set(ok ? 1 : 0);
   }
 
-  /** Where the active-connection and active-tunnel gauges read their values at scrape time. */
-  setActiveSources(sources: { connections?: () => number; tunnels?: () => number }): void {
+  /** Where the active-connection and active-tunnel gauges and the retry counter read their values at scrape time. */
+  setActiveSources(sources: {
+    connections?: () => number;
+    tunnels?: () => number;
+    retries?: () => number;
+  }): void {
     if (sources.connections) this.#activeConnections = sources.connections;
     if (sources.tunnels) this.#activeTunnels = sources.tunnels;
+    if (sources.retries) this.#retries = sources.retries;
   }
 
   /** The exposition text. */

@@ -1,0 +1,370 @@
+/**
+ * The origin side of plain-HTTP forwarding: pooled HTTP/1.1 connections to checked addresses, parsed by undici's
+ * llhttp (the parser of Node's own fetch), one undici `Client` per connection.
+ *
+ * Why undici `dispatch` with a plain handler object (issue 12, prototypes measured side by side in one run on this
+ * machine kind, Node 24, a bare node:http server in front, ../shared/perf-floor/): `http.request` with a keep-alive
+ * Agent 40-47 µs per request, undici `Pool.stream` 33-36 µs, undici `dispatch` with a handler object 32-33 µs, a toy
+ * Content-Length-only parser 24 µs (unsafe: a floor, not a design). The strict parser is worth more than the 8 µs a
+ * hand-written one would save; bench/README.md has cuttle's own figures with this client.
+ *
+ *   request(target, spec, handler)
+ *     idle connection to one of the checked addresses (in the guard's order, same port and TLS name)? reuse it
+ *     else connectAddresses(all checked addresses, in order, one connect deadline) [+ TLS, verified, under the
+ *          same deadline] --> a new Client that owns the socket; it never opens another one
+ *   response: 1xx other than 102/103 (undici itself refuses 100 and 101 without an upgrade) --> bad_response
+ *   a reused connection that fails before any response byte, for a retryable request --> once more, fresh
+ *
+ * Pools are keyed by (address, port, TLS server name): a connection is only ever reused for a request whose own
+ * checked addresses include the one it is connected to, and an https connection only for the name it verified.
+ */
+import type { Socket } from 'node:net';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { Client, type Dispatcher } from 'undici';
+import { ProxyError } from '../core/errors.js';
+import type {
+  OriginCall,
+  OriginHandler,
+  OriginPool,
+  OriginRequest,
+  OriginTarget,
+  OriginTls,
+} from '../core/origin-pool.js';
+import { connectAddresses, formatHostPort } from '../upstream/connect-addresses.js';
+
+/** One idle or busy pooled connection. */
+interface Conn {
+  readonly key: string;
+  readonly client: Client;
+  readonly where: string;
+  /** Requests completed on it: > 0 means a request sent now is a reuse. */
+  served: number;
+  /** Closed or closing: never handed out again. */
+  dead: boolean;
+}
+
+/** The error undici gets when a Client would open a second socket: ours never does, so it is retried fresh. */
+class NoReconnect extends Error {
+  override readonly name = 'NoReconnect';
+  readonly code = 'CUTTLE_NO_RECONNECT';
+}
+
+/** undici's words for an origin answer it refuses to parse (100 without Expect, 101 without Upgrade). */
+const BAD_ANSWER = /^bad (response|upgrade)$/;
+
+/** Errors after which a request that got no response byte on a reused connection may be sent again. */
+const STALE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'CUTTLE_NO_RECONNECT']);
+
+/** Idle connections kept per (address, port, TLS name); more are closed when released. */
+const MAX_IDLE_PER_KEY = 256;
+
+function keyOf(address: string, port: number, tls: OriginTls | null): string {
+  return tls === null ? `${address} ${port}` : `${address} ${port} ${tls.servername ?? ''} ${tls.host}`;
+}
+
+/**
+ * The pool of origin connections of a running instance. `request` never throws; `close` destroys every
+ * connection (idle and busy).
+ */
+export class OriginClient implements OriginPool {
+  readonly #idle = new Map<string, Conn[]>();
+  readonly #all = new Set<Conn>();
+  retries = 0;
+
+  /** Sends `req` to one of `target`'s checked addresses. Returns the exchange, whose `abort()` tears it down. */
+  request(target: OriginTarget, req: OriginRequest, handler: OriginHandler): OriginExchange {
+    const x = new OriginExchange(this, target, req, handler);
+    this.start(x, true);
+    return x;
+  }
+
+  /** Idle connections right now (for tests and metrics). */
+  get idleCount(): number {
+    let n = 0;
+    for (const list of this.#idle.values()) n += list.length;
+    return n;
+  }
+
+  close(): void {
+    for (const c of this.#all) {
+      c.dead = true;
+      c.client.destroy().catch(() => {});
+    }
+    this.#all.clear();
+    this.#idle.clear();
+  }
+
+  /** @internal Picks an idle connection (when `reuse`) or opens one, then dispatches. */
+  start(x: OriginExchange, reuse: boolean): void {
+    const { target } = x;
+    if (reuse) {
+      for (const address of target.addresses) {
+        const list = this.#idle.get(keyOf(address, target.port, target.tls));
+        while (list !== undefined && list.length > 0) {
+          const conn = list.pop() as Conn;
+          if (!conn.dead) {
+            x.dispatch(conn);
+            return;
+          }
+        }
+      }
+    }
+    void this.#open(x);
+  }
+
+  async #open(x: OriginExchange): Promise<void> {
+    const { target, req } = x;
+    const deadline = Date.now() + req.connectTimeoutMs;
+    const tcp = await connectAddresses({
+      addresses: target.addresses,
+      port: target.port,
+      timeoutMs: req.connectTimeoutMs,
+    });
+    if (!tcp.ok) {
+      x.fail(new ProxyError(tcp.code === 'aborted' ? 'upstream_failed' : tcp.code, tcp.message));
+      return;
+    }
+    if (x.aborted) {
+      tcp.socket.destroy();
+      return;
+    }
+    let socket: Socket | TLSSocket = tcp.socket;
+    if (target.tls !== null) {
+      const secured = await secure(tcp.socket, target.tls, deadline - Date.now());
+      if (secured instanceof Error) {
+        x.fail(secured);
+        return;
+      }
+      if (x.aborted) {
+        secured.destroy();
+        return;
+      }
+      socket = secured;
+    }
+    const conn = this.#adopt(socket, keyOf(tcp.address, target.port, target.tls), req.maxHeaderBytes);
+    conn.client.on('disconnect', () => this.#forget(conn));
+    x.dispatch(conn);
+  }
+
+  /** A Client that owns `socket` and will never open another one. */
+  #adopt(socket: Socket, key: string, maxHeaderBytes: number): Conn {
+    let handed = false;
+    const where = formatHostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
+    const client = new Client('http://origin.invalid', {
+      // Called back on the next tick: undici's resume loop does not expect the socket synchronously.
+      connect: (_options, callback) => {
+        if (handed) process.nextTick(callback, new NoReconnect('connection closed'), null);
+        else {
+          handed = true;
+          process.nextTick(callback, null, socket);
+        }
+      },
+      pipelining: 1,
+      maxHeaderSize: maxHeaderBytes,
+      strictContentLength: true,
+      // The origin's `Keep-Alive: timeout=` is honoured (less a second); an idle connection lasts 4 s at most.
+      keepAliveTimeout: 4_000,
+      keepAliveMaxTimeout: 60_000,
+      keepAliveTimeoutThreshold: 1_000,
+    });
+    const conn: Conn = { key, client, where, served: 0, dead: false };
+    this.#all.add(conn);
+    return conn;
+  }
+
+  #forget(conn: Conn): void {
+    if (conn.dead && !this.#all.has(conn)) return;
+    conn.dead = true;
+    this.#all.delete(conn);
+    conn.client.destroy().catch(() => {});
+    const list = this.#idle.get(conn.key);
+    if (list !== undefined) {
+      const i = list.indexOf(conn);
+      if (i !== -1) list.splice(i, 1);
+      if (list.length === 0) this.#idle.delete(conn.key);
+    }
+  }
+
+  /** @internal A connection whose request completed and that the origin keeps alive. */
+  release(conn: Conn, keepAlive: boolean): void {
+    conn.served++;
+    if (conn.dead) return;
+    let list = this.#idle.get(conn.key);
+    if (!keepAlive || (list !== undefined && list.length >= MAX_IDLE_PER_KEY)) {
+      this.#forget(conn);
+      return;
+    }
+    if (list === undefined) {
+      list = [];
+      this.#idle.set(conn.key, list);
+    }
+    list.push(conn);
+  }
+
+  /** @internal A connection whose request failed: never reused. */
+  discard(conn: Conn): void {
+    this.#forget(conn);
+  }
+}
+
+/** TLS over a connected socket, certificate and name verified, within `timeoutMs`. */
+function secure(socket: Socket, tls: OriginTls, timeoutMs: number): Promise<TLSSocket | Error> {
+  return new Promise((resolve) => {
+    if (timeoutMs <= 0) {
+      socket.destroy();
+      resolve(new ProxyError('upstream_timeout', 'TLS handshake timed out'));
+      return;
+    }
+    const s = tlsConnect({
+      socket,
+      host: tls.host,
+      ...(tls.servername === null ? {} : { servername: tls.servername }),
+      ...(tls.ca === undefined ? {} : { ca: tls.ca as string[] }),
+      rejectUnauthorized: true,
+      ALPNProtocols: ['http/1.1'],
+    });
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve(new ProxyError('upstream_timeout', 'TLS handshake timed out'));
+    }, timeoutMs);
+    s.once('secureConnect', () => {
+      clearTimeout(timer);
+      s.off('error', onError);
+      resolve(s);
+    });
+    const onError = (err: Error): void => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(err);
+    };
+    s.once('error', onError);
+  });
+}
+
+/**
+ * One request on its way: undici's dispatch handler (a plain object of methods, no closures per request) and the
+ * caller's handle.
+ */
+export class OriginExchange implements Dispatcher.DispatchHandler, OriginCall {
+  readonly target: OriginTarget;
+  readonly req: OriginRequest;
+  readonly #pool: OriginClient;
+  readonly #handler: OriginHandler;
+  #conn: Conn | null = null;
+  #abort: ((err?: Error) => void) | null = null;
+  #headers = false;
+  #retried = false;
+  #done = false;
+  #keepAlive = true;
+  aborted = false;
+
+  constructor(pool: OriginClient, target: OriginTarget, req: OriginRequest, handler: OriginHandler) {
+    this.#pool = pool;
+    this.target = target;
+    this.req = req;
+    this.#handler = handler;
+  }
+
+  /** The client went away: tear the request down (its connection is not reused). Nothing more is reported. */
+  abort(): void {
+    if (this.#done) return;
+    this.aborted = true;
+    this.#done = true;
+    this.#abort?.(new ProxyError('upstream_failed', 'client closed'));
+  }
+
+  /** @internal */
+  dispatch(conn: Conn): void {
+    this.#conn = conn;
+    this.#abort = null;
+    this.#keepAlive = true;
+    this.#handler.onUpstream(conn.where);
+    conn.client.dispatch(
+      {
+        origin: 'http://origin.invalid',
+        method: this.req.method as Dispatcher.HttpMethod,
+        path: this.req.path,
+        headers: this.req.headers,
+        body: this.req.body,
+        headersTimeout: this.req.responseTimeoutMs,
+        bodyTimeout: this.req.responseTimeoutMs,
+      },
+      this,
+    );
+  }
+
+  /** @internal Could not connect at all. */
+  fail(err: Error): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#handler.onError(err);
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.#abort = abort;
+    if (this.aborted) abort(new ProxyError('upstream_failed', 'client closed'));
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (status < 200) {
+      // 102 Processing and 103 Early Hints are passed over; any other 1xx (undici refuses 100 and 101 itself) is
+      // an answer cuttle cannot relay: 502 at once, the connection discarded (issue 16 item 1).
+      if (status === 102 || status === 103) return true;
+      this.#abort?.(new ProxyError('bad_response', `unexpected ${status} from the origin`));
+      return false;
+    }
+    this.#headers = true;
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i] as Buffer;
+      if (name.length === 10 && name.toString('latin1').toLowerCase() === 'connection') {
+        if (/(^|[\s,])close($|[\s,])/i.test((rawHeaders[i + 1] as Buffer).toString('latin1')))
+          this.#keepAlive = false;
+      }
+    }
+    return this.#handler.onHeaders(status, rawHeaders, resume);
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.#handler.onData(chunk);
+  }
+
+  onComplete(): void {
+    const conn = this.#conn;
+    if (conn !== null) this.#pool.release(conn, this.#keepAlive);
+    if (this.#done) return;
+    this.#done = true;
+    this.#handler.onComplete();
+  }
+
+  onError(err: Error): void {
+    const conn = this.#conn;
+    const reused = conn !== null && conn.served > 0;
+    if (conn !== null) this.#pool.discard(conn);
+    if (this.#done) return;
+    const code = (err as { code?: unknown }).code;
+    // A connection that was never used would have been retried if it were stale: NoReconnect means the Client was
+    // asked to reconnect, so nothing was sent; a reused connection that fails before a byte came back may have
+    // been closed by the origin as it was reused (RFC 9110 9.2.2: an idempotent request may be sent again).
+    if (
+      !this.#headers &&
+      !this.#retried &&
+      !this.aborted &&
+      typeof code === 'string' &&
+      STALE.has(code) &&
+      !(code === 'UND_ERR_SOCKET' && BAD_ANSWER.test(err.message)) &&
+      (code === 'CUTTLE_NO_RECONNECT' || (reused && this.req.retryable))
+    ) {
+      this.#retried = true;
+      this.#pool.retries++;
+      this.#handler.onRetry();
+      this.#pool.start(this, false);
+      return;
+    }
+    this.#done = true;
+    if (code === 'UND_ERR_SOCKET' && BAD_ANSWER.test(err.message)) {
+      this.#handler.onError(new ProxyError('bad_response', `the origin answered with ${err.message}`));
+      return;
+    }
+    this.#handler.onError(err);
+  }
+}
