@@ -13,7 +13,7 @@ import { ROOT, workspaceVersion } from './workspace.js';
 const HELP = `usage: pnpm package deb|npm [--out DIR] [--version VERSION]
 
   deb             cuttle_VERSION_amd64.deb: both CLIs bundled, the pinned Node 24, the unit, docs
-  npm             cuttle-VERSION.tgz: both CLIs as bins, for a host with Node >= 20.11
+  npm             cuttle-VERSION.tgz: both CLIs as bins, for a host with Node >= 20.18.1
   --out DIR       where to write it (default dist-packages/)
   --version V     override the version (default: packages/proxy's), e.g. for an upgrade test
 `;
