@@ -32,6 +32,37 @@ export interface StartSquidOptions {
    */
   readonly nameserver?: string;
   readonly timeoutMs?: number;
+  /** Squid's working directory (where it resolves relative paths, such as `"list.txt"`); default `dir`. */
+  readonly cwd?: string;
+  /** More runtime lines, appended after the listener (e.g. a `hosts_file` for the test's names). */
+  readonly runtime?: readonly string[];
+}
+
+/** The directives `runtimeOnly` comments out: they bind ports or name the pid, log and core files. */
+export const RUNTIME_DIRECTIVES: readonly string[] = [
+  'http_port',
+  'https_port',
+  'pid_filename',
+  'access_log',
+  'cache_log',
+  'cache_store_log',
+  'coredump_dir',
+  'dns_nameservers',
+];
+
+/**
+ * A squid.conf as written, with the lines that would bind ports or write outside the test's directory commented
+ * out (`RUNTIME_DIRECTIVES`; `startSquid` supplies its own). Returns the text and the rewritten lines' numbers.
+ */
+export function runtimeOnly(text: string): { text: string; rewritten: number[] } {
+  const rewritten: number[] = [];
+  const lines = text.split('\n').map((l, i) => {
+    const name = /^\s*([a-z_]+)\s/.exec(l)?.[1];
+    if (name === undefined || !RUNTIME_DIRECTIVES.includes(name)) return l;
+    rewritten.push(i + 1);
+    return `# (runtime, rewritten by the test) ${l}`;
+  });
+  return { text: lines.join('\n'), rewritten };
 }
 
 /** A loopback DNS server that refuses every query at once and records the names asked. */
@@ -128,11 +159,15 @@ export async function startSquid(
       'icp_port 0',
       'htcp_port 0',
       'shutdown_lifetime 0 seconds',
+      ...(options.runtime ?? []),
       '',
     ].join('\n'),
   );
   execFileSync('chown', ['-R', 'proxy:proxy', dir]);
-  const child = spawn('squid', ['-f', conf, '-N', '-d1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('squid', ['-f', conf, '-N', '-d1'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: options.cwd ?? dir,
+  });
   let err = '';
   let exited: number | null | undefined;
   const exit = new Promise<void>((resolve) =>

@@ -23,23 +23,12 @@ import {
   startDeadResolver,
   startSquid,
 } from '../../../test-support/squid.js';
+import { type ProbeAnswer, sendProbes, type Verdict, verdictOf } from '../../../test-support/squid-probes.js';
 import { createTestPki, type TestPki } from '../../../test-support/tls.js';
 
 // Differential test: one seed-style squid.conf, run by a real Squid and, through `cuttle import-squid`, by cuttle.
 // A generated matrix of requests goes to both; their verdicts must agree except for the intentional differences
 // below, each asserted as that difference and listed in docs/conformance.md with its reason.
-
-/**
- * 403 is a deny. An origin's answer or an upstream failure after the policy allowed (Squid 500/502/503, cuttle 502)
- * is an allow. Any other status (400: the proxy refused to parse the request) is a rejection, kept with its status.
- */
-type Verdict = 'allow' | 'deny' | `reject ${number}`;
-const verdictOf = (status: number): Verdict =>
-  status === 403
-    ? 'deny'
-    : status >= 200 && status !== 501 && (status < 400 || status >= 500)
-      ? 'allow'
-      : `reject ${status}`;
 
 type PortKind = 'http' | 'tls' | 'closed' | 'unsafe' | 'none';
 type ClientKind = 'in' | 'out';
@@ -211,40 +200,7 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-interface Answer {
-  /** 0: no status line came. */
-  readonly status: number;
-  /** The `X-Cuttle-Deny` header, if any. */
-  readonly reason: string | undefined;
-}
-
-/** Sends one probe to the proxy on 127.0.0.1:`proxyPort`. */
-function sendProbe(proxyPort: number, p: Probe, port: number | null): Promise<Answer> {
-  const authority = port === null ? p.host : `${p.host}:${port}`;
-  const body =
-    p.method === 'POST' || p.method === 'PUT' || p.method === 'PATCH' ? 'Content-Length: 0\r\n' : '';
-  const head =
-    p.method === 'CONNECT'
-      ? `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`
-      : `${p.method} http://${authority}/conformance HTTP/1.1\r\nHost: ${authority}\r\nConnection: close\r\n${body}\r\n`;
-  return new Promise((resolve) => {
-    let raw = '';
-    const s = net.connect({ host: '127.0.0.1', port: proxyPort, localAddress: CLIENT_ADDRESS[p.client] });
-    const done = (): void => {
-      s.destroy();
-      const r = parseRawResponse(raw, true);
-      resolve({ status: r.status, reason: r.headers['x-cuttle-deny'] });
-    };
-    s.setTimeout(10_000, done);
-    s.on('connect', () => s.write(head));
-    s.on('data', (d: Buffer) => {
-      raw += d.toString('latin1');
-      if (raw.includes('\r\n\r\n')) done();
-    });
-    s.on('close', done);
-    s.on('error', done);
-  });
-}
+type Answer = ProbeAnswer;
 
 /** CONNECTs to `authority` through the proxy, then starts TLS naming `servername`: did the handshake complete? */
 function tlsThroughProxy(
@@ -387,19 +343,16 @@ describe.skipIf(skipUnless({ root: true, commands: ['squid', 'openssl'] }))(
     };
 
     /** Runs `probes` against one proxy, a few at a time. */
-    const runAll = async (proxyPort: number, probes: Probe[]): Promise<Answer[]> => {
-      const out: Answer[] = [];
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < probes.length) {
-          const i = next++;
-          const p = probes[i] as Probe;
-          out[i] = await sendProbe(proxyPort, p, p.port === 'none' ? null : ports[p.port]);
-        }
-      };
-      await Promise.all(Array.from({ length: 8 }, worker));
-      return out;
-    };
+    const runAll = (proxyPort: number, probes: Probe[]): Promise<Answer[]> =>
+      sendProbes(
+        proxyPort,
+        probes.map((p) => ({
+          method: p.method,
+          host: p.host,
+          port: p.port === 'none' ? null : ports[p.port],
+          from: CLIENT_ADDRESS[p.client],
+        })),
+      );
 
     describe.each(SCENARIOS)('$name', (scenario) => {
       let squid: SquidProcess;

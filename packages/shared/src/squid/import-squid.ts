@@ -110,6 +110,7 @@ export function analyzeSquid(text: string, file: string, options: ImportSquidOpt
   let hosts = options.hosts;
   let bumpOptions: SquidDirective | undefined;
   let finalAll: AccessLine | undefined;
+  const refusedAcls = new Set<string>();
 
   const bare = (port: string, d: { file: string; line: number }): string | null => {
     const l = listenFor(port, options.listen);
@@ -141,9 +142,10 @@ export function analyzeSquid(text: string, file: string, options: ImportSquidOpt
       switch (d.name) {
         case 'acl':
           mapped = addAclDirective(d, acls, options.files, { issues, warnings });
+          if (mapped === null && d.args[0] !== undefined) refusedAcls.add(d.args[0]);
           break;
         case 'http_access': {
-          const line = readAccess(d, acls, issue);
+          const line = readAccess(d, acls, refusedAcls, issue);
           if (line === null) break;
           if (finalAll !== undefined) {
             ignored = `never reached: 'http_access ${finalAll.text}' at ${finalAll.file}:${finalAll.line} matches every request first`;
@@ -280,6 +282,7 @@ export function analyzeSquid(text: string, file: string, options: ImportSquidOpt
 function readAccess(
   d: SquidDirective,
   acls: Map<string, Acl>,
+  refused: ReadonlySet<string>,
   issue: (m: string) => void,
 ): AccessLine | null {
   const [action, ...names] = d.args;
@@ -296,8 +299,9 @@ function readAccess(
     const negated = raw.startsWith('!');
     const name = negated ? raw.slice(1) : raw;
     const acl = acls.get(name);
-    if (acl === undefined) issue(`undefined acl '${name}'`);
-    else conditions.push({ negated, acl });
+    // An ACL refused on its own line is reported there, not again as undefined.
+    if (acl === undefined && !refused.has(name)) issue(`undefined acl '${name}'`);
+    else if (acl !== undefined) conditions.push({ negated, acl });
   }
   if (conditions.length !== names.length) return null;
   return { action, conditions, file: d.file, line: d.line, text: d.args.join(' ') };
