@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { loadConfig } from '@cuttle/shared';
 import { CUTTLE_MAIN, type Origin, skipUnless, startOrigin, startProxy } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,7 @@ import { type ProbeRequest, sendProbes, verdictOf } from '../../../test-support/
 // Squid, which gets the test's own listener, logs and loopback resolver instead. Requests go to both; verdicts must
 // agree outside the documented difference (`ip-literal-needs-dst`, docs/conformance.md).
 
+const execFileAsync = promisify(execFile);
 const FIXTURES = new URL('./fixtures/squid/', import.meta.url).pathname;
 const IN = '127.0.0.1';
 const OUT = '127.0.0.200';
@@ -178,17 +180,15 @@ describe.skipIf(skipUnless({ root: true, commands: ['squid'] }))(
 
       const args = ['import-squid', confPath, '--listen', '127.0.0.1'];
       if (c.root !== undefined) args.push('--root', join(tree, c.root));
-      const yamlText = execFileSync(process.execPath, [CUTTLE_MAIN, ...args], {
-        encoding: 'utf8',
-        stdio: 'pipe',
-      });
-      const imported = loadConfig(yamlText, 'imported');
+      // The import (a CLI process) runs while Squid starts.
+      const importing = execFileAsync(process.execPath, [CUTTLE_MAIN, ...args], { encoding: 'utf8' });
 
       let squidText = readFileSync(confPath, 'utf8');
-      if (c.root !== undefined)
-        squidText = squidText
-          .replaceAll(' /etc/', ` ${join(tree, c.root)}/etc/`)
-          .replaceAll('"/etc/', `"${join(tree, c.root)}/etc/`);
+      // --root: Squid itself has no such option; its copy names the files under the root (the only other rewrite).
+      if (c.root !== undefined) {
+        const root = join(tree, c.root);
+        squidText = squidText.replaceAll(' /etc/', ` ${root}/etc/`).replaceAll('"/etc/', `"${root}/etc/`);
+      }
       const { text: policy } = runtimeOnly(squidText);
       const confDir = confPath.slice(0, confPath.lastIndexOf('/'));
       execFileSync('chown', ['-R', 'proxy:proxy', dir]);
@@ -198,6 +198,7 @@ describe.skipIf(skipUnless({ root: true, commands: ['squid'] }))(
         nameserver: resolver.address,
         runtime: [`hosts_file ${hostsFile}`],
       });
+      const imported = loadConfig((await importing).stdout, 'imported');
       const { listen: _l, log: _g, metrics: _m, dns: _d, destinations: _x, ...rest } = imported;
       await using cuttle = await startProxy({
         ...rest,
