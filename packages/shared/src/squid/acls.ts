@@ -232,7 +232,8 @@ export function addAclDirective(
   };
   for (const v of values) addValue(acl, v.value, caseless, (m) => issue(m, v.file, v.line), sink, v);
   acls.set(name, acl);
-  return sink.issues.length > before ? null : `${values.length} value(s) for acl ${name}`;
+  if (sink.issues.length > before) return null;
+  return `acl ${name} (${type}): ${values.length} value${values.length === 1 ? '' : 's'}${existing === undefined ? '' : ', added'}`;
 }
 
 function addValue(

@@ -33,7 +33,6 @@ const MAPPED: Readonly<Record<string, string>> = {
   dns_nameservers: 'dns.servers',
   hosts_file: 'dns.hosts',
   forwarded_for: 'forwarded.x_forwarded_for',
-  max_filedescriptors: 'limits.max_connections (a warning: cuttle needs fewer)',
   include: '(read: the included files are imported)',
 };
 
@@ -167,6 +166,7 @@ const IGNORED: readonly (readonly [string, readonly string[]])[] = [
       'high_memory_warning',
       'sleep_after_fork',
       'windows_ipaddrchangemonitor',
+      'max_filedescriptors',
     ],
   ],
   [

@@ -270,6 +270,7 @@ export function analyzeSquid(text: string, file: string, options: ImportSquidOpt
   if (settings.timeouts !== undefined) full.timeouts = settings.timeouts;
   if (settings.limits !== undefined) full.limits = settings.limits;
   if (settings.log !== undefined) full.log = settings.log;
+  describeAccess(report, full.rules);
   const yamlText = renderImportedYaml(full, file, notes);
   return {
     imported: { config: full, yamlText, hostsFile, notes, warnings, report },
@@ -277,6 +278,21 @@ export function analyzeSquid(text: string, file: string, options: ImportSquidOpt
     warnings,
     report,
   };
+}
+
+/** Names, in the report, the rule each http_access line became (or the simple keys, or that it was dropped). */
+function describeAccess(report: ReportEntry[], rules: readonly Rule[] | undefined): void {
+  for (const [i, e] of report.entries()) {
+    if (e.outcome !== 'mapped' || !e.text.startsWith('http_access ')) continue;
+    const name = `${baseName(e.file)}:${e.line} ${e.text}`;
+    const detail =
+      rules === undefined
+        ? 'clients, ports, connect_ports, allow (the simple keys)'
+        : rules.some((r) => r.name === name)
+          ? `rules: "${name}"`
+          : 'dropped: can never match in cuttle (!all, manager, or port/method ACLs with nothing in common)';
+    report[i] = { ...e, detail };
+  }
 }
 
 function readAccess(

@@ -1,5 +1,5 @@
 export { SquidImportError, type SquidIssue } from '../errors.js';
-export { renderDirectiveTable } from './directives.js';
+export { DIRECTIVES, type DirectiveClass, renderDirectiveTable } from './directives.js';
 export { parseHostsFile } from './hosts-file.js';
 export {
   analyzeSquid,

@@ -9,6 +9,7 @@ import {
   analyzeSquid,
   formatSquidIssue,
   loadConfig,
+  renderDirectiveTable,
   renderHostYaml,
   renderReport,
   SquidImportError,
@@ -20,6 +21,7 @@ import type { Command } from '../command.js';
 import { diskSquidFiles } from '../squid-files.js';
 
 const HELP = `usage: cuttle import-squid FILE [--listen ADDR] [--root DIR] [--strict] [--report | --host-yaml]
+       cuttle import-squid --directive-table
 
 Prints the cuttle config (YAML) equivalent to the squid.conf FILE, reading it as Squid 5.7 does (comments,
 continuations, include, "/list/files", hosts_file). Directives without meaning for cuttle (cache_dir,
@@ -33,6 +35,7 @@ address) becomes lxdbr0:PORT unless --listen says otherwise.
   --strict        directives without meaning for cuttle are errors, not warnings
   --report        print every directive line with what became of it (mapped, ignored, refused) instead of YAML
   --host-yaml     print the proxy.allow / proxy.settings fragment for cuttle-provision's host.yaml instead
+  --directive-table  print the table of every Squid 5.7 directive and its class (docs/squid-import.md)
   -h, --help      this text
 
 exit: 0 converted (--report: every line mapped or ignored), 2 refused lines, missing file or bad usage,
@@ -53,6 +56,7 @@ export const importSquidCommand: Command = {
           strict: { type: 'boolean' },
           report: { type: 'boolean' },
           'host-yaml': { type: 'boolean' },
+          'directive-table': { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
         },
         allowPositionals: true,
@@ -61,6 +65,10 @@ export const importSquidCommand: Command = {
     );
     if (values.help) {
       process.stdout.write(HELP);
+      return EXIT.OK;
+    }
+    if (values['directive-table']) {
+      process.stdout.write(`${renderDirectiveTable()}\n`);
       return EXIT.OK;
     }
     const [file, extra] = positionals;
