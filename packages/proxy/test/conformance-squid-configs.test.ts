@@ -237,5 +237,10 @@ describe.skipIf(skipUnless({ root: true, commands: ['squid'] }))(
       expect(rows.some((r) => r.squid === 'allow')).toBe(true);
       expect(rows.some((r) => r.squid === 'deny')).toBe(true);
     });
+
+    it('lists its difference in docs/conformance.md', () => {
+      const doc = readFileSync(new URL('../../../docs/conformance.md', import.meta.url), 'utf8');
+      expect(doc).toContain('`ip-literal-needs-dst`');
+    });
   },
 );
