@@ -15,6 +15,7 @@ PACKAGES=(
   iproute2:ip nftables:nft iptables:iptables lxd:lxd dnsmasq-base:dnsmasq openssl:openssl prometheus:promtool
   systemd:systemd-analyze cloud-init:cloud-init git:git python3:python3 socat:socat
   dpkg-dev:dpkg-shlibdeps lintian:lintian mmdebstrap:mmdebstrap
+  gcc:gcc libc6-dev:gcc
 )
 
 log=${CUTTLE_APT_LOG:-${TMPDIR:-/tmp}/cuttle-apt.log}

@@ -12,6 +12,7 @@ import { bridgeAddress } from '../render/proxy-url.js';
 import type { HostFacts } from '../resources/facts.js';
 import { planProfile } from '../resources/profile.js';
 import { type CheckResult, check } from './check.js';
+import { guardHostChecks } from './guard-checks.js';
 import { socketHostChecks } from './socket-checks.js';
 
 function run(cmd: string, args: string[]): string {
@@ -29,6 +30,7 @@ export async function hostChecks(
   facts: HostFacts,
 ): Promise<CheckResult[]> {
   const out = usesBridge(config) ? await bridgeChecks(client, config) : [];
+  if (usesBridge(config) && config.firewall.load) out.push(...(await guardHostChecks(config, facts)));
   if (usesSocket(config)) out.push(...(await socketHostChecks(config)));
   for (const p of managedProfiles(config)) {
     out.push(

@@ -10,7 +10,9 @@ import type { HostConfig } from '../host-config/schema.js';
 import type { LxdClient } from '../lxd/client.js';
 import { execInInstance } from '../lxd/exec.js';
 import { bridgeAddress, containerProxyUrl } from '../render/proxy-url.js';
+import type { HostFacts } from '../resources/facts.js';
 import { type CheckResult, check } from './check.js';
+import { guardInstanceChecks } from './guard-checks.js';
 import { socketInstanceChecks } from './socket-checks.js';
 
 export interface InstanceCheckOptions {
@@ -18,6 +20,8 @@ export interface InstanceCheckOptions {
   readonly ports?: readonly number[];
   /** An allowed URL to fetch through the proxy (2xx expected); default: any answer from the proxy. */
   readonly url?: string;
+  /** The host's facts: with them (and `firewall.load`), the bridge guard is checked from inside too. */
+  readonly facts?: HostFacts;
 }
 
 /** Host addresses a container must not reach directly: everything but loopback and link-local. */
@@ -108,6 +112,8 @@ export async function instanceChecks(
       return [silent, silent ? 'no answer' : `answered: ${text.split('\n')[0]}`];
     }),
   );
+  if (options.facts !== undefined && config.firewall.load)
+    out.push(...(await guardInstanceChecks(client, config, options.facts, name)));
   for (const port of [53, 22, ...(options.ports ?? [])]) {
     out.push(
       await check(`${name}: nothing answers on [${ll}]:${port}/tcp`, async () => {

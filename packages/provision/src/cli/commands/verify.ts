@@ -10,9 +10,13 @@ export const VERIFY_HELP = `usage: cuttle-provision verify --config host.yaml [-
 Checks the live host: the bridge has no IPv4 and only link-local IPv6 with the declared address, no NAT or
 forwarding, the firewall table is loaded, the proxy listens only on the bridge's fe80 address (bridge mode), the
 proxy answers 403 for a denied name on its unix socket (socket mode), the profile keys are set, LXD is not on the
-network. With --instance, also from inside that container: no default route, the proxy answers, nothing else on
-the host answers from the bridge (DNS on 53 over UDP and TCP, port 22, each --port), and the host's other
-addresses cannot be reached directly. An instance without a NIC is checked in socket mode: no interface but lo,
+network, the bridge guard (tables netdev and bridge) is loaded on the bridge and holds exactly the NICs LXD has on
+it. With --instance, also from inside that container: no default route, the proxy answers, its link-local
+address is the EUI-64 address of its MAC (else the guard cuts it off), an address it claims (DAD off, added for
+the moment) reaches nothing and the host does not learn it, another instance on the bridge does not answer, no
+IPv4 and no ARP answer from the host (an IPv4 address added for the moment), nothing else on the host answers
+from the bridge (DNS on 53 over UDP and TCP, port 22, each --port), and the host's other addresses cannot be
+reached directly. An instance without a NIC is checked in socket mode: no interface but lo,
 the proxy answers on 127.0.0.1:PORT, a denied name gets 403.
 
   -c, --config FILE     host.yaml
@@ -27,10 +31,12 @@ exit: 0 every check passed, 1 a check failed, 2 usage or config error, 3 runtime
 
 export async function verifyCommand(ctx: CommandContext): Promise<number> {
   const client = ctx.client();
-  const results = await hostChecks(client, ctx.config, await ctx.facts());
+  const facts = await ctx.facts();
+  const results = await hostChecks(client, ctx.config, facts);
   if (ctx.instance !== undefined)
     results.push(
       ...(await instanceChecks(client, ctx.config, ctx.instance, {
+        facts,
         ports: ctx.ports,
         ...(ctx.url ? { url: ctx.url } : {}),
       })),
