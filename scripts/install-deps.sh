@@ -9,7 +9,8 @@ set -euo pipefail
 
 # Package -> a command that proves it is usable. dnsmasq-base: LXD runs dnsmasq on its bridges (lxd only recommends
 # it, and recommends are not installed). prometheus ships promtool; systemd ships systemd-analyze. dpkg-dev, lintian
-# and mmdebstrap: the package test (packaging/) builds the .deb, lints it and installs it into a clean root.
+# and mmdebstrap: the package test (packaging/) builds the .deb, lints it and installs it into a clean root. gcc and
+# libc6-dev (static libc): the bridge-guard tests build a small static NA tool (packages/provision/test/fixtures).
 PACKAGES=(
   squid:squid nginx:nginx tinyproxy:tinyproxy wrk:wrk curl:curl wget:wget busybox-static:busybox
   iproute2:ip nftables:nft iptables:iptables lxd:lxd dnsmasq-base:dnsmasq openssl:openssl prometheus:promtool
