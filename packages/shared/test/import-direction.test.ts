@@ -34,7 +34,7 @@ const LAYERS: Record<string, readonly (readonly string[])[]> = {
     ['errors', 'internal'],
     ['lxd', 'host-config'],
     ['render'],
-    ['identity', 'resources', 'verify'],
+    ['guard', 'identity', 'resources', 'verify'],
     ['cli'],
     ['index'],
   ],
