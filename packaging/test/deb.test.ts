@@ -175,7 +175,7 @@ describe.skipIf(skipUnless(NEEDS))('the Debian package', () => {
     }
   });
 
-  it('the installed proxy serves a request from a local origin on a loopback config', async () => {
+  it('the installed proxy serves a request from a local origin; reload validates, then SIGHUP', async () => {
     const seen: string[] = [];
     origin = createServer((req, res) => {
       seen.push(`${req.method} ${req.url} ${req.headers.host}`);
@@ -184,38 +184,72 @@ describe.skipIf(skipUnless(NEEDS))('the Debian package', () => {
     await new Promise<void>((r) => origin?.listen(0, '127.0.0.1', r));
     const oport = (origin.address() as AddressInfo).port;
     const pport = await freePort();
-    writeFileSync(
-      join(root, 'tmp/loop.yaml'),
+    const loop = join(root, 'tmp/loop.yaml');
+    const good =
       `listen: ["127.0.0.1:${pport}"]\nclients: ["127.0.0.1/32"]\nports: [${oport}]\nallow: [origin.test]\n` +
-        `destinations: { allow_ranges: ["127.0.0.0/8"] }\ndns: { hosts: { origin.test: ["127.0.0.1"] } }\n` +
-        'log: { file: /tmp/access.log, format: json }\nmetrics: { listen: null }\n',
-    );
+      `destinations: { allow_ranges: ["127.0.0.0/8"] }\ndns: { hosts: { origin.test: ["127.0.0.1"] } }\n` +
+      'log: { file: /tmp/access.log, format: json }\nmetrics: { listen: null }\n';
+    writeFileSync(loop, good);
     proxy = spawn('chroot', [root, 'cuttle', 'run', '--config', '/tmp/loop.yaml'], {
       env: ROOT_ENV,
       stdio: 'ignore',
     });
     await waitForPort(pport, 20_000);
-    const answer = await new Promise<{ status: number | undefined; body: string }>((resolve, reject) => {
-      request(
-        {
-          host: '127.0.0.1',
-          port: pport,
-          path: `http://origin.test:${oport}/installed`,
-          headers: { host: `origin.test:${oport}` },
-        },
-        (res) => {
-          let body = '';
-          res.on('data', (d: Buffer) => {
-            body += d.toString();
-          });
-          res.on('end', () => resolve({ status: res.statusCode, body }));
-        },
-      )
-        .on('error', reject)
-        .end();
-    });
-    expect(answer).toEqual({ status: 200, body: 'from origin\n' });
+    const get = (): Promise<{ status: number | undefined; body: string }> =>
+      new Promise((resolve, reject) => {
+        request(
+          {
+            host: '127.0.0.1',
+            port: pport,
+            path: `http://origin.test:${oport}/installed`,
+            headers: { host: `origin.test:${oport}` },
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => {
+              body += d.toString();
+            });
+            res.on('end', () => resolve({ status: res.statusCode, body }));
+          },
+        )
+          .on('error', reject)
+          .end();
+      });
+    expect(await get()).toEqual({ status: 200, body: 'from origin\n' });
     expect(seen).toEqual([`GET /installed origin.test:${oport}`]);
+
+    // `systemctl reload cuttle` runs the unit's ExecReload= lines in order and stops at the first that fails.
+    const unit = readFileSync(join(root, 'lib/systemd/system/cuttle.service'), 'utf8');
+    const lines = [...unit.matchAll(/^ExecReload=(.*)$/gm)].map((m) =>
+      (m[1] ?? '')
+        .replaceAll('/etc/cuttle/cuttle.yaml', '/tmp/loop.yaml')
+        .replaceAll('$MAINPID', String(proxy?.pid))
+        .split(' '),
+    );
+    expect(lines).toHaveLength(2);
+    const reload = (): number | null => {
+      for (const cmd of lines) {
+        const r = inRoot(root, cmd);
+        if (r.code !== 0) return r.code;
+      }
+      return 0;
+    };
+    writeFileSync(loop, `${good}bogus_key: 1\n`);
+    expect(reload()).toBe(2);
+    expect((await get()).status).toBe(200);
+    writeFileSync(loop, good.replace('allow: [origin.test]', 'allow: [other.test]'));
+    expect(reload()).toBe(0);
+    const end = Date.now() + 10_000;
+    let status = (await get()).status;
+    while (status !== 403 && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await get()).status;
+    }
+    expect(status).toBe(403);
+    const reached = seen.length;
+    expect((await get()).status).toBe(403);
+    expect(seen).toHaveLength(reached);
+
     const exited = new Promise((r) => proxy?.once('exit', r));
     proxy.kill('SIGTERM');
     await exited;
@@ -281,7 +315,7 @@ describe.skipIf(skipUnless(NEEDS))('the Debian package', () => {
       mkdirSync(join(root, 'run/systemd/system'), { recursive: true });
     });
 
-    it('install: daemon-reload only; the unit is neither enabled nor started, and nothing listens', () => {
+    it('install: daemon-reload only; the unit is neither enabled nor started and waits for the config', () => {
       const r = inRoot(root, ['dpkg', '-i', `/tmp/debs/cuttle_${VERSION}_amd64.deb`]);
       expect(r.code).toBe(0);
       expect(calls()).toBe('systemctl --system daemon-reload\n');
