@@ -59,7 +59,10 @@ function changelogDate(epoch: number): string {
   return new Date(epoch * 1000).toUTCString().replace('GMT', '+0000');
 }
 
-/** `Depends:` of the runtime, from dpkg-shlibdeps (libc6, libgcc-s1, libstdc++6 with their versions). */
+/**
+ * `Depends:` of the runtime, from dpkg-shlibdeps (libc6, libgcc-s1, libstdc++6 with their versions). The unit's
+ * `ExecReload=/usr/bin/kill -HUP` adds procps (a minimal root has no kill binary).
+ */
 function sharedLibraryDepends(binary: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'cuttle-shlibs-'));
   try {
@@ -87,7 +90,7 @@ Version: ${version}
 Architecture: amd64
 Maintainer: ${MAINTAINER}
 Installed-Size: ${installedSize}
-Depends: ${depends}
+Depends: ${depends}, procps
 Recommends: logrotate, nftables
 Suggests: lxd | incus
 Section: net
