@@ -7,7 +7,7 @@
  * Every context's `record` goes through `state.sink`, so a reload that reopens the log under new settings moves
  * in-flight requests' lines to the new file too.
  */
-import type { Config } from '@cuttle/shared';
+import { type Config, changedConfigKeys } from '@cuttle/shared';
 import type { AccessRecord } from '../core/context.js';
 import {
   EMPTY_IDENTITY,
@@ -48,6 +48,23 @@ interface State {
 
 function sinkOptions(config: Config, say: (line: string) => void) {
   return { viaParent: config.upstream !== null, say };
+}
+
+/** Head limits node fixes per connection when it accepts it (http-server.ts applyServerOptions). */
+const PER_CONNECTION_KEYS: ReadonlySet<string> = new Set([
+  'limits.max_header_bytes',
+  'limits.max_header_count',
+]);
+
+/**
+ * What a reload applied, for its stderr line: every changed key (each one is applied; none needs a restart), and
+ * when the head limits are among them, that they hold for connections accepted from now on.
+ */
+function describeChanges(before: Config, after: Config): string {
+  const keys = changedConfigKeys(before, after);
+  if (keys.length === 0) return '(nothing changed)';
+  const perConnection = keys.some((k) => PER_CONNECTION_KEYS.has(k));
+  return `(applied: ${keys.join(', ')}${perConnection ? '; head limits hold for connections accepted from now on' : ''})`;
 }
 
 /** Runs the daemon; resolves with the exit code once drained (0) or when it cannot start (3). */
@@ -192,7 +209,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       if (metricsMoved) await old.metricsServer?.close();
       if (sink !== old.sink) await old.sink.close();
       metrics.observeReload(true);
-      say(`reloaded ${options.file}`);
+      say(`reloaded ${options.file} ${describeChanges(old.config, next)}`);
     } catch (err) {
       metrics.observeReload(false);
       say(`reload failed, keeping the running config: ${(err as Error).message}`);

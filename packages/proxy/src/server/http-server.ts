@@ -14,6 +14,7 @@
 
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
+import type { Config } from '@cuttle/shared';
 import { newAccessRecord } from '../core/access-record.js';
 import { rawAnswer, rawDeny } from '../core/answers.js';
 import { type ClientInfo, clientOf, tagClient } from '../core/client.js';
@@ -64,6 +65,19 @@ function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
   }
 }
 
+/**
+ * Sets the config's head limits and timeouts on a listener's server (at creation and on every reload). Node reads
+ * `maxHeaderSize` and `maxHeadersCount` when it accepts a connection, so they hold for connections accepted from
+ * then on; `headersTimeout` at each timeout check and `keepAliveTimeout` after each response, so they hold for
+ * every connection from then on.
+ */
+export function applyServerOptions(server: http.Server, config: Config): void {
+  (server as http.Server & { maxHeaderSize: number }).maxHeaderSize = config.limits.max_header_bytes;
+  server.maxHeadersCount = config.limits.max_header_count;
+  server.headersTimeout = config.timeouts.header_ms;
+  server.keepAliveTimeout = config.timeouts.keepalive_ms;
+}
+
 /** Creates the http.Server for one listener (not yet listening). */
 export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Server {
   const { unixLabel, context } = options;
@@ -80,7 +94,7 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
     joinDuplicateHeaders: false,
     noDelay: true,
   });
-  server.maxHeadersCount = initial.limits.max_header_count;
+  applyServerOptions(server, initial);
   // A client may send its request and then shut down its sending side (busybox wget does): without this, Node
   // aborts the pending request on the FIN and the answer is lost. The keep-alive timeout still reaps the socket.
   (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;

@@ -5,7 +5,7 @@
 import { parseListenAddress } from '@cuttle/shared';
 import type { ProxyContext } from '../core/context.js';
 import { ConnectionLimits } from './connection-limits.js';
-import { createProxyHttpServer } from './http-server.js';
+import { applyServerOptions, createProxyHttpServer } from './http-server.js';
 import { Listener } from './listener.js';
 import { unixClientLabel } from './unix-socket.js';
 
@@ -107,6 +107,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     setContext(ctx) {
       const before = current.config.unix_socket;
       current = ctx;
+      for (const l of listeners) if (l.server !== null) applyServerOptions(l.server, ctx.config);
       const after = ctx.config.unix_socket;
       if (before.mode === after.mode && before.owner === after.owner && before.group === after.group) return;
       // Sockets kept across the reload get the new mode and owner too (new ones were bound with them).

@@ -93,6 +93,10 @@ export function renderConfigReference(): string {
     `${description} YAML; unknown keys are errors; errors name file, line, column and key`,
     '(`cuttle validate --config FILE`). Defaults apply to keys left out. Durations are milliseconds (`_ms`) or seconds (`_s`).',
     '',
+    'A reload (SIGHUP) applies every key; none needs a restart. Requests and tunnels already running keep the config they',
+    'started with; keys whose reload takes effect otherwise say so below ("On reload"). The `reloaded` line on stderr',
+    'lists every key it applied.',
+    '',
   ]);
 }
 

@@ -71,7 +71,9 @@ export const timeoutsSchema = z
   .strictObject({
     header_ms: durationMs
       .default(10_000)
-      .describe('Time allowed to receive a request head (slowloris guard), ms.'),
+      .describe(
+        'Time allowed to receive a request head (slowloris guard), ms. On reload: applies to every connection from the next check (each second), heads already being received included.',
+      ),
     request_body_idle_ms: durationMs
       .default(30_000)
       .describe('Idle time allowed while a request body streams, ms.'),
@@ -86,7 +88,9 @@ export const timeoutsSchema = z
       .describe('A CONNECT tunnel with no traffic either way is closed after this, ms.'),
     keepalive_ms: durationMs
       .default(5_000)
-      .describe('Idle time a client keep-alive connection is kept open, ms.'),
+      .describe(
+        'Idle time a client keep-alive connection is kept open, ms. On reload: applies to every connection from its next response on.',
+      ),
     dns_ms: durationMs.default(5_000).describe('Time allowed for one name resolution, ms.'),
     drain_ms: durationMs
       .default(30_000)
@@ -116,7 +120,7 @@ export const limitsSchema = z
       .max(1000)
       .default(100)
       .describe(
-        'Header lines in a request or response head; reaching it is 431 (request) or 502 (response).',
+        'Header lines in a request or response head; reaching it is 431 (request) or 502 (response). On reload: applies to connections accepted after the reload (node fixes it per connection).',
       ),
     max_header_bytes: z
       .number()
@@ -124,7 +128,9 @@ export const limitsSchema = z
       .min(1024)
       .max(1_048_576)
       .default(16_384)
-      .describe('Bytes in a request or response head.'),
+      .describe(
+        'Bytes in a request or response head. On reload: applies to connections accepted after the reload (node fixes it per connection); those already open keep the old limit.',
+      ),
     over_limit: z
       .enum(['reject', 'drop'])
       .default('reject')
