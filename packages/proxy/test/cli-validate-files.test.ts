@@ -39,3 +39,46 @@ describe('tls.ca_file at load', () => {
     expect(cuttle('validate', '--config', configWithCa(good)).code).toBe(0);
   });
 });
+
+// `upstream` is checked when the config loads, like every other value: before, `validate` said "valid" for these
+// and every request then got 502 `upstream_failed`.
+describe('upstream at load', () => {
+  function configWithUpstream(value: string): string {
+    const file = join(dir, `u-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(file, `listen: ["[::1]:3128"]\nallow: [origin.test]\nupstream: ${JSON.stringify(value)}\n`);
+    return file;
+  }
+  const cases = [
+    { value: 'ftp://parent.test:21', message: 'only http:// parent proxies are supported' },
+    { value: 'not a url', message: 'only http:// parent proxies are supported' },
+    { value: 'http://parent.test:99999', message: 'the port must be 1-65535' },
+    { value: 'http://parent.test', message: 'the port is required' },
+  ];
+
+  it.each(cases)('validate refuses $value: exit 2, file:line:col and the key', ({ value, message }) => {
+    const file = configWithUpstream(value);
+    const r = cuttle('validate', '--config', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}:3:11: upstream: ${message}`);
+  });
+
+  it.each(cases.filter((c) => c.value.includes(':')))(
+    'run refuses $value before binding anything: exit 2',
+    ({ value, message }) => {
+      const file = configWithUpstream(value);
+      const r = cuttle('run', '--config', file);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`${file}:3:11: upstream: ${message}`);
+    },
+  );
+
+  it('never prints the password of a refused upstream', () => {
+    const r = cuttle('validate', '--config', configWithUpstream('http://u:s3cret@parent.test:99999'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toContain('s3cret');
+  });
+
+  it('a usable upstream passes', () => {
+    expect(cuttle('validate', '--config', configWithUpstream('http://u:p@parent.test:3128')).code).toBe(0);
+  });
+});

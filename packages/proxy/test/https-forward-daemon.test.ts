@@ -4,7 +4,7 @@
  * the witness. Needs `pnpm build`.
  */
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,7 @@ let tlsPort: number;
 let plainPort: number;
 const seen: string[] = [];
 let proxy: ProxyProcess;
+let caFile: string;
 
 async function listen(server: Server): Promise<number> {
   server.listen(0, '127.0.0.1');
@@ -32,7 +33,7 @@ async function listen(server: Server): Promise<number> {
 beforeAll(async () => {
   pki = createTestPki();
   dir = mkdtempSync(join(tmpdir(), 'cuttle-hfd-'));
-  const caFile = join(dir, 'ca.pem');
+  caFile = join(dir, 'ca.pem');
   writeFileSync(caFile, pki.ca);
   const leaf = pki.issue(['origin.test']);
   tlsOrigin = createHttpsServer({ key: leaf.key, cert: leaf.cert }, (req, res) => {
@@ -55,6 +56,9 @@ beforeAll(async () => {
     destinations: { allow_ranges: ['127.0.0.1/32'] },
     tls: { ca_file: caFile },
   });
+  // Nothing on a request path reads a file: `tls.ca_file` was read when the config loaded, so the https requests
+  // below are verified against what it held then (they used to read it on the first https request).
+  rmSync(caFile);
 });
 
 afterAll(async () => {
@@ -68,6 +72,16 @@ afterAll(async () => {
 });
 
 describe('the daemon with tls.ca_file and connect.http_ports', () => {
+  it('reads tls.ca_file once, at load: removed after start, https origins still verify against it', async () => {
+    expect(existsSync(caFile)).toBe(false);
+    const res = await sendRaw(
+      proxy.port,
+      `GET https://origin.test:${tlsPort}/once HTTP/1.1\r\nHost: origin.test:${tlsPort}\r\nConnection: close\r\n\r\n`,
+    );
+    expect(res.status).toBe(200);
+    expect(seen).toContain(`https /once origin.test:${tlsPort}`);
+  });
+
   it('fetches GET https://... over verified TLS and logs it as allowed', async () => {
     const res = await sendRaw(
       proxy.port,

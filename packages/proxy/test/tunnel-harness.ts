@@ -3,12 +3,14 @@
  * on 127.0.0.1:0, origins that record what reaches them, canaries that must stay silent, and a CONNECT client.
  */
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { type ConfigInput, configSchema } from '@cuttle/shared';
 import type { AccessRecord } from '../src/core/context.js';
 import type { TunnelRegistry } from '../src/core/tunnel-registry.js';
 import { createContext, createProxyInstance } from '../src/lifecycle/create-context.js';
+import { prepare } from '../src/lifecycle/prepare.js';
 import { ConnectionLimits } from '../src/server/connection-limits.js';
 import { createProxyHttpServer } from '../src/server/http-server.js';
 
@@ -31,7 +33,8 @@ export async function startTestProxy(input: Omit<ConfigInput, 'listen'>): Promis
   const waiters: (() => void)[] = [];
   const instance = createProxyInstance();
   const ctx = createContext(
-    config,
+    // The files the config names, read once here as the loader does (tests build the config with the schema).
+    prepare(config, { caPem: config.tls.ca_file === null ? null : readFileSync(config.tls.ca_file, 'utf8') }),
     (r) => {
       records.push(structuredClone(r));
       for (const w of waiters.splice(0)) w();

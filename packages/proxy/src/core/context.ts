@@ -6,6 +6,7 @@
 import type { ClientIdentity, Config, Decision, Policy } from '@cuttle/shared';
 import type { ClientInfo } from './client.js';
 import type { OriginPool } from './origin-pool.js';
+import type { ParentProxy } from './parent-proxy.js';
 import type { SelfEndpoints } from './self-endpoints.js';
 import type { TunnelRegistry } from './tunnel-registry.js';
 
@@ -52,9 +53,9 @@ export type ResolveResult =
   | { ok: false; code: 'dns_failure' | 'dns_timeout'; message: string };
 
 /**
- * What one running instance owns for as long as it runs, across reloads: the pool to plain-HTTP origins and the
- * tunnels open right now. Created by `serve` (or a test's server), handed to every context it builds; never a module
- * singleton, so two instances in one process (tests) share nothing.
+ * What one running instance owns for as long as it runs, across reloads: the tunnels open right now and the
+ * addresses it listens on. Created by `serve` (or a test's server), handed to every context it builds; never a
+ * module singleton, so two instances in one process (tests) share nothing.
  */
 export interface ProxyInstance {
   /** The keep-alive pool to plain-HTTP and https origins and to a parent proxy (closed when the instance stops). */
@@ -68,9 +69,18 @@ export interface ProxyInstance {
   readonly endpoints: SelfEndpoints;
 }
 
+/**
+ * One prepared config as the traffic paths use it. Everything here was built once, when the config was loaded
+ * (lifecycle/prepare.ts): nothing on a request path reads a file or parses a value of the config.
+ */
 export interface ProxyContext {
   readonly config: Config;
+  /** The compiled policy: the whole decision. */
   readonly policy: Policy;
+  /** The parent proxy of `upstream`, or null (direct). */
+  readonly parent: ParentProxy | null;
+  /** The CAs https origins are verified against (system CAs plus `tls.ca_file`), or null for the system CAs. */
+  readonly caBundle: readonly string[] | null;
   /** Resolves a normalised name (static `dns.hosts` first, cached for TTL) or passes an IP literal through the guard. */
   resolve(host: string, hostKind: Decision['hostKind']): Promise<ResolveResult>;
   /**

@@ -20,7 +20,6 @@ import { parseProxyTarget } from '@cuttle/shared';
 import { sendDeny } from '../core/answers.js';
 import { isClosing, markClosing } from '../core/closing.js';
 import type { ProxyContext } from '../core/context.js';
-import { type ParentProxy, parentProxyOf } from '../upstream/index.js';
 import { Exchange, fail } from './exchange.js';
 import { checkFraming, hasRequestBody } from './hygiene.js';
 import { type Destination, sendUpstream } from './send-upstream.js';
@@ -91,13 +90,7 @@ export function handleRequest(
     return;
   }
   const { host, hostKind } = decision;
-  let parent: ParentProxy | null;
-  try {
-    parent = parentProxyOf(ctx.config);
-  } catch {
-    fail(x, res, 'upstream_failed');
-    return;
-  }
+  const parent = ctx.parent;
   // Chained, the parent resolves the destination: the guard applies to the parent's own address instead.
   if (parent !== null && target.scheme === 'https') {
     // A parent would originate the TLS and verify (or not) on its own: cuttle only does https it verifies itself.

@@ -8,10 +8,8 @@
  *   request body --streamed with backpressure (idle timer: 408 + close)--> upstream
  *   response --framing check--> 502 (connection discarded) | writeHead(end-to-end headers) --write/drain--> client
  */
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline, Transform } from 'node:stream';
-import { rootCertificates } from 'node:tls';
 import { clientOf } from '../core/client.js';
 import { markClosing } from '../core/closing.js';
 import type { ProxyContext } from '../core/context.js';
@@ -51,21 +49,6 @@ function classify(err: unknown, tls: boolean): ErrorCode {
     if (typeof code === 'string' && TLS_ERROR.test(code)) return 'upstream_tls';
   }
   return classifyUpstreamError(err);
-}
-
-/** What a TLS origin depends on: `tls.ca_file` of the running config. */
-interface OriginTlsConfig {
-  readonly ca_file: string | null;
-}
-
-const CAS = new WeakMap<OriginTlsConfig, readonly string[] | undefined>();
-
-/** The CAs for https origins of a config: the system roots plus `ca_file`, read once per loaded config. */
-function casOf(tls: OriginTlsConfig): readonly string[] | undefined {
-  if (CAS.has(tls)) return CAS.get(tls);
-  const ca = tls.ca_file === null ? undefined : [...rootCertificates, readFileSync(tls.ca_file, 'utf8')];
-  CAS.set(tls, ca);
-  return ca;
 }
 
 /**
@@ -200,20 +183,14 @@ export function sendUpstream(
   if (parent !== null && parent.authorization !== null)
     headers.push('Proxy-Authorization', parent.authorization);
 
-  let originTls: OriginTls | null = null;
-  if (tls) {
-    try {
-      originTls = {
+  // The CA bundle was built when the config was prepared: nothing here reads a file.
+  const originTls: OriginTls | null = tls
+    ? {
         host: dest.host,
         servername: dest.hostKind === 'name' ? dest.host : null,
-        ca: casOf(ctx.config.tls),
-      };
-    } catch {
-      // tls.ca_file unreadable: verification cannot be done as configured, so nothing is sent.
-      fail(x, res, 'upstream_tls', true);
-      return;
-    }
-  }
+        ca: ctx.caBundle ?? undefined,
+      }
+    : null;
   const method = req.method ?? 'GET';
   const withBody = hasRequestBody(req.headers);
   const relay = new Relay(ctx, req, res, x, tls);

@@ -1,22 +1,22 @@
 /**
- * config -> ProxyContext for the daemon: the traffic paths' context (create-context.ts) with the identity map of the
+ * prepared config -> ProxyContext for the daemon: the traffic paths' context (create-context.ts) with the identity map of the
  * moment answering `identify`, and name resolutions timed into the DNS latency histogram.
  */
-import type { Config } from '@cuttle/shared';
 import type { AccessRecord, ProxyContext, ProxyInstance } from '../core/context.js';
 import { EMPTY_IDENTITY, type IdentityMap } from '../identity/index.js';
 import type { ProxyMetrics } from '../metrics/index.js';
 import { createContext } from './create-context.js';
+import type { PreparedConfig } from './prepare.js';
 
-/** A frozen context for `config`; `record` goes to the access sink of the moment. */
+/** A frozen context for a prepared config; `record` goes to the access sink of the moment. */
 export function buildContext(
-  config: Config,
+  prepared: PreparedConfig,
   record: (entry: AccessRecord) => void,
   instance: ProxyInstance,
   metrics: ProxyMetrics | null,
   identity: () => IdentityMap = () => EMPTY_IDENTITY,
 ): ProxyContext {
-  const base = createContext(config, record, instance, identity);
+  const base = createContext(prepared, record, instance, identity);
   if (metrics === null) return base;
   const resolveBase = base.resolve;
   const resolve: ProxyContext['resolve'] =

@@ -1,5 +1,4 @@
-/** Builds the ProxyContext for one validated config: compiled policy, checked resolver, identity, access sink. */
-import { type Config, compilePolicy } from '@cuttle/shared';
+/** Builds the ProxyContext for one prepared config: its policy, parent and origin client, resolver, identity, sink. */
 import type { ClientInfo } from '../core/client.js';
 import type { AccessRecord, ProxyContext, ProxyInstance } from '../core/context.js';
 import { SelfEndpoints } from '../core/self-endpoints.js';
@@ -7,6 +6,7 @@ import { TunnelRegistry } from '../core/tunnel-registry.js';
 import { createResolver } from '../dns/resolver.js';
 import { OriginClient } from '../forward/origin-client.js';
 import { EMPTY_IDENTITY, type IdentityMap, identify } from '../identity/index.js';
+import type { PreparedConfig } from './prepare.js';
 
 /** What a new running instance owns: an empty origin pool, no tunnels, no bound endpoints yet. */
 export function createProxyInstance(): ProxyInstance {
@@ -18,14 +18,17 @@ export function createProxyInstance(): ProxyInstance {
  * gives the identity map of the moment (none by default).
  */
 export function createContext(
-  config: Config,
+  prepared: PreparedConfig,
   record: (entry: AccessRecord) => void,
   instance: ProxyInstance,
   identity: () => IdentityMap = () => EMPTY_IDENTITY,
 ): ProxyContext {
+  const { config } = prepared;
   return Object.freeze({
     config,
-    policy: compilePolicy(config),
+    policy: prepared.policy,
+    parent: prepared.parent,
+    caBundle: prepared.caBundle,
     resolve: createResolver(config),
     identify: (client: ClientInfo) => identify(identity(), client),
     record,

@@ -1,17 +1,18 @@
 /**
- * Reload (SIGHUP): read, parse, validate and compile the config file, then swap it in; nothing changes unless all
- * of that succeeds. A bad file keeps the running config and its errors (file:line:col, key) go to stderr.
+ * Reload (SIGHUP): read, parse and validate the config file and the files it names, prepare it (policy, parent,
+ * origin client factory), then swap it in; nothing changes unless all of that succeeds. A bad file keeps the running config and its errors (file:line:col, key) go to stderr.
  * In-flight requests and open tunnels keep the context they started with.
  */
-import type { Config } from '@cuttle/shared';
 import { loadConfigFile } from './load-config-file.js';
+import { type PreparedConfig, prepare } from './prepare.js';
 
-export type ReloadResult = { ok: true; config: Config } | { ok: false; message: string };
+export type ReloadResult = { ok: true; prepared: PreparedConfig } | { ok: false; message: string };
 
-/** Loads `file` as a new config candidate; never throws. */
+/** Loads and prepares `file` as a new config candidate; never throws. */
 export async function loadReloadCandidate(file: string): Promise<ReloadResult> {
   try {
-    return { ok: true, config: await loadConfigFile(file) };
+    const { config, files } = await loadConfigFile(file);
+    return { ok: true, prepared: prepare(config, files) };
   } catch (err) {
     return { ok: false, message: (err as Error).message };
   }

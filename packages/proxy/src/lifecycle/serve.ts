@@ -23,6 +23,7 @@ import { buildContext } from './build-context.js';
 import { ClientSockets } from './client-sockets.js';
 import { createProxyInstance } from './create-context.js';
 import { drainConnections } from './drain.js';
+import type { PreparedConfig } from './prepare.js';
 import { loadReloadCandidate, sameEntries } from './reload.js';
 import { installSignalHandlers } from './signals.js';
 
@@ -33,8 +34,8 @@ const EXIT_RUNTIME = 3;
 export interface ServeOptions {
   /** The config file (read again on SIGHUP). */
   readonly file: string;
-  /** Its validated config. */
-  readonly config: Config;
+  /** Its config, prepared (policy, parent, origin client factory). */
+  readonly prepared: PreparedConfig;
   /** The proxy's own messages (stderr). */
   readonly say: (line: string) => void;
 }
@@ -118,17 +119,21 @@ export async function serve(options: ServeOptions): Promise<number> {
     identitySource = file === null ? null : followIdentityMap(file, say, () => syncInstanceSockets());
   };
   const identity = (): IdentityMap => identitySource?.current() ?? EMPTY_IDENTITY;
-  followIdentity(options.config.identity.map_file);
+  followIdentity(options.prepared.config.identity.map_file);
 
   let state: State;
   let server: ProxyServer;
   // The same server once it runs, for /healthz (the metrics listener answers before the proxy listeners bind).
   let proxyServer: ProxyServer | null = null;
   try {
-    const sink = await createAccessSink(options.config.log, metrics, sinkOptions(options.config, say));
-    state = { config: options.config, sink, metricsServer: null, draining: false };
+    const sink = await createAccessSink(
+      options.prepared.config.log,
+      metrics,
+      sinkOptions(options.prepared.config, say),
+    );
+    state = { config: options.prepared.config, sink, metricsServer: null, draining: false };
   } catch (err) {
-    say(`cannot open the access log ${options.config.log.file}: ${(err as Error).message}`);
+    say(`cannot open the access log ${options.prepared.config.log.file}: ${(err as Error).message}`);
     uninstall();
     stopWatching();
     sockets.stop();
@@ -152,10 +157,11 @@ export async function serve(options: ServeOptions): Promise<number> {
             return unbound.length === 0 ? null : unbound.join('; ');
           },
         });
+  const initialContext = buildContext(options.prepared, record, instance, metrics, identity);
   try {
     state.metricsServer = await startMetrics(state.config.metrics.listen);
     server = await startProxyServer({
-      context: buildContext(state.config, record, instance, metrics, identity),
+      context: initialContext,
       say,
     });
     proxyServer = server;
@@ -181,11 +187,11 @@ export async function serve(options: ServeOptions): Promise<number> {
       say(`reload failed, keeping the running config:\n${candidate.message}`);
       return;
     }
-    const next = candidate.config;
+    const next = candidate.prepared.config;
     const old = state;
     try {
       // Everything that can fail is prepared first; the swap itself cannot fail.
-      const context = buildContext(next, record, instance, metrics, identity);
+      const context = buildContext(candidate.prepared, record, instance, metrics, identity);
       const logChanged =
         next.log.file !== old.config.log.file ||
         next.log.format !== old.config.log.format ||

@@ -26,7 +26,6 @@ import type { AccessRecord, ProxyContext } from '../core/context.js';
 import { ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import { connectAddresses, formatHostPort } from '../upstream/connect-addresses.js';
 import { connectViaParent } from '../upstream/parent-connect.js';
-import { type ParentProxy, parentProxyOf } from '../upstream/parent-proxy.js';
 import { checkHttpHost } from './check-http-host.js';
 import { checkSni } from './check-sni.js';
 import { startRelay } from './relay.js';
@@ -110,12 +109,7 @@ class Tunnel {
     rec.verdict = decision.verdict;
     rec.reason = decision.reason;
 
-    let parent: ParentProxy | null;
-    try {
-      parent = parentProxyOf(this.#ctx.config);
-    } catch {
-      return this.#fail('upstream_failed');
-    }
+    const parent = this.#ctx.parent;
     // Chained, the parent resolves the origin's name: the guard can only check the parent's own address.
     const resolved = parent
       ? await this.#ctx.resolve(parent.host, parent.hostKind)

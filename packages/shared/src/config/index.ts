@@ -4,3 +4,4 @@ export * from './listen-address.js';
 export * from './load-config.js';
 export * from './reference.js';
 export * from './schema.js';
+export * from './validators.js';

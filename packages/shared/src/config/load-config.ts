@@ -1,13 +1,11 @@
 /**
  * config text -> validated, frozen Config. Pure: the caller reads the file. Every problem is collected (YAML
- * syntax, duplicate keys, schema issues, policy compile errors) and reported as `FILE:LINE:COL: KEY: message`
+ * syntax, duplicate keys, schema issues, values the validators refuse) and reported as `FILE:LINE:COL: KEY: message`
  * through one ConfigError, so `cuttle validate` shows them all at once.
  */
 import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
-import { compilePolicy } from '../policy/compile-policy.js';
-import { PolicyCompileError } from '../policy/errors.js';
 import { type Config, configSchema } from './schema.js';
 
 type Path = readonly PropertyKey[];
@@ -137,8 +135,9 @@ export interface LoadConfigOptions {
 
 /**
  * Parses and validates config `text` read from `file` (used only in messages). Returns the config with every
- * default applied, deeply frozen. Throws ConfigError listing every issue; the policy is compiled once here so a
- * config that loads also compiles.
+ * default applied, deeply frozen. Throws ConfigError listing every issue. The schema checks every value with the
+ * validators the policy compiler uses (validators.ts), so a config that loads also compiles; the proxy compiles it
+ * once, in its prepare step.
  */
 export function loadConfig(text: string, file: string, options: LoadConfigOptions = {}): Config {
   const lines = new LineCounter();
@@ -166,13 +165,6 @@ export function loadConfig(text: string, file: string, options: LoadConfigOption
   if (!parsed.success) {
     reportSchemaIssues(doc, data, parsed.error.issues, out);
     throw new ConfigError(sortIssues(out.issues), { cause: parsed.error });
-  }
-  try {
-    compilePolicy(parsed.data);
-  } catch (err) {
-    if (!(err instanceof PolicyCompileError)) throw err;
-    for (const i of err.issues) out.atNode(locate(doc, i.path).node, formatKeyPath(i.path), i.message);
-    throw new ConfigError(out.issues, { cause: err });
   }
   // Files the config names, checked by the caller's reader (shared does no I/O): a bad one is a config error now,
   // not a failure at the first request that needs it.

@@ -9,10 +9,10 @@
 import { z } from 'zod';
 import { parseIpAddress } from '../net/address.js';
 import { PortSet, validatePortSpec } from '../net/port-set.js';
-import { validateDomainPattern } from '../policy/compile-policy.js';
 import { validateListenAddress } from './listen-address.js';
+import { validateAddressRange, validateDomainPattern, validateUpstream } from './validators.js';
 
-/** A string refined by `check` (null: valid, else the message); the same checks the policy compiler makes. */
+/** A string refined by `check` (null: valid, else the message); validators.ts, which the policy compiler uses too. */
 const checked = (check: (s: string) => string | null) =>
   z
     .string()
@@ -35,23 +35,15 @@ const portSpec = z
   ])
   .describe('port 1-65535, or a range `"LOW-HIGH"` such as `"1025-65535"`');
 
-/**
- * A CIDR range or a single address, IPv4 or IPv6; an IPv6 range may carry a zone (`fe80::/10%lxdbr0`). Ranges and
- * domain patterns are checked by `compilePolicy`, which `loadConfig` runs right after the schema (the schema stays
- * structural for them so `compilePolicy` can report every bad entry with its path).
- */
-const cidr = z
-  .string()
-  .min(1)
-  .describe('CIDR range or address, e.g. `fe80::/10`, `127.0.0.1`, `fe80::/10%lxdbr0`');
+/** A CIDR range or a single address, IPv4 or IPv6; an IPv6 range may carry a zone (`fe80::/10%lxdbr0`). */
+const cidr = checked(validateAddressRange).describe(
+  'CIDR range or address, e.g. `fe80::/10`, `127.0.0.1`, `fe80::/10%lxdbr0`',
+);
 
 /** A destination name pattern: `name`, `.name` (name and subdomains) or a label glob. */
-const domainPattern = z
-  .string()
-  .min(1)
-  .describe(
-    'Name pattern: `name`, `.name` (the name and its subdomains), `*.name` (one label), `**.name` (one or more)',
-  );
+const domainPattern = checked(validateDomainPattern).describe(
+  'Name pattern: `name`, `.name` (the name and its subdomains), `*.name` (one label), `**.name` (one or more)',
+);
 
 /** A listen address (see listen-address.ts). */
 const listenAddress = checked(validateListenAddress).describe(
@@ -294,13 +286,11 @@ export const configSchema = z
       })
       .prefault({})
       .describe('CONNECT tunnels.'),
-    upstream: z
-      .string()
-      .min(1)
+    upstream: checked(validateUpstream)
       .nullable()
       .default(null)
       .describe(
-        'Parent proxy `http://[user:pass@]host:port` for every request (Squid: cache_peer parent + never_direct).',
+        'Parent proxy `http://[user:pass@]host:port` for every request (Squid: cache_peer parent + never_direct). Checked at load: another scheme, a path, or a missing or out-of-range port is a config error.',
       ),
     forwarded: z
       .strictObject({
@@ -390,7 +380,7 @@ export const configSchema = z
         z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/, 'an LXD instance name'),
         z.strictObject({
           allow: z
-            .array(checked(validateDomainPattern))
+            .array(domainPattern)
             .default([])
             .describe('Names this container may reach in addition to `allow` (same pattern forms).'),
         }),

@@ -1,4 +1,6 @@
+export { DomainMatcher } from './domain-matcher.js';
 export { type InvalidHostReason, type NormalizedHost, normalizeHost } from './normalize-host.js';
+export { type ParentUrl, type ParentUrlResult, parseParentUrl } from './parent-url.js';
 export {
   type ProxyTarget,
   type ProxyTargetError,

@@ -130,13 +130,3 @@ export class AddressRangeSet {
     return this.find(addr) !== null;
   }
 }
-
-/** Validation for the config schema's `.refine`: null if `text` is a valid range, else the message. */
-export function validateAddressRange(text: string): string | null {
-  try {
-    parseAddressRange(text);
-    return null;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}

@@ -5,7 +5,6 @@ export {
   AddressRangeSet,
   parseAddressRange,
   rangeContains,
-  validateAddressRange,
 } from './cidr.js';
 export { type GuardCategory, type GuardEmbedding, type GuardResult, isGuardedAddress } from './guard.js';
 export { formatIpv4, parseIpv4Literal, parseIpv4Strict } from './ipv4.js';

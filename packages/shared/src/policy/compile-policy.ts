@@ -172,10 +172,3 @@ export function validatePolicy(config: Config): PolicyIssue[] {
     throw err;
   }
 }
-
-/** For a `.refine` on one allow/domains entry: null if the pattern compiles, else the message. */
-export function validateDomainPattern(pattern: string): string | null {
-  const issues: PolicyIssue[] = [];
-  compileDomains([pattern], [], issues);
-  return issues[0]?.message ?? null;
-}

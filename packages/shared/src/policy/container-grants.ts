@@ -5,7 +5,7 @@
  * that could be spoofed never grants.
  */
 import type { Config } from '../config/schema.js';
-import type { DomainMatcher } from './domain-matcher.js';
+import type { DomainMatcher } from '../host/domain-matcher.js';
 import type { PolicyIssue } from './errors.js';
 import { compileDomains } from './rules.js';
 import type { ClientIdentity, Decision } from './types.js';

@@ -3,10 +3,10 @@
  * `!acl`). Compiled once into sets and matchers; evaluation allocates nothing.
  */
 import type { Rule } from '../config/schema.js';
+import { DomainMatcher } from '../host/domain-matcher.js';
 import type { IpAddress } from '../net/address.js';
 import { AddressRangeSet, parseAddressRange } from '../net/cidr.js';
 import { PortSet } from '../net/port-set.js';
-import { DomainMatcher } from './domain-matcher.js';
 import type { PolicyIssue } from './errors.js';
 
 /** What a rule is checked against: the normalised request. `client` null means "not known": client conditions hold. */

@@ -5,9 +5,10 @@
  * dstdom_regex (when the translation is exact), method, ssl::server_name; the rest are refused with what to do
  * instead.
  */
+
+import { validateDomainPattern } from '../config/validators.js';
 import type { SquidIssue } from '../errors.js';
 import { PortSet } from '../net/port-set.js';
-import { validateDomainPattern } from '../policy/compile-policy.js';
 import { EVERY_ADDRESS, squidAddressToRanges } from './addresses.js';
 import { translateDstdomRegex } from './dstdom-regex.js';
 import { readListFile, type SquidDirective, type SquidFiles } from './read-squid-conf.js';

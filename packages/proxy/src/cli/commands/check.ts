@@ -75,7 +75,7 @@ export const checkCommand: Command = {
     if (!METHOD.test(method)) throw new UsageError(`'${method}' is not a method (GET, CONNECT, ...)`);
     const client = values.client === undefined ? undefined : parseClient(values.client);
     // The daemon's policy, report mode included: a would-be deny shows as `would_deny` (exit 0: it goes through).
-    const policy = compilePolicy(await loadConfigFile(values.config));
+    const policy = compilePolicy((await loadConfigFile(values.config)).config);
 
     const parsed = parseProxyTarget(method, target, { allowNonAscii: true });
     const clientText = values.client ?? null;

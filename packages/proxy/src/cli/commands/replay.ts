@@ -67,7 +67,7 @@ export const replayCommand: Command = {
     }
     if (values.config === undefined) throw new UsageError('--config FILE is required');
     if (positionals.length === 0) throw new UsageError('name at least one access log');
-    const policy = compilePolicy(await loadConfigFile(values.config));
+    const policy = compilePolicy((await loadConfigFile(values.config)).config);
     const summary = newReplaySummary();
     for (const file of positionals) {
       await checkReadable(file);

@@ -3,9 +3,9 @@
  * serves until SIGTERM/SIGINT, then stops accepting, lets in-flight requests finish and exits 0. The proxy's own
  * messages go to stderr; the access log goes where `log.file` says, never to stderr unless configured so.
  */
-import type { Config } from '@cuttle/shared';
 import { EXIT, RuntimeError } from '../../core/exit-codes.js';
-import { loadConfigFile } from '../../lifecycle/load-config-file.js';
+import { type LoadedConfig, loadConfigFile } from '../../lifecycle/load-config-file.js';
+import { prepare } from '../../lifecycle/prepare.js';
 import { serve } from '../../lifecycle/serve.js';
 
 const USAGE = 'usage: cuttle run --config FILE\n';
@@ -32,13 +32,13 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stderr.write(USAGE);
     return EXIT.USAGE;
   }
-  let config: Config;
+  let loaded: LoadedConfig;
   try {
-    config = await loadConfigFile(args.config);
+    loaded = await loadConfigFile(args.config);
   } catch (err) {
     say((err as Error).message);
     return err instanceof RuntimeError ? EXIT.RUNTIME : EXIT.USAGE;
   }
   // Access log, metrics, listeners, SIGHUP reload, SIGUSR1 log reopen, SIGTERM/SIGINT drain: lifecycle/serve.ts.
-  return serve({ file: args.config, config, say });
+  return serve({ file: args.config, prepared: prepare(loaded.config, loaded.files), say });
 }

@@ -36,7 +36,7 @@ export const validateCommand: Command = {
     }
     if (values.config === undefined) throw new UsageError('--config FILE is required');
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-    const config = await loadConfigFile(values.config);
+    const { config } = await loadConfigFile(values.config);
     process.stdout.write(
       `${values.config}: valid (listen ${config.listen.join(', ')}; ${config.allow.length} allow entries, ${config.rules.length} rules)\n`,
     );

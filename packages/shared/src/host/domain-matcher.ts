@@ -8,7 +8,7 @@
  * Patterns are normalised like hosts (IDNA, lowercase, one trailing dot) when compiled.
  */
 import { Minimatch } from 'minimatch';
-import { normalizeHost } from '../host/normalize-host.js';
+import { normalizeHost } from './normalize-host.js';
 
 type LabelMatcher =
   | { readonly t: 'one' }
