@@ -82,9 +82,9 @@ describe.each([
     expect(refusals().slice(before)).toHaveLength(1);
   });
 
-  (status === 503 ? it : it.skip)(
-    'still delivers the 503 when the client keeps sending a large body',
-    async () => {
+  // Only the 503 variant writes an answer that a reset could destroy; the drop variant has none to deliver.
+  if (status === 503) {
+    it('still delivers the 503 when the client keeps sending a large body', async () => {
       // Closing with unread bytes makes the kernel send a reset that can destroy the answer: the close lingers.
       const body = 'y'.repeat(512 * 1024);
       const res = await sendRaw(
@@ -95,6 +95,6 @@ describe.each([
       expect(res.headers['x-cuttle-deny']).toBe('limit_exceeded');
       await settle();
       expect(origin.requests).toHaveLength(0);
-    },
-  );
+    });
+  }
 });
