@@ -99,7 +99,10 @@ run_vitest() { # NAME NODE_BINARY [VITEST ARGS...]
     echo "test-all: vitest on $name wrote no report" >&2
   fi
   passed_tests=$((passed_tests + p)) failed_tests=$((failed_tests + f)) skipped_tests=$((skipped_tests + s))
-  if ((rc == 0 && f == 0)); then
+  # With CI=true a skipped test is a failure: it hides a missing package or daemon.
+  if [[ ${CI:-} == true ]] && ((s > 0)); then
+    note "vitest $name: FAILED ($s skipped with CI=true; $p passed, $f failed)"
+  elif ((rc == 0 && f == 0)); then
     note "vitest $name: ok ($p passed, $s skipped)"
   else
     note "vitest $name: FAILED ($p passed, $f failed, $s skipped, exit $rc)"
