@@ -5,7 +5,6 @@
  * `security.mac_filtering` keeps the container from sending with any other.
  */
 import { execFileSync } from 'node:child_process';
-import type { NicRecord } from '../identity/collect.js';
 import { GUARD_SETS } from '../render/nftables.js';
 
 /** One NIC the guard lets through. */
@@ -15,8 +14,16 @@ export interface GuardMember {
   readonly address: string;
 }
 
+/** What the guard needs of an identity record (identity/collect.ts's NicRecord). */
+export interface GuardNic {
+  readonly name: string;
+  readonly mac: string;
+  readonly address: string;
+  readonly bridge: string | null;
+}
+
 /** The members for `bridge` among the identity records (sorted by MAC, each MAC once). */
-export function guardMembers(records: readonly NicRecord[], bridge: string): GuardMember[] {
+export function guardMembers(records: readonly GuardNic[], bridge: string): GuardMember[] {
   const byMac = new Map<string, GuardMember>();
   for (const r of records)
     if (r.bridge === bridge && !byMac.has(r.mac))

@@ -387,7 +387,7 @@ export const configSchema = z
       )
       .default({})
       .describe(
-        'Per-container additions to the policy, by instance name. Only granted when the identity map marks the container as filtered (MAC and IPv6 filtering on its NIC): an address that can be spoofed never grants.',
+        'Per-container additions to the policy, by instance name. Only granted when the identity is authoritative: its own unix socket, or a NIC the identity map marks as filtered (MAC filtering plus LXD IPv6 filtering or the cuttle bridge guard): an address that can be spoofed never grants.',
       ),
   })
   .superRefine((c, ctx) => {
