@@ -100,7 +100,7 @@ describe.skipIf(skipUnless(NEEDS))('the Debian package', () => {
         '--variant=apt',
         '--quiet',
         `--setup-hook=mkdir -p "$1${inc}" && cp ${incDeb} "$1${inc}/"`,
-        `--include=systemd,${incDeb}`,
+        `--include=systemd,logrotate,${incDeb}`,
         'bookworm',
         root,
       ]),
@@ -165,6 +165,21 @@ describe.skipIf(skipUnless(NEEDS))('the Debian package', () => {
     expect(text).toContain('Node.js is licensed for use as follows');
     for (const name of ['yaml', 'zod', 'pino', 'prom-client', 'minimatch'])
       expect(text).toMatch(new RegExp(`^Comment: npm package ${name}@`, 'm'));
+  });
+
+  it("logrotate accepts the package's file (rotates /var/log/cuttle/*.log, then SIGUSR1)", () => {
+    const text = readFileSync(join(root, 'etc/logrotate.d/cuttle'), 'utf8');
+    expect(text).toContain('/var/log/cuttle/*.log');
+    expect(text).toContain('--signal=SIGUSR1 cuttle.service');
+    const r = inRoot(root, [
+      'logrotate',
+      '--debug',
+      '--state',
+      '/tmp/logrotate.state',
+      '/etc/logrotate.d/cuttle',
+    ]);
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
   });
 
   it('validates the shipped example configs', () => {
