@@ -18,7 +18,7 @@ import {
   wgetIn,
 } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatedProxyConfig, hostYaml, provision, syncGuard, verifyPasses } from './helpers/cli.js';
+import { generatedProxyConfig, hostYaml, provision, RUNTIME_YAML, syncGuard, verifyPasses } from './helpers/cli.js';
 
 const SKIP = skipUnlessLxd();
 const B = {
@@ -65,7 +65,7 @@ proxy:
   port: ${B.port}
   allow: [allowed.test]
   settings: ${JSON.stringify(settings)}
-firewall:
+${RUNTIME_YAML}firewall:
   table: ${B.table}
   file: /etc/cuttle/cps.nft
 `);

@@ -26,7 +26,7 @@ import {
 } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { generatedProxyConfig, hostYaml, provision, verifyPasses } from './helpers/cli.js';
+import { generatedProxyConfig, hostYaml, provision, RUNTIME_YAML, verifyPasses } from './helpers/cli.js';
 
 const SKIP = skipUnlessLxd();
 const S = {
@@ -68,7 +68,7 @@ socket:
 proxy:
   allow: [allowed.test]
   settings: ${JSON.stringify(settings)}
-firewall:
+${RUNTIME_YAML}firewall:
   table: ${S.table}
 `);
     args = ['--config', host.file, '--root', host.root];
@@ -173,7 +173,8 @@ profile:
 socket:
   path: ${sock}
   profile: ${S.profile}
-firewall:
+proxy:
+${RUNTIME_YAML}firewall:
   table: ${S.table}
 `);
     try {

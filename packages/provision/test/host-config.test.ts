@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadHostConfig } from '../src/host-config/load-host-config.js';
 import { renderHostReference } from '../src/host-config/reference.js';
 import { hostConfigSchema } from '../src/host-config/schema.js';
+import { generatedConfigChecks, hostKeyFor, parseKeyPath } from '../src/render/proxy-config.js';
 
 const repoFile = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
 
@@ -65,6 +66,16 @@ describe('host.yaml', () => {
       error: 'host.yaml:2:9: socket.path: must be an absolute path',
     },
     {
+      name: 'a bridge name longer than a Linux interface name',
+      text: 'bridge:\n  name: cuttlebridge0001\n',
+      error: 'host.yaml:2:9: bridge.name: at most 15 characters: Linux interface names are limited to 15',
+    },
+    {
+      name: 'a NIC name longer than a Linux interface name',
+      text: 'profile:\n  nic: eth0123456789abc\n',
+      error: 'host.yaml:2:8: profile.nic: at most 15 characters',
+    },
+    {
       name: 'socket mode not octal',
       text: 'socket:\n  mode: "0990"\n',
       error: 'host.yaml:2:9: socket.mode: an octal mode',
@@ -94,6 +105,52 @@ describe('host.yaml', () => {
     expect(() => loadHostConfig('pool:\n  driver: x\nbridge:\n  hwaddr: y\n', 'h.yaml')).toThrow(
       /h\.yaml:2:11: pool\.driver.*\n.*h\.yaml:4:11: bridge\.hwaddr/,
     );
+  });
+
+  it('a 15-character bridge name is fine', () => {
+    expect(loadHostConfig('bridge:\n  name: cuttlebridge01\n', 'h.yaml').bridge.name).toBe('cuttlebridge01');
+  });
+
+  it('errors of the generated proxy config point at the host.yaml key that produced them, every one at once', () => {
+    const text = [
+      'proxy:',
+      '  settings:',
+      '    dns: {hosts: {a.test: [nonsense]}}',
+      '    ports: [0]',
+      '    log:',
+      '      format: nope',
+      '',
+    ].join('\n');
+    let err: unknown;
+    try {
+      loadHostConfig(text, 'h.yaml', { check: generatedConfigChecks });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues.map((i) => `${i.line}:${i.col} ${i.key}`)).toEqual([
+      '3:28 proxy.settings.dns.hosts["a.test"][0]',
+      '4:13 proxy.settings.ports[0]',
+      '6:15 proxy.settings.log.format',
+    ]);
+    const message = (err as Error).message;
+    expect(message).toContain(
+      '"nonsense" is not an IP address (generated /etc/cuttle/cuttle.yaml: dns.hosts',
+    );
+    expect(message).not.toMatch(/^\/etc\/cuttle/m);
+    // Without the check only host.yaml's own schema applies.
+    expect(loadHostConfig(text, 'h.yaml').proxy.settings).toHaveProperty('ports');
+  });
+
+  it('a generated key host.yaml did not spell out is reported where it comes from', () => {
+    expect(hostKeyFor(loadHostConfig('', 'h.yaml'), ['listen', 0])).toEqual(['bridge', 'name']);
+    expect(hostKeyFor(loadHostConfig('socket: {profile: s}\n', 'h.yaml'), ['listen', 1])).toEqual([
+      'socket',
+      'path',
+    ]);
+    expect(hostKeyFor(loadHostConfig('', 'h.yaml'), ['allow', 2])).toEqual(['proxy', 'allow', 2]);
+    expect(hostKeyFor(loadHostConfig('', 'h.yaml'), ['unix_socket', 'mode'])).toEqual(['socket', 'mode']);
+    expect(parseKeyPath('dns.hosts["a.test"][0]')).toEqual(['dns', 'hosts', 'a.test', 0]);
   });
 
   it('docs/host-reference.md is generated from the schema (`pnpm -s provision reference`)', () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadHostConfig } from '../src/host-config/load-host-config.js';
 import { applyPlans } from '../src/resources/apply.js';
-import type { HostFacts, LxdNetwork } from '../src/resources/facts.js';
+import { type FactReaders, gatherFacts, type HostFacts, type LxdNetwork } from '../src/resources/facts.js';
 import { planHost, planRemoval } from '../src/resources/plan-host.js';
 import type { ResourcePlan } from '../src/resources/types.js';
 import { hostFacts, memoryEffects } from './helpers/facts.js';
@@ -58,6 +58,7 @@ describe('planHost on an empty LXD', () => {
 
   it('creates everything in apply order, without a unit step when systemd is not PID 1', () => {
     expect(plans.map((p) => [p.id, p.action])).toEqual([
+      ['unit runtime', 'none'],
       ['pool p1', 'create'],
       ['bridge br9', 'create'],
       ['profile prof', 'create'],
@@ -251,6 +252,26 @@ describe('planning rules, one row each', () => {
       },
     },
     {
+      name: 'a missing Node blocks the plan, naming proxy.node',
+      facts: hostFacts({ paths: { '/usr/lib/cuttle/node': false } }),
+      id: 'unit runtime',
+      expect: {
+        action: 'blocked',
+        changes: [{ key: 'proxy.node', from: undefined, to: '/usr/lib/cuttle/node' }],
+        note: 'proxy.node: the Node runtime /usr/lib/cuttle/node does not exist (install the cuttle package or set proxy.node)',
+      },
+    },
+    {
+      name: 'a missing CLI blocks the plan, naming proxy.cli',
+      facts: hostFacts(),
+      extra: { proxy: { cli: '/opt/nowhere/main.js' } },
+      id: 'unit runtime',
+      expect: {
+        action: 'blocked',
+        note: expect.stringMatching(/^proxy\.cli: the cuttle CLI \/opt\/nowhere\/main\.js does not exist/),
+      },
+    },
+    {
       name: 'Incus names the devlxd key security.guestapi',
       facts: hostFacts({ lxd: { incus: true } }),
       id: 'profile prof',
@@ -348,6 +369,7 @@ describe('planning rules, one row each', () => {
     });
     const { plans } = planHost(facts, cfg({ mode: 'socket' }));
     expect(plans.map((p) => p.id)).toEqual([
+      'unit runtime',
       'pool p1',
       'profile prof (socket mode)',
       'file /etc/cuttle/cuttle.yaml',
@@ -427,5 +449,47 @@ describe('planRemoval', () => {
     expect(find(plans, 'nftables inet t9').steps).toEqual([
       { kind: 'nft', args: ['delete', 'table', 'inet', 't9'] },
     ]);
+  });
+});
+
+describe('gatherFacts through stand-in readers', () => {
+  const readers = (files: Record<string, string>, exists: string[]): FactReaders => ({
+    lxd: {
+      socketPath: '/var/lib/lxd/unix.socket',
+      server: async () => ({ api_extensions: ['network_hwaddr'], environment: {}, config: {} }),
+      getOrNull: async <T>(path: string) =>
+        path === '/1.0/profiles/prof'
+          ? { metadata: { name: 'prof', config: {}, devices: {}, description: '' } as T, etag: undefined }
+          : null,
+      request: async <T>() => ({
+        metadata: [{ name: 'c1', status: 'Running', profiles: ['default'], expanded_devices: {} }] as T,
+        etag: undefined,
+      }),
+    },
+    nft: { hasTable: (family, name) => family === 'inet' && name === 't9' },
+    packages: { debVersion: (n) => (n === 'lxd' ? '5.0.2-5~bpo12+1' : null) },
+    files: {
+      read: (p) => (p in files ? { content: files[p] as string, mode: 0o600 } : null),
+      exists: (p) => exists.includes(p),
+    },
+  });
+
+  it('reads files under --root, the runtime under --root or here, and systemd only for the real root', async () => {
+    const r = readers(
+      { '/r/etc/cuttle/cuttle.yaml': 'x', '/etc/os-release': 'VERSION_CODENAME=bookworm\n' },
+      ['/r/usr/lib/cuttle/node', '/usr/lib/cuttle/cuttle.mjs', '/run/systemd/system'],
+    );
+    const f = await gatherFacts(r, config, '/r');
+    expect(f.files['/etc/cuttle/cuttle.yaml']).toEqual({ content: 'x', mode: 0o600 });
+    expect(f.paths['/usr/lib/cuttle/node']).toBe(true);
+    expect(f.paths['/usr/lib/cuttle/cuttle.mjs']).toBe(true);
+    expect(f.systemd).toBe(false);
+    expect(f.install).toEqual({ lxdInstall: 'deb-backports', osRelease: 'VERSION_CODENAME=bookworm\n' });
+    expect(f.nftTables).toEqual({ 'inet t9': true });
+    expect(f.lxd.profiles).toEqual({ prof: { name: 'prof', config: {}, devices: {}, description: '' } });
+    expect(f.lxd.networks).toEqual({ br9: null });
+    expect(f.lxd.instances.map((i) => i.name)).toEqual(['c1']);
+    expect((await gatherFacts(r, config, '/')).systemd).toBe(true);
+    expect(planHost(f, config).plans.find((p) => p.id === 'unit runtime')?.action).toBe('none');
   });
 });

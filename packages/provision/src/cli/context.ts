@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import { loadHostConfig } from '../host-config/load-host-config.js';
 import type { HostConfig } from '../host-config/schema.js';
 import { LxdClient } from '../lxd/client.js';
+import { generatedConfigChecks } from '../render/proxy-config.js';
 import { gatherFacts, type HostFacts, systemReaders } from '../resources/facts.js';
 
 /** The options every command accepts; commands add their own. */
@@ -69,7 +70,7 @@ export function parseCommandArgs(
           throw new UsageError(`--port ${p}: not a port number`);
         return n;
       });
-      const config = loadHostConfig(text, file);
+      const config = loadHostConfig(text, file, { check: generatedConfigChecks });
       const socket = typeof values.socket === 'string' ? values.socket : config.lxd_socket;
       let client: LxdClient | undefined;
       const root = typeof values.root === 'string' ? values.root : '/';

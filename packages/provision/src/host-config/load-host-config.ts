@@ -41,8 +41,19 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** A problem found in what a valid host.yaml produces, at the host.yaml key `path`. */
+export interface HostConfigCheck {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+export interface LoadHostConfigOptions {
+  /** Further checks of the validated config (the generated proxy config, in the CLI). */
+  readonly check?: (config: HostConfig) => readonly HostConfigCheck[];
+}
+
 /** Parses and validates host.yaml `text` read from `file`. Throws ConfigError listing every issue. */
-export function loadHostConfig(text: string, file: string): HostConfig {
+export function loadHostConfig(text: string, file: string, options: LoadHostConfigOptions = {}): HostConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const issues: ConfigIssue[] = [];
@@ -83,5 +94,12 @@ export function loadHostConfig(text: string, file: string): HostConfig {
   const config = parsed.data;
   if (config.pool.driver === 'zfs' && config.pool.source === undefined)
     config.pool.source = '/dev/system/lxd-zfs';
+  // Checks of what the config produces (the CLI passes the generated proxy config's): each problem is reported
+  // at the host.yaml key it names, every one at once.
+  for (const c of options.check?.(config) ?? []) {
+    const node = locate(doc, c.path);
+    at(node?.range?.[0] ?? 0, formatKeyPath(c.path), c.message);
+  }
+  if (issues.length > 0) throw new ConfigError(issues.sort((a, b) => a.line - b.line || a.col - b.col));
   return deepFreeze(config);
 }

@@ -12,6 +12,14 @@ const name = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, `_`, `.` and `-` (at most 63)')
   .describe('LXD object name');
 const absPath = z.string().regex(/^\//, 'must be an absolute path');
+/** A Linux network interface name: at most 15 bytes (IFNAMSIZ 16 with the NUL), no `/`, `:` or white space. */
+const ifname = z
+  .string()
+  .max(15, 'at most 15 characters: Linux interface names are limited to 15 (IFNAMSIZ)')
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
+    'letters, digits, `_`, `.` and `-`, starting with a letter or digit',
+  );
 const stringMap = z.record(z.string(), z.string());
 
 export const poolSchema = z
@@ -47,7 +55,11 @@ export const poolSchema = z
 
 export const bridgeSchema = z
   .strictObject({
-    name: name.default('lxdbr0').describe("Bridge name (also the proxy's listen interface)."),
+    name: ifname
+      .default('lxdbr0')
+      .describe(
+        "Bridge name (also the proxy's listen interface); a Linux interface name, at most 15 characters.",
+      ),
     address: z
       .string()
       .regex(/^fe80::[0-9a-f:]*\/64$/i, 'a link-local address with /64, e.g. `fe80::1/64`')
@@ -67,7 +79,9 @@ export const bridgeSchema = z
 export const profileSchema = z
   .strictObject({
     name: name.default('default').describe('Profile to manage (the seed used `default`).'),
-    nic: z.string().default('eth0').describe('NIC device name, also the interface inside the container.'),
+    nic: ifname
+      .default('eth0')
+      .describe('NIC device name, also the interface inside the container (at most 15 characters).'),
     environment: stringMap
       .default({})
       .describe('Further `environment.*` keys (without the prefix), e.g. `{TZ: UTC}`.'),

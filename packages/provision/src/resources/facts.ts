@@ -88,7 +88,7 @@ export interface HostFacts {
   readonly guardPairs?: Readonly<Record<string, readonly string[] | null>>;
   /** Host path (without the root prefix) -> the file, for every file the config may own. */
   readonly files: Readonly<Record<string, FileFact | null>>;
-  /** Host path -> exists (the pool's source device, /sys/module/zfs, the unit's Node and CLI). */
+  /** Host path -> exists (the pool's source device, /sys/module/zfs, the unit's Node and CLI under root or here). */
   readonly paths: Readonly<Record<string, boolean>>;
   /** systemd is PID 1 and the files go to the real root: only then are units reloaded and enabled. */
   readonly systemd: boolean;
@@ -217,9 +217,14 @@ export const GUARD_FAMILIES = ['netdev', 'bridge'] as const;
 
 /** Host paths whose existence the planner asks about. */
 export function probedPaths(config: HostConfig): string[] {
-  const out = ['/sys/module/zfs', config.proxy.node, config.proxy.cli];
+  const out = ['/sys/module/zfs'];
   if (config.pool.source?.startsWith('/dev/')) out.push(config.pool.source);
   return out;
+}
+
+/** The unit's runtime and CLI: they count as present under `--root` (an image being prepared) or on this host. */
+export function runtimePaths(config: HostConfig): string[] {
+  return [config.proxy.node, config.proxy.cli];
 }
 
 const path = {
@@ -258,6 +263,7 @@ export async function gatherFacts(readers: FactReaders, config: HostConfig, root
   for (const p of ownedFilePaths(config)) fileFacts[p] = files.read(join(root, p));
   const paths: Record<string, boolean> = {};
   for (const p of probedPaths(config)) paths[p] = files.exists(p);
+  for (const p of runtimePaths(config)) paths[p] = files.exists(join(root, p)) || files.exists(p);
   return {
     root,
     lxd: {

@@ -28,9 +28,31 @@ export function legacyUnitPath(config: HostConfig): string {
   return join(config.unit.dir, config.unit.name);
 }
 
+/**
+ * The unit's Node and CLI (`proxy.node`, `proxy.cli`): blocked when either is missing, so plan fails (exit 3) and
+ * apply changes nothing rather than leave a unit that cannot start.
+ */
+export function planRuntime(facts: HostFacts, config: HostConfig): ResourcePlan {
+  const id = 'unit runtime';
+  const missing = (['node', 'cli'] as const).filter((k) => facts.paths[config.proxy[k]] !== true);
+  if (missing.length === 0) return { id, action: 'none', changes: [] };
+  const what = { node: 'the Node runtime', cli: 'the cuttle CLI' };
+  return {
+    id,
+    action: 'blocked',
+    changes: missing.map((k) => ({ key: `proxy.${k}`, from: undefined, to: config.proxy[k] })),
+    note: missing
+      .map(
+        (k) =>
+          `proxy.${k}: ${what[k]} ${config.proxy[k]} does not exist (install the cuttle package or set proxy.${k})`,
+      )
+      .join('; '),
+  };
+}
+
 /** Plans every resource. Pure. */
 export function planHost(facts: HostFacts, config: HostConfig): HostPlan {
-  const plans: ResourcePlan[] = [planStoragePool(facts, config)];
+  const plans: ResourcePlan[] = [planRuntime(facts, config), planStoragePool(facts, config)];
   if (usesBridge(config)) plans.push(planBridge(facts, config));
   for (const p of managedProfiles(config)) plans.push(planProfile(facts, config, p));
   const { files, skipped } = ownedFiles(config, facts.install);

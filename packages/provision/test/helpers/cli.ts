@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LXD_TEST_TAG, lxdEnv, lxdTestPort } from '@cuttle/test-support';
+import { CUTTLE_MAIN, LXD_TEST_TAG, lxdEnv, lxdTestPort } from '@cuttle/test-support';
 import { expect } from 'vitest';
 import { parse } from 'yaml';
 
@@ -53,6 +53,9 @@ export const T = {
   probePort: lxdTestPort(1),
 } as const;
 
+/** `proxy.node` and `proxy.cli` lines (under `proxy:`) naming this Node and the built CLI: plan needs them to exist. */
+export const RUNTIME_YAML = `  node: ${process.execPath}\n  cli: ${CUTTLE_MAIN}\n`;
+
 /** The test-only host.yaml: names no other test or host uses. */
 export const TEST_HOST_YAML = `pool:
   name: ${T.pool}
@@ -65,7 +68,7 @@ profile:
 proxy:
   port: ${T.proxyPort}
   allow: [allowed.test]
-firewall:
+${RUNTIME_YAML}firewall:
   table: ${T.table}
   file: /etc/cuttle/cpv.nft
 `;

@@ -1,5 +1,6 @@
 /** Facts for planner tests: an empty host (nothing in LXD, no files, no tables) with parts replaced. */
 import { join } from 'node:path';
+import { PACKAGE_CLI, PACKAGE_NODE } from '../../src/host-config/package-paths.js';
 import type { Effects } from '../../src/resources/apply.js';
 import type { FileFact, HostFacts } from '../../src/resources/facts.js';
 import { systemReaders } from '../../src/resources/facts.js';
@@ -8,15 +9,16 @@ type Lxd = HostFacts['lxd'];
 
 /** An LXD 5.0.2-like daemon with nothing in it, no files, no tables, no systemd; `over` replaces parts. */
 export function hostFacts(over: Partial<Omit<HostFacts, 'lxd'>> & { lxd?: Partial<Lxd> } = {}): HostFacts {
-  const { lxd, ...rest } = over;
+  const { lxd, paths, ...rest } = over;
   return {
     root: '/',
     install: { lxdInstall: 'deb', osRelease: 'VERSION_CODENAME=bookworm\n' },
     nftTables: {},
     files: {},
-    paths: {},
     systemd: false,
     ...rest,
+    // The package's Node and CLI are installed unless a test says otherwise.
+    paths: { [PACKAGE_NODE]: true, [PACKAGE_CLI]: true, ...paths },
     lxd: {
       socketPath: '/var/lib/lxd/unix.socket',
       extensions: ['network_hwaddr', 'cloud_init'],
