@@ -28,6 +28,7 @@ export interface CommandContext {
   readonly instance: string | undefined;
   readonly ports: number[];
   readonly url: string | undefined;
+  /** `--force`: apply changes a bridge or profile that running instances use; remove despite attached ones. */
   readonly force: boolean;
   client(): LxdClient;
   /** Reads the host's facts afresh (LXD, nft, dpkg, the files under `root`). */

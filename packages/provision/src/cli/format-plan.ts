@@ -15,8 +15,19 @@ function show(v: string | undefined): string {
   return v === undefined ? '(unset)' : JSON.stringify(v);
 }
 
+/** The line naming instances on no managed profile, or ''. */
+export function unmanagedLine(unmanaged: readonly string[]): string {
+  return unmanaged.length === 0
+    ? ''
+    : `Instances not on a managed profile (they keep whatever network they had): ${unmanaged.join(', ')}\n`;
+}
+
 /** The readable diff. */
-export function formatPlan(plans: readonly ResourcePlan[], notes: readonly string[] = []): string {
+export function formatPlan(
+  plans: readonly ResourcePlan[],
+  notes: readonly string[] = [],
+  unmanaged: readonly string[] = [],
+): string {
   const out: string[] = [];
   for (const p of plans) {
     out.push(`${SIGN[p.action]} ${p.id}: ${p.action === 'none' ? 'no changes' : p.action}`);
@@ -36,21 +47,27 @@ export function formatPlan(plans: readonly ResourcePlan[], notes: readonly strin
   for (const n of notes) out.push(`  (skipped ${n})`);
   const pending = plans.filter((p) => p.action !== 'none').length;
   out.push(pending === 0 ? 'No changes.' : `${pending} resource(s) would change.`);
-  return `${out.join('\n')}\n`;
+  return `${out.join('\n')}\n${unmanagedLine(unmanaged)}`;
 }
 
 /** The plan as JSON (without the apply closures). */
-export function planJson(plans: readonly ResourcePlan[], notes: readonly string[] = []): string {
+export function planJson(
+  plans: readonly ResourcePlan[],
+  notes: readonly string[] = [],
+  unmanaged: readonly string[] = [],
+): string {
   return `${JSON.stringify(
     {
       changes_pending: plans.some((p) => p.action !== 'none'),
-      resources: plans.map(({ id, action, changes, note }) => ({
+      resources: plans.map(({ id, action, changes, note, inUseBy }) => ({
         id,
         action,
         changes,
         ...(note ? { note } : {}),
+        ...(inUseBy ? { in_use_by: inUseBy } : {}),
       })),
       skipped: notes,
+      unmanaged_instances: unmanaged,
     },
     null,
     2,

@@ -10,6 +10,7 @@ import { ApplyError, LxdApiError, LxdUnreachableError, UsageError } from '../err
 import { renderHostReference } from '../host-config/reference.js';
 import { APPLY_HELP, applyCommand } from './commands/apply.js';
 import { identityCommand } from './commands/identity.js';
+import { initCommand } from './commands/init.js';
 import { PLAN_HELP, planCommand } from './commands/plan.js';
 import { REMOVE_HELP, removeCommand } from './commands/remove.js';
 import { VERIFY_HELP, verifyCommand } from './commands/verify.js';
@@ -33,7 +34,7 @@ const COMMANDS: Record<string, Command> = {
   apply: {
     summary: 'converge the host to host.yaml',
     help: APPLY_HELP,
-    options: ['config', 'root', 'socket'],
+    options: ['config', 'root', 'socket', 'force'],
     run: applyCommand,
   },
   verify: {
@@ -75,6 +76,7 @@ function mainHelp(): string {
     "proxy's config, an nftables table and a hardened systemd unit.",
     '',
     'commands:',
+    '  init       write a host.yaml from this host (a new bridge and profile; nothing else is changed)',
     ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(9)}  ${c.summary}`),
     '  identity   write (--watch: keep current) the container identity map the proxy reads',
     '  reference  print the host.yaml reference',
@@ -101,6 +103,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   if (name === 'identity') return identityCommand(rest);
+  if (name === 'init') return initCommand(rest);
   if (name === 'reference') {
     if (rest.length > 0) {
       process.stdout.write(REFERENCE_HELP);

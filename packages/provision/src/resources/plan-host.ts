@@ -21,6 +21,38 @@ import type { ResourcePlan } from './types.js';
 export interface HostPlan {
   readonly plans: ResourcePlan[];
   readonly notes: string[];
+  /** Instances on no managed profile: they keep whatever network they had. */
+  readonly unmanaged: string[];
+}
+
+/** Running instances with a NIC on network `name`. */
+export function runningOnNetwork(facts: HostFacts, name: string): string[] {
+  return facts.lxd.instances
+    .filter(
+      (i) =>
+        i.status === 'Running' &&
+        Object.values(i.expanded_devices).some((d) => d.type === 'nic' && d.network === name),
+    )
+    .map((i) => i.name);
+}
+
+/** Running instances with profile `name`. */
+export function runningWithProfile(facts: HostFacts, name: string): string[] {
+  return facts.lxd.instances
+    .filter((i) => i.status === 'Running' && i.profiles.includes(name))
+    .map((i) => i.name);
+}
+
+/** A bridge or profile change that running instances would feel: named, and needing --force. */
+function guarded(plan: ResourcePlan, users: string[]): ResourcePlan {
+  if (users.length === 0 || (plan.action !== 'update' && plan.action !== 'replace-required')) return plan;
+  const why = `in use by running instance(s) ${users.join(', ')}: apply changes it only with --force`;
+  return { ...plan, inUseBy: users, note: plan.note === undefined ? why : `${plan.note}; ${why}` };
+}
+
+/** The plans apply must not carry out without --force. */
+export function inUse(plans: readonly ResourcePlan[]): ResourcePlan[] {
+  return plans.filter((p) => (p.inUseBy?.length ?? 0) > 0);
 }
 
 /** Where cuttle-provision wrote the whole unit before the package shipped it. */
@@ -53,8 +85,10 @@ export function planRuntime(facts: HostFacts, config: HostConfig): ResourcePlan 
 /** Plans every resource. Pure. */
 export function planHost(facts: HostFacts, config: HostConfig): HostPlan {
   const plans: ResourcePlan[] = [planRuntime(facts, config), planStoragePool(facts, config)];
-  if (usesBridge(config)) plans.push(planBridge(facts, config));
-  for (const p of managedProfiles(config)) plans.push(planProfile(facts, config, p));
+  if (usesBridge(config))
+    plans.push(guarded(planBridge(facts, config), runningOnNetwork(facts, config.bridge.name)));
+  for (const p of managedProfiles(config))
+    plans.push(guarded(planProfile(facts, config, p), runningWithProfile(facts, p.name)));
   const { files, skipped } = ownedFiles(config, facts.install);
   const filePlans = files.map((f) => planFile(facts, f));
   plans.push(...filePlans);
@@ -84,7 +118,11 @@ export function planHost(facts: HostFacts, config: HostConfig): HostPlan {
       ],
     });
   }
-  return { plans, notes: skipped };
+  const managed = managedProfiles(config).map((p) => p.name);
+  const unmanaged = facts.lxd.instances
+    .filter((i) => !i.profiles.some((p) => managed.includes(p)))
+    .map((i) => i.name);
+  return { plans, notes: skipped, unmanaged };
 }
 
 /**

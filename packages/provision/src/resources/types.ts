@@ -52,6 +52,8 @@ export interface ResourcePlan {
   /** Why (replace-required, blocked) or how (a two-step write), for people. */
   readonly note?: string;
   readonly steps?: readonly Step[];
+  /** Running instances that use this bridge or profile: apply changes it only with --force. */
+  readonly inUseBy?: readonly string[];
 }
 
 /** Flat `key -> string` diff of the keys in `desired` against `current` (other current keys are kept). */

@@ -6,10 +6,14 @@ import { formatPlan, planJson } from '../format-plan.js';
 
 export const PLAN_HELP = `usage: cuttle-provision plan --config host.yaml [--root DIR] [--json] [--socket PATH]
 
-Shows, per resource (pool, bridge, profile, files, firewall table), what apply would change.
+Shows, per resource (the unit's Node and CLI, pool, bridge, profile, files, firewall table), what apply would
+change; a bridge or profile that running instances use is named with them (apply needs --force for it). Lists
+the instances that are on no managed profile (they keep whatever network they had).
 
   -c, --config FILE   host.yaml
-      --root DIR      prefix for the files (default /)
+      --root DIR      compare the files under DIR instead of / (proxy.node and proxy.cli count under DIR or
+                      here). Not covered by it: the LXD objects (the daemon's own) and the nftables table (this
+                      kernel's); no unit activation is planned with --root
       --json          machine-readable plan
       --socket PATH   LXD's unix socket (default: discovered)
 
@@ -17,8 +21,8 @@ exit: 0 no changes, 1 changes pending, 2 usage or config error, 3 runtime failur
 `;
 
 export async function planCommand(ctx: CommandContext): Promise<number> {
-  const { plans, notes } = planHost(await ctx.facts(), ctx.config);
-  process.stdout.write(ctx.json ? planJson(plans, notes) : formatPlan(plans, notes));
+  const { plans, notes, unmanaged } = planHost(await ctx.facts(), ctx.config);
+  process.stdout.write(ctx.json ? planJson(plans, notes, unmanaged) : formatPlan(plans, notes, unmanaged));
   if (stoppers(plans).length > 0) return EXIT_RUNTIME;
   return plans.some((p) => p.action !== 'none') ? EXIT_CHANGES : EXIT_OK;
 }

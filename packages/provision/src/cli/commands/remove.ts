@@ -23,7 +23,9 @@ Refuses (exit 1, naming them) while instances are still attached to the bridge o
 (run remove again once they are gone).
 
   -c, --config FILE   host.yaml
-      --root DIR      prefix for the files (default /)
+      --root DIR      remove the files under DIR instead of /. Not covered by it: the nftables tables (deleted
+                      from this kernel), the LXD instances it checks (the daemon's) and systemd (never touched
+                      with --root)
       --socket PATH   LXD's unix socket (default: discovered)
       --force         remove despite attached instances (the tables stay while they and the bridge do)
 

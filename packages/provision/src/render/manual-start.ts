@@ -1,0 +1,20 @@
+/**
+ * What the unit would do, as commands for a host where systemd is not PID 1 (a container, a chroot, a minimal
+ * VM), or for files written under `--root`: load the table (bridge mode; after a reboot it is gone), make the
+ * socket directory (socket mode; systemd's RuntimeDirectory= does it otherwise), then run the proxy in the
+ * foreground. The proxy then runs as the user who starts it, without the unit's sandbox: run it under a
+ * supervisor as an unprivileged user that can read the config (and own the socket directory).
+ */
+import { dirname, join } from 'node:path';
+import { type HostConfig, usesBridge, usesSocket } from '../host-config/schema.js';
+import { NFT_PATH } from './systemd-unit.js';
+
+/** The commands, in order; the last one runs the proxy (paths under `root`). */
+export function manualStartCommands(config: HostConfig, root = '/'): string[] {
+  const out: string[] = [];
+  if (usesBridge(config) && config.firewall.load)
+    out.push(`${NFT_PATH} -f ${join(root, config.firewall.file)}`);
+  if (usesSocket(config)) out.push(`mkdir -p ${dirname(config.socket.path)}`);
+  out.push(`${config.proxy.node} ${config.proxy.cli} run --config ${join(root, config.proxy.config_file)}`);
+  return out;
+}
