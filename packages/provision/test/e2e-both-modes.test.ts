@@ -18,7 +18,14 @@ import {
   wgetIn,
 } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatedProxyConfig, hostYaml, provision, RUNTIME_YAML, syncGuard, verifyPasses } from './helpers/cli.js';
+import {
+  generatedProxyConfig,
+  hostYaml,
+  provision,
+  RUNTIME_YAML,
+  syncGuard,
+  verifyPasses,
+} from './helpers/cli.js';
 
 const SKIP = skipUnlessLxd();
 const B = {
