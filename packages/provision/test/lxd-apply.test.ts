@@ -1,8 +1,8 @@
 import { rmSync } from 'node:fs';
-import { LXD_TEST_SOCKET, lxc, lxcOk, skipUnlessLxd } from '@cuttle/test-support';
+import { CUTTLE_MAIN, LXD_TEST_SOCKET, lxc, lxcOk, skipUnlessLxd } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LxdClient } from '../src/lxd/client.js';
-import { dropTables, hostYaml, provision, T, TEST_HOST_YAML } from './helpers/cli.js';
+import { dropTables, hostYaml, provision, RUNTIME_YAML, T, TEST_HOST_YAML } from './helpers/cli.js';
 
 const SKIP = skipUnlessLxd();
 
@@ -193,6 +193,23 @@ describe.skipIf(SKIP)('plan/apply against the private LXD daemon', () => {
     expect(r.stderr).toContain('The zfs kernel module is not loaded on this host');
     expect((await lxc(['storage', 'show', `${T.zpool}`])).code).not.toBe(0);
     rmSync(z.dir, { recursive: true, force: true });
+  });
+
+  it("plan is blocked when the unit's Node or CLI is missing, naming the host.yaml key; apply changes nothing", async () => {
+    const missing = hostYaml(
+      TEST_HOST_YAML.replace(RUNTIME_YAML, `  node: /opt/cpv-missing/node\n  cli: ${CUTTLE_MAIN}\n`),
+    );
+    const margs = ['--config', missing.file, '--root', missing.root];
+    const plan = await provision(['plan', ...margs]);
+    expect(plan.code).toBe(3);
+    expect(plan.stdout).toContain('! unit runtime: blocked');
+    expect(plan.stdout).toContain(
+      'proxy.node: the Node runtime /opt/cpv-missing/node does not exist (install the cuttle package or set proxy.node)',
+    );
+    const r = await provision(['apply', ...margs]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('nothing changed: unit runtime: proxy.node');
+    missing.remove();
   });
 
   it('a zfs pool on a missing block device is blocked before anything runs', async () => {

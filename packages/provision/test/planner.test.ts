@@ -485,7 +485,7 @@ describe('gatherFacts through stand-in readers', () => {
     expect(f.paths['/usr/lib/cuttle/cuttle.mjs']).toBe(true);
     expect(f.systemd).toBe(false);
     expect(f.install).toEqual({ lxdInstall: 'deb-backports', osRelease: 'VERSION_CODENAME=bookworm\n' });
-    expect(f.nftTables).toEqual({ 'inet t9': true });
+    expect(f.nftTables).toMatchObject({ 'inet t9': true, 'bridge t9': false });
     expect(f.lxd.profiles).toEqual({ prof: { name: 'prof', config: {}, devices: {}, description: '' } });
     expect(f.lxd.networks).toEqual({ br9: null });
     expect(f.lxd.instances.map((i) => i.name)).toEqual(['c1']);
