@@ -138,6 +138,11 @@ export function analyzeSquid(text: string, file: string, options: ImportSquidOpt
     let mapped: string | null = null;
     let ignored: string | null = null;
     const cls = DIRECTIVES.get(d.name);
+    const ignore = (why: string): string => {
+      if (options.strict) issue(`${d.name} has no meaning for cuttle (--strict): ${why}`);
+      else warn(`${d.name} ignored: ${why}`);
+      return why;
+    };
     try {
       switch (d.name) {
         case 'acl':
@@ -146,7 +151,10 @@ export function analyzeSquid(text: string, file: string, options: ImportSquidOpt
           break;
         case 'http_access': {
           const line = readAccess(d, acls, refusedAcls, issue);
-          if (line === null) break;
+          if (line === null) {
+            if (issues.length === before) mapped = 'not imported: it names an ACL refused above';
+            break;
+          }
           if (finalAll !== undefined) {
             ignored = `never reached: 'http_access ${finalAll.text}' at ${finalAll.file}:${finalAll.line} matches every request first`;
             warn(`http_access ${line.text}: ${ignored}`);
@@ -202,6 +210,7 @@ export function analyzeSquid(text: string, file: string, options: ImportSquidOpt
         }
         case 'cache':
           if (d.args.join(' ') === 'deny all') mapped = 'nothing (cuttle never caches)';
+          else ignored = ignore('cuttle caches nothing');
           break;
         case 'http_reply_access':
           if (d.args.join(' ') === 'allow all') mapped = 'nothing (every reply is relayed)';
@@ -225,11 +234,8 @@ export function analyzeSquid(text: string, file: string, options: ImportSquidOpt
     if (mapped === null && ignored === null && issues.length === before) {
       if (cls === undefined) issue(`unknown directive '${d.name}' (Squid 5.7 does not know it either)`);
       else if (cls.kind === 'refused') issue(`${d.name}: ${cls.why}`);
-      else if (cls.kind === 'ignored') {
-        ignored = cls.why;
-        if (options.strict) issue(`${d.name} has no meaning for cuttle (--strict): ${cls.why}`);
-        else warn(`${d.name} ignored: ${cls.why}`);
-      } else issue(`${d.name} ${d.args.join(' ')}: cannot be mapped onto ${cls.key}`);
+      else if (cls.kind === 'ignored') ignored = ignore(cls.why);
+      else issue(`${d.name} ${d.args.join(' ')}: cannot be mapped onto ${cls.key}`);
     }
     const text = [d.name, ...d.args].join(' ');
     const newIssues = issues.slice(before).filter((i) => i.file === d.file && i.line === d.line);

@@ -74,7 +74,8 @@ export function sniAllowlist(
     if (l.action === 'peek') {
       if (first !== undefined)
         return bad(l, 'peek after splice: only peek at step 1, then splice, then terminate all');
-      if (!kinds.every((k) => k === 'all' || k === 'step'))
+      const step1 = (a: Acl): boolean => a.kind === 'step' && [...a.values.keys()].join() === 'SslBump1';
+      if (!l.acls.every((a) => a.kind === 'all' || step1(a)))
         return bad(l, "peek is only understood at step 1 ('peek step1' or 'peek all')");
     } else if (l.action === 'splice') {
       first ??= l;
