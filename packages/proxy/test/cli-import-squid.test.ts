@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@cuttle/shared';
@@ -97,5 +97,79 @@ describe('cuttle import-squid', () => {
       `${conf}:13: url_rewrite_program: rewrites destinations: cuttle forwards to the requested host only`,
       `${conf}:14: acl type 'time' has no cuttle equivalent: cuttle has no time-of-day rules: schedule config reloads instead`,
     ]);
+  });
+
+  it('--root reads absolute include and list paths under DIR; warnings go to stderr with FILE:LINE', () => {
+    const root = join(dir, 'root');
+    mkdirSync(join(root, 'etc/squid/conf.d'), { recursive: true });
+    writeFileSync(join(root, 'etc/squid/sites.txt'), '# allowed\n.pkg.test\nmirror.pkg.test\n');
+    writeFileSync(join(root, 'etc/squid/conf.d/a.conf'), 'acl lan src 10.0.0.0/8 # runners\n');
+    const conf = join(root, 'etc/squid/squid.conf');
+    writeFileSync(
+      conf,
+      'include /etc/squid/conf.d/*.conf\nacl p port 80 443\nacl s port 443\nacl d dstdomain "/etc/squid/sites.txt"\nhttp_access deny !p\nhttp_access deny CONNECT !s\nhttp_access allow lan d\nhttp_access deny all\nhttp_port [::1]:3128\nrefresh_pattern . 0 20% 4320\n',
+    );
+    const r = cuttle('import-squid', conf, '--root', root);
+    expect(r.code).toBe(0);
+    expect(loadConfig(r.stdout, 'out.yaml')).toMatchObject({ clients: ['10.0.0.0/8'], allow: ['.pkg.test'] });
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `warning: ${conf}:10: refresh_pattern ignored: caching or cache hierarchy: cuttle caches nothing`,
+      `warning: ${join(root, 'etc/squid/sites.txt')}:3: acl 'd': 'mirror.pkg.test' is already matched by '.pkg.test' (Squid 5.7 refuses both in one ACL); kept '.pkg.test'`,
+    ]);
+    // Without --root the same file names this machine's /etc/squid, where the list file is not.
+    expect(cuttle('import-squid', conf).code).toBe(2);
+    // --strict: the ignored directive is an error.
+    const strict = cuttle('import-squid', conf, '--root', root, '--strict');
+    expect(strict.code).toBe(2);
+    expect(strict.stderr).toContain(`${conf}:10: refresh_pattern has no meaning for cuttle (--strict)`);
+  });
+
+  it('--report prints every line with its outcome (exit 2 when a line is refused); --host-yaml the proxy fragment', () => {
+    const conf = join(dir, 'report.conf');
+    writeFileSync(
+      conf,
+      `${readFileSync(SEED, 'utf8')}coredump_dir /var/spool/squid\nauth_param basic program /x\n`,
+    );
+    const r = cuttle('import-squid', conf, '--report');
+    expect(r.code).toBe(2);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toContain(
+      `${conf}:13\tignored\tcoredump_dir /var/spool/squid\t-> caching or cache hierarchy: cuttle caches nothing`,
+    );
+    expect(lines).toContain(
+      `${conf}:14\trefused\tauth_param basic program /x\t-> auth_param: proxy authentication: cuttle has none; allow by client address or container identity`,
+    );
+    expect(lines.at(-1)).toBe(
+      '# 14 directives: 12 mapped, 1 ignored, 1 refused; NOT imported (fix the refused lines)',
+    );
+    const ok = cuttle('import-squid', SEED, '--report');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(
+      `${SEED}:9\tmapped\thttp_access allow localnet safe_sites\t-> clients, ports, connect_ports, allow (the simple keys)`,
+    );
+    const host = cuttle('import-squid', SEED, '--host-yaml');
+    expect(host.code).toBe(0);
+    expect(host.stdout.split('\n').filter((l) => !l.startsWith('#'))).toEqual([
+      '',
+      'proxy:',
+      '  allow:',
+      '    - archive.ubuntu.com',
+      '    - security.ubuntu.com',
+      '  settings:',
+      '    clients:',
+      '      - fe80::/10',
+      '    ports:',
+      '      - 80',
+      '      - 443',
+      '    connect_ports:',
+      '      - 443',
+      '',
+    ]);
+  });
+
+  it('--directive-table prints the table docs/squid-import.md holds', () => {
+    const r = cuttle('import-squid', '--directive-table');
+    expect(r.code).toBe(0);
+    expect(readFileSync('docs/squid-import.md', 'utf8')).toContain(r.stdout.trim());
   });
 });
