@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import {
   execIn,
   LXD_TEST_TAG,
+  type LxdWorld,
   launchContainer,
   lxcOk,
   lxdTestPort,
@@ -22,7 +23,9 @@ import {
   originSettings,
   type ProxyProcess,
   skipUnlessLxd,
+  waitFor,
   waitForRecord,
+  wgetHeadersIn,
   wgetIn,
 } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,9 +73,11 @@ describe.skipIf(SKIP)(
     let victim: { mac: string; address: string };
     let attacker: { mac: string; address: string };
     let proxyUrl: string;
+    let w: LxdWorld;
+    let generated: Record<string, unknown>;
 
     beforeAll(async () => {
-      const w = await world.setUp();
+      w = await world.setUp();
       origin = w.origin;
       const host = hostYaml(`pool:
   name: ${G.pool}
@@ -85,7 +90,7 @@ profile:
 proxy:
   port: ${G.port}
   allow: [allowed.test]
-  settings: ${JSON.stringify(originSettings(w.origin, ['allowed.test']))}
+  settings: ${JSON.stringify(originSettings(w.origin, ['allowed.test', 'granted.test']))}
 firewall:
   table: ${G.table}
   file: /etc/cuttle/cpg.nft
@@ -95,7 +100,8 @@ firewall:
       const applied = await provision(['apply', ...args]);
       expect(applied.stderr).toBe('');
       expect(applied.code).toBe(0);
-      proxy = await w.startProxy(generatedProxyConfig(host.root));
+      generated = generatedProxyConfig(host.root);
+      proxy = await w.startProxy(generated);
       await launchContainer(G.victim, [G.profile]);
       await launchContainer(G.attacker, [G.profile]);
       await syncGuard(G.table, G.bridge);
@@ -302,6 +308,36 @@ firewall:
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain(G.victim);
       expect(refused.stderr).toContain(G.attacker);
+    });
+
+    it('identity --watch --guard-*: the map marks the NICs filtered, and per-container grants work in bridge mode', async () => {
+      const map = join(w.dir, 'identity.json');
+      await w.watchIdentity(map, ['--guard-table', G.table, '--guard-bridge', G.bridge]);
+      type Entry = { name: string; filtered: boolean };
+      const entries = await waitFor(
+        'the identity map',
+        (): Entry[] => {
+          try {
+            return (JSON.parse(readFileSync(map, 'utf8')) as { instances: Entry[] }).instances;
+          } catch {
+            return [];
+          }
+        },
+        (list) => list.some((e) => e.name === G.victim),
+      );
+      expect(entries.find((e) => e.name === G.victim)?.filtered).toBe(true);
+      await proxy.stop();
+      proxy = await w.startProxy({
+        ...generated,
+        identity: { map_file: map },
+        containers: { [G.victim]: { allow: ['granted.test'] } },
+      });
+      const granted = await wgetIn(G.victim, `http://granted.test:${origin.port}/grant`);
+      expect(granted.stdout).toBe('origin saw GET /grant\n');
+      const rec = await waitForRecord(proxy, (x) => x.path === '/grant');
+      expect(rec.container).toBe(G.victim);
+      const denied = await wgetHeadersIn(G.attacker, `http://granted.test:${origin.port}/grant`);
+      expect(denied.stderr).toMatch(/HTTP\/1\.1 403/);
     });
   },
 );
