@@ -2,9 +2,10 @@
  * Errors of cuttle-provision, each with a stable `code` callers can switch on. The CLI maps them to exit codes:
  * config and usage errors 2, everything that fails while talking to the host 3.
  */
+import { CuttleError } from '@cuttle/shared';
 
 /** Bad command-line usage (unknown flag, missing value). Exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends CuttleError {
   override readonly name = 'UsageError';
   readonly code = 'CUTTLE_ERR_USAGE';
 }
@@ -27,7 +28,7 @@ export function lxdErrorKind(status: number): LxdErrorKind {
 }
 
 /** LXD's unix socket could not be found or connected to, or did not answer in time. */
-export class LxdUnreachableError extends Error {
+export class LxdUnreachableError extends CuttleError {
   override readonly name = 'LxdUnreachableError';
   readonly code = 'CUTTLE_ERR_LXD_UNREACHABLE';
   readonly kind: 'unreachable' | 'refused';
@@ -39,7 +40,7 @@ export class LxdUnreachableError extends Error {
 }
 
 /** LXD answered with an error (its `error` text and status are kept). */
-export class LxdApiError extends Error {
+export class LxdApiError extends CuttleError {
   override readonly name = 'LxdApiError';
   readonly code = 'CUTTLE_ERR_LXD';
   readonly status: number;
@@ -63,7 +64,7 @@ export class LxdApiError extends Error {
 }
 
 /** The host cannot be brought to the declared state without a step cuttle-provision will not take. */
-export class ApplyError extends Error {
+export class ApplyError extends CuttleError {
   override readonly name = 'ApplyError';
   readonly code = 'CUTTLE_ERR_APPLY';
 }

@@ -4,6 +4,16 @@
  * first, each already located (file:line:col and key for configs, file:line for squid.conf).
  */
 
+/**
+ * The base of every error cuttle raises on purpose (both CLIs, the daemon, the pure layer): a `name`, a stable
+ * `code` (`CUTTLE_ERR_*`, every one listed in docs/errors.md) that callers switch on, never the message, and the
+ * underlying `cause` when there is one (`new XError(message, { cause })`).
+ */
+export abstract class CuttleError extends Error {
+  abstract override readonly name: string;
+  abstract readonly code: `CUTTLE_ERR_${string}`;
+}
+
 /** One problem in a config file, located by line and column (1-based) and its dotted key (`timeouts.header_ms`). */
 export interface ConfigIssue {
   readonly file: string;
@@ -20,7 +30,7 @@ export function formatConfigIssue(i: ConfigIssue): string {
 }
 
 /** A config file that cannot be used. `message` holds one formatted issue per line. */
-export class ConfigError extends Error {
+export class ConfigError extends CuttleError {
   override readonly name = 'ConfigError';
   readonly code = 'CUTTLE_ERR_CONFIG';
   readonly issues: readonly ConfigIssue[];
@@ -44,7 +54,7 @@ export function formatSquidIssue(i: SquidIssue): string {
 }
 
 /** A squid.conf that cannot be imported exactly: an unsupported directive, ACL type or option, an undefined ACL. */
-export class SquidImportError extends Error {
+export class SquidImportError extends CuttleError {
   override readonly name = 'SquidImportError';
   readonly code = 'CUTTLE_ERR_SQUID_IMPORT';
   readonly issues: readonly SquidIssue[];

@@ -6,6 +6,7 @@
 import type { ClientIdentity, Config, Decision, Policy } from '@cuttle/shared';
 import type { ClientInfo } from './client.js';
 import type { OriginPool } from './origin-pool.js';
+import type { CloseReason, Reason, Verdict } from './outcomes.js';
 import type { ParentProxy } from './parent-proxy.js';
 import type { SelfEndpoints } from './self-endpoints.js';
 import type { TunnelRegistry } from './tunnel-registry.js';
@@ -23,9 +24,9 @@ export interface AccessRecord {
   port: number;
   /** Path and query for plain HTTP (for the squid format's URL column); null for CONNECT. */
   path: string | null;
-  verdict: 'allow' | 'deny' | 'would_deny' | 'error';
-  /** A deny reason, an allow reason, or an error code (`dns_failure`, `upstream_refused`, `upstream_timeout`, `bad_request`...). */
-  reason: string;
+  verdict: Verdict;
+  /** An allow reason, a deny reason, or an error code (core/outcomes.ts). */
+  reason: Reason;
   rule: string | null;
   /** Status sent to the client (200 for an established tunnel); 0 when the connection closed before any status. */
   status: number;
@@ -36,8 +37,8 @@ export interface AccessRecord {
   upstream: string | null;
   /** Every address the name resolved to (logged on private_address denies), or null. */
   answers: string[] | null;
-  /** Tunnels only: why it closed (`client_end`, `upstream_end`, `idle_timeout`, `sni_mismatch`, `error`, `drain`). */
-  closeReason: string | null;
+  /** Why a tunnel (or a relayed response) ended (core/outcomes.ts), or null. */
+  closeReason: CloseReason | null;
   /** Tunnels only: the SNI seen in the ClientHello, or null. */
   sni: string | null;
   /** Response content type for the squid format's `%mt`, or null. */

@@ -1,27 +1,10 @@
 /**
- * Error codes of the traffic paths, defined once: the status sent to the client, the short body, and the `reason`
- * written to the access log. docs/errors.md lists them (a test keeps it in sync). Callers switch on `code`.
+ * The error of a traffic path and the errno table: a socket failure to the error code (outcomes.ts) it is answered
+ * and logged with. Callers switch on `code`.
  */
+import { ERROR_CODES, type ErrorCode } from './outcomes.js';
 
-/** Every non-policy failure a request or tunnel can end with. */
-export const ERROR_CODES = {
-  bad_request: { status: 400, message: 'Malformed request.' },
-  bad_target: { status: 400, message: 'Malformed request target.' },
-  headers_too_large: { status: 431, message: 'Request header fields too large or too many.' },
-  dns_failure: { status: 502, message: 'DNS lookup of the destination failed.' },
-  dns_timeout: { status: 502, message: 'DNS lookup of the destination timed out.' },
-  upstream_refused: { status: 502, message: 'The destination refused the connection.' },
-  upstream_unreachable: { status: 502, message: 'The destination is unreachable.' },
-  upstream_reset: { status: 502, message: 'The destination closed the connection.' },
-  upstream_failed: { status: 502, message: 'The connection to the destination failed.' },
-  bad_response: { status: 502, message: 'The destination sent a malformed or ambiguous response.' },
-  upstream_tls: { status: 502, message: "The destination's TLS certificate could not be verified." },
-  upstream_timeout: { status: 504, message: 'The destination did not answer in time.' },
-  client_timeout: { status: 408, message: 'The request was not received in time.' },
-  over_capacity: { status: 503, message: 'Too many connections.' },
-} as const satisfies Record<string, { status: number; message: string }>;
-
-export type ErrorCode = keyof typeof ERROR_CODES;
+export { ERROR_CODES, type ErrorCode } from './outcomes.js';
 
 /** An error of a traffic path, carrying its stable code and the underlying cause. */
 export class ProxyError extends Error {

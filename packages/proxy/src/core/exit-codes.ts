@@ -2,6 +2,7 @@
  * Exit codes, one scheme for every command of both CLIs (docs/exit-codes.md): 0 yes, 1 no, 2 usage or config
  * error (what was given cannot be used), 3 runtime failure (the machine would not do it).
  */
+import { CuttleError } from '@cuttle/shared';
 export const EXIT = {
   /** Allowed, valid, converted, printed. */
   OK: 0,
@@ -14,13 +15,13 @@ export const EXIT = {
 } as const;
 
 /** Bad command-line usage: printed with the command's usage line, exit 2, never a stack trace. */
-export class UsageError extends Error {
+export class UsageError extends CuttleError {
   override readonly name = 'UsageError';
   readonly code = 'CUTTLE_ERR_USAGE';
 }
 
 /** A failure at run time (a file unreadable): exit 3. */
-export class RuntimeError extends Error {
+export class RuntimeError extends CuttleError {
   override readonly name = 'RuntimeError';
   readonly code = 'CUTTLE_ERR_RUNTIME';
 }

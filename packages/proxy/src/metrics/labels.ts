@@ -3,19 +3,16 @@
  * outside the known set become `other`; reasons come from the closed lists (deny reasons, allow reasons, error
  * codes); hostnames are never labels.
  */
-import { ALLOWED_METHODS, DENY_REASONS } from '@cuttle/shared';
-import { ERROR_CODES } from '../core/errors.js';
-
-const ALLOW_REASONS = ['allowlisted', 'ip_allowed', 'rule_allowed'] as const;
-/** Reasons the traffic paths write that are neither deny reasons nor error codes. */
-const OTHER_REASONS = ['client_closed'] as const;
+import { ALLOWED_METHODS } from '@cuttle/shared';
+import { ALLOW_REASONS, CLOSE_REASONS, DENY_REASONS, ERROR_CODES } from '../core/outcomes.js';
 
 const KNOWN_REASONS: ReadonlySet<string> = new Set([
   ...Object.keys(DENY_REASONS),
   ...Object.keys(ERROR_CODES),
-  ...ALLOW_REASONS,
-  ...OTHER_REASONS,
+  ...Object.keys(ALLOW_REASONS),
 ]);
+
+const KNOWN_CLOSE_REASONS: ReadonlySet<string> = new Set(Object.keys(CLOSE_REASONS));
 
 /** The method as a label: one of the methods cuttle knows, `none` for an unparsed request, else `other`. */
 export function methodLabel(method: string): string {
@@ -26,4 +23,10 @@ export function methodLabel(method: string): string {
 /** The reason as a label: a known reason, else `other`. */
 export function reasonLabel(reason: string): string {
   return KNOWN_REASONS.has(reason) ? reason : 'other';
+}
+
+/** A close reason as a label: `none` when there is none, a known one, else `other`. */
+export function closeLabel(reason: string | null): string {
+  if (reason === null) return 'none';
+  return KNOWN_CLOSE_REASONS.has(reason) ? reason : 'other';
 }

@@ -5,7 +5,7 @@
  */
 import client from 'prom-client';
 import type { AccessRecord } from '../core/context.js';
-import { methodLabel, reasonLabel } from './labels.js';
+import { closeLabel, methodLabel, reasonLabel } from './labels.js';
 
 /** prom-client 15 default gauges whose `_total` suffix promtool rejects; the same values exist per type without it. */
 const NON_COUNTER_TOTALS = [
@@ -197,20 +197,4 @@ export class ProxyMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
-}
-
-const CLOSE_REASONS: ReadonlySet<string> = new Set([
-  'client_end',
-  'upstream_end',
-  'idle_timeout',
-  'sni_mismatch',
-  'host_mismatch',
-  'error',
-  'drain',
-]);
-
-/** A tunnel close reason as a label (`none` when it never opened). */
-function closeLabel(reason: string | null): string {
-  if (reason === null) return 'none';
-  return CLOSE_REASONS.has(reason) ? reason : 'other';
 }

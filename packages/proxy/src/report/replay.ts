@@ -27,7 +27,6 @@ const BEFORE_DECISION: ReadonlySet<string> = new Set([
   'bad_target',
   'headers_too_large',
   'client_timeout',
-  'over_capacity',
 ]);
 
 /** One group of identical changes. */

@@ -21,6 +21,7 @@ import { type ClientInfo, clientOf, tagClient } from '../core/client.js';
 import type { AccessRecord, ProxyContext } from '../core/context.js';
 import { ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import { endLingering } from '../core/linger.js';
+import type { Reason } from '../core/outcomes.js';
 import { handleRequest } from '../forward/index.js';
 import { handleConnect } from '../tunnel/index.js';
 import type { ConnectionLimits } from './connection-limits.js';
@@ -43,7 +44,7 @@ export interface ProxyHttpServerOptions {
 function errorRecord(
   ctx: ProxyContext,
   client: ClientInfo,
-  code: string,
+  code: Reason,
   status: number,
   verdict: AccessRecord['verdict'],
 ): AccessRecord {

@@ -10,10 +10,12 @@
  * The bind happens under umask 0177 (a synchronous bind for pipes), so no one but the daemon can connect before
  * the configured mode and owner are applied.
  */
+
 import { readFileSync } from 'node:fs';
 import { chmod, chown, lstat, unlink } from 'node:fs/promises';
 import * as net from 'node:net';
 import { basename } from 'node:path';
+import { CuttleError } from '@cuttle/shared';
 import { fsCause } from '../core/fs-cause.js';
 
 /** How long the liveness probe waits for a connect before calling the socket stale, ms. */
@@ -33,7 +35,7 @@ export interface UnixSocketAccess {
 export const DEFAULT_UNIX_SOCKET_ACCESS: UnixSocketAccess = { mode: '0660', owner: null, group: null };
 
 /** A unix listen path that cannot be used; the message names the path. */
-export class UnixSocketError extends Error {
+export class UnixSocketError extends CuttleError {
   override readonly name = 'UnixSocketError';
   readonly code = 'CUTTLE_ERR_UNIX_SOCKET';
 }

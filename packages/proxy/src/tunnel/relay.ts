@@ -8,15 +8,13 @@
  */
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { CloseReason } from '../core/outcomes.js';
 
-/** Why a tunnel closed, as logged in AccessRecord.closeReason. */
-export type TunnelCloseReason =
-  | 'client_end'
-  | 'upstream_end'
-  | 'idle_timeout'
-  | 'sni_mismatch'
-  | 'error'
-  | 'drain';
+/** Why an established tunnel closed, as logged in AccessRecord.closeReason (core/outcomes.ts). */
+export type TunnelCloseReason = Extract<
+  CloseReason,
+  'client_end' | 'upstream_end' | 'idle_timeout' | 'sni_mismatch' | 'error' | 'drain'
+>;
 
 export interface RelayStats {
   bytesUp: number;

@@ -4,14 +4,14 @@
  * validator uses, so a config that loads has a usable parent). The credentials only ever leave this module as a
  * ready `Proxy-Authorization` value; logs get `redacted`.
  */
-import { parseParentUrl } from '@cuttle/shared';
+import { CuttleError, parseParentUrl } from '@cuttle/shared';
 import { redactUrl } from 'proxy-chain';
 import type { ParentProxy } from '../core/parent-proxy.js';
 
 export type { ParentProxy } from '../core/parent-proxy.js';
 
 /** An `upstream` value that cannot be used. The message never contains the password. */
-export class ParentProxyError extends Error {
+export class ParentProxyError extends CuttleError {
   override readonly name = 'ParentProxyError';
   readonly code = 'CUTTLE_ERR_UPSTREAM';
 }

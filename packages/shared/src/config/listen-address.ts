@@ -3,6 +3,7 @@
  * `127.0.0.1:3128`, `[::1]:3128`, or `unix:/path.sock`. A wildcard (`0.0.0.0`, `[::]`, an empty host) is always
  * refused: the proxy must only be reachable where it is meant to be.
  */
+import { CuttleError } from '../errors.js';
 import { parseIpAddress } from '../net/address.js';
 import { isValidZone } from '../net/ipv6.js';
 
@@ -28,7 +29,7 @@ const DOTTED = /^[0-9.]+$/;
 const MAX_UNIX_PATH_BYTES = 107;
 
 /** Thrown by `parseListenAddress`; the message says what is wrong with the entry. */
-export class ListenAddressError extends Error {
+export class ListenAddressError extends CuttleError {
   override readonly name = 'ListenAddressError';
   readonly code = 'CUTTLE_ERR_LISTEN_ADDRESS';
 }

@@ -1,3 +1,4 @@
+import { CuttleError } from '../errors.js';
 import { type IpAddress, parseIpAddress, unmapIpv4 } from './address.js';
 import { formatIpv4 } from './ipv4.js';
 import { formatIpv6, isValidZone } from './ipv6.js';
@@ -14,7 +15,7 @@ export type AddressRange =
     };
 
 /** Why a range string was refused. */
-export class AddressRangeError extends Error {
+export class AddressRangeError extends CuttleError {
   override readonly name = 'AddressRangeError';
   readonly code = 'CUTTLE_ERR_ADDRESS_RANGE';
 }

@@ -22,8 +22,15 @@ export const DENY_REASONS = {
 
 export type DenyReason = keyof typeof DENY_REASONS;
 
-/** Reason attached to an allowed decision. */
-export type AllowReason = 'allowlisted' | 'ip_allowed' | 'rule_allowed';
+/** Reasons attached to an allowed decision. */
+export const ALLOW_REASONS = {
+  allowlisted:
+    'The destination name matches an `allow` entry (or a `containers.NAME.allow` entry of the client).',
+  ip_allowed: 'The destination is an IP literal in `allow_ips`.',
+  rule_allowed: 'A `rules` entry with `action: allow` matched.',
+} as const;
+
+export type AllowReason = keyof typeof ALLOW_REASONS;
 
 /**
  * The deny reasons report mode lets through as `would_deny`: the allowlist's and the port lists' own. Who may use
