@@ -25,6 +25,14 @@ export interface ProxyProcess extends AsyncDisposable {
   stdout(): string;
   /** Parsed access-log lines so far (JSON format). */
   accessLog(): Record<string, unknown>[];
+  /**
+   * The first access-log line matching `match`, waited for: the daemon writes its log asynchronously, so a line is
+   * not there yet when the client has its answer. Rejects after `timeoutMs` (default 5 s) listing the lines seen.
+   */
+  waitForRecord(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   /** Waits until stderr matches `re` (or throws after `timeoutMs`). */
   waitForStderr(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** Sends SIGTERM and resolves with the exit code. */
@@ -143,6 +151,13 @@ export async function startProxy(
     }
     rmSync(dir, { recursive: true, force: true });
   };
+  const accessLog = (): Record<string, unknown>[] => {
+    if (!existsSync(accessFile)) return [];
+    return readFileSync(accessFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => camelKeys(JSON.parse(l) as Record<string, unknown>));
+  };
   return {
     port,
     get endpoints() {
@@ -152,12 +167,18 @@ export async function startProxy(
     configFile,
     stderr: () => err,
     stdout: () => out,
-    accessLog: () => {
-      if (!existsSync(accessFile)) return [];
-      return readFileSync(accessFile, 'utf8')
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .map((l) => camelKeys(JSON.parse(l) as Record<string, unknown>));
+    accessLog,
+    async waitForRecord(match, timeoutMs = 5_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const line = accessLog().find(match);
+        if (line !== undefined) return line;
+        if (Date.now() > deadline)
+          throw new Error(
+            `no matching access-log line within ${timeoutMs} ms; lines: ${JSON.stringify(accessLog())}`,
+          );
+        await new Promise((r) => setTimeout(r, 25));
+      }
     },
     waitForStderr,
     stop,

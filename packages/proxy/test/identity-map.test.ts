@@ -166,11 +166,7 @@ describe.skipIf(skipUnless({ root: true, commands: ['ip', 'curl'] }))(
       ];
       return net!.exec('curl', args);
     };
-    const recordOf = async (path: string) => {
-      for (let i = 0; i < 100 && !proxy.accessLog().some((r) => r.path === path); i++)
-        await new Promise((r) => setTimeout(r, 50));
-      return proxy.accessLog().find((r) => r.path === path);
-    };
+    const recordOf = (path: string) => proxy.waitForRecord((r) => r.path === path);
 
     beforeAll(async () => {
       net = createLinkLocalNetwork('ops-ctr', 'opsbr0');

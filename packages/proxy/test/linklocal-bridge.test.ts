@@ -54,7 +54,8 @@ describe.skipIf(skipUnless({ root: true, commands: ['ip', 'curl'] }))(
       expect(ok.body).toContain('origin saw GET /from-ctr');
       const denied = await curl(`http://denied.test:${origin.port}/`);
       expect(denied.code).toBe('403');
-      const rec = proxy.accessLog().find((r) => r.path === '/from-ctr');
+      // The access log is written asynchronously: the line may land after curl has its answer.
+      const rec = await proxy.waitForRecord((r) => r.path === '/from-ctr');
       expect(String(rec?.client)).toMatch(/^fe80::.*%cpxbr0$/);
     });
 

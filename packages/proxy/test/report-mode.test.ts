@@ -198,10 +198,7 @@ describe('report mode: through the daemon', () => {
     await canary?.close();
   });
 
-  const record = async (p: ProxyProcess, path: string) => {
-    await expect.poll(() => p.accessLog().find((r) => r.path === path)).toBeDefined();
-    return p.accessLog().find((r) => r.path === path);
-  };
+  const record = (p: ProxyProcess, path: string) => p.waitForRecord((r) => r.path === path);
 
   it('lets a not-allowlisted request through and logs it as would_deny', async () => {
     const before = origin.requests.length;

@@ -63,19 +63,6 @@ async function waitRunning(name: string): Promise<void> {
   throw new Error(`container ${name} did not start`);
 }
 
-/** The first access-log line matching `pred`, polled (the log is written asynchronously). */
-async function logLine(
-  proxy: ProxyProcess,
-  pred: (l: Record<string, unknown>) => boolean,
-): Promise<Record<string, unknown> | undefined> {
-  for (let i = 0; i < 100; i++) {
-    const line = proxy.accessLog().find(pred);
-    if (line !== undefined) return line;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return undefined;
-}
-
 describe.skipIf(skipUnlessLxd())('a container with no NIC reaches cuttle through an LXD proxy device', () => {
   let dir: string;
   let sock: string;
@@ -144,7 +131,7 @@ describe.skipIf(skipUnlessLxd())('a container with no NIC reaches cuttle through
     const r = await wget(`http://allowed.test:${origin.port}/from-container`);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('origin saw GET /from-container\n');
-    const line = await logLine(proxy, (l) => l.path === '/from-container');
+    const line = await proxy.waitForRecord((l) => l.path === '/from-container');
     expect(line).toMatchObject({
       client: 'unix:ctr',
       container: 'ctr',
@@ -158,7 +145,7 @@ describe.skipIf(skipUnlessLxd())('a container with no NIC reaches cuttle through
     const r = await wget(`http://denied.test:${origin.port}/nope`);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('403');
-    const line = await logLine(proxy, (l) => l.host === 'denied.test');
+    const line = await proxy.waitForRecord((l) => l.host === 'denied.test');
     expect(line).toMatchObject({
       client: 'unix:ctr',
       verdict: 'deny',
