@@ -184,4 +184,27 @@ describe('mapping', () => {
       'dropped: can never match in cuttle (!all, manager, or port/method ACLs with nothing in common)',
     ]);
   });
+
+  it('the simple keys carry the squid.conf lines they came from as comments', () => {
+    const r = importSquid(
+      `${P}acl lan src 10.0.0.0/8\nacl d dstdomain a.test\nhttp_access allow lan d\n`,
+      's.conf',
+    );
+    expect(r.yamlText).toContain('# from s.conf:3 http_access deny !p\nports: [ 80, 443 ]');
+    expect(r.yamlText).toContain('# from s.conf:7 http_access allow lan d\nallow:');
+  });
+});
+
+describe('file access errors', () => {
+  it('include without file access', () => {
+    expect(analyzeSquid(`${P}include /etc/squid/conf.d/*.conf\n`, 's.conf').issues).toEqual([
+      { file: 's.conf', line: 5, message: 'include: this import has no access to files' },
+    ]);
+  });
+  it('an included file that vanished between glob and read', () => {
+    const vanished: SquidFiles = { resolve: (p) => p, glob: () => ['/c/a.conf'], read: () => null };
+    expect(analyzeSquid(`${P}include /c/*.conf\n`, 's.conf', { files: vanished }).issues).toEqual([
+      { file: 's.conf', line: 5, message: 'include /c/a.conf: no such file' },
+    ]);
+  });
 });

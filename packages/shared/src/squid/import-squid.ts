@@ -277,7 +277,7 @@ export function analyzeSquid(text: string, file: string, options: ImportSquidOpt
   if (settings.limits !== undefined) full.limits = settings.limits;
   if (settings.log !== undefined) full.log = settings.log;
   describeAccess(report, full.rules);
-  const yamlText = renderImportedYaml(full, file, notes);
+  const yamlText = renderImportedYaml(full, file, notes, full.rules === undefined ? seedSources(access) : {});
   return {
     imported: { config: full, yamlText, hostsFile, notes, warnings, report },
     issues,
@@ -457,6 +457,19 @@ function buildPolicy(
 
 const PORTS_ALL = PortSet.all();
 const baseName = (file: string): string => file.slice(file.lastIndexOf('/') + 1);
+
+/** For the simple keys: the squid.conf lines each came from (the rules form names its lines in the rules). */
+function seedSources(access: readonly AccessLine[]): Record<string, string> {
+  const at = (a: AccessLine | undefined): string =>
+    a === undefined ? '' : `${baseName(a.file)}:${a.line} http_access ${a.text}`;
+  const [ports, connect, allow] = access;
+  return {
+    clients: at(allow),
+    ports: at(ports),
+    connect_ports: `${at(ports)}; ${at(connect)}`,
+    allow: at(allow),
+  };
+}
 
 function matchSeedShape(access: readonly AccessLine[]): Omit<ConfigInput, 'listen'> | null {
   if (access.length !== 3 && access.length !== 4) return null;
