@@ -30,7 +30,14 @@ import {
 } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eui64LinkLocal } from '../src/identity/collect.js';
-import { generatedProxyConfig, hostYaml, provision, syncGuard, verifyPasses } from './helpers/cli.js';
+import {
+  generatedProxyConfig,
+  hostYaml,
+  provision,
+  RUNTIME_YAML,
+  syncGuard,
+  verifyPasses,
+} from './helpers/cli.js';
 
 const SKIP = skipUnlessLxd();
 const G = {
@@ -91,7 +98,7 @@ proxy:
   port: ${G.port}
   allow: [allowed.test]
   settings: ${JSON.stringify(originSettings(w.origin, ['allowed.test', 'granted.test']))}
-firewall:
+${RUNTIME_YAML}firewall:
   table: ${G.table}
   file: /etc/cuttle/cpg.nft
 `);
