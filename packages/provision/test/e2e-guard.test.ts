@@ -24,7 +24,6 @@ import {
   type ProxyProcess,
   skipUnlessLxd,
   waitFor,
-  waitForRecord,
   wgetHeadersIn,
   wgetIn,
 } from '@cuttle/test-support';
@@ -131,7 +130,7 @@ ${RUNTIME_YAML}firewall:
       ] as const) {
         const r = await wgetIn(name, `http://allowed.test:${origin.port}/${name}`);
         expect(r.stdout).toBe(`origin saw GET /${name}\n`);
-        const rec = await waitForRecord(proxy, (x) => x.path === `/${name}`);
+        const rec = await proxy.waitForRecord((x) => x.path === `/${name}`, 10_000);
         expect(String(rec.client)).toBe(`${who.address}%${G.bridge}`);
       }
     });
@@ -187,7 +186,7 @@ ${RUNTIME_YAML}firewall:
       // The victim keeps the proxy, under its own address; nothing was logged for the take-over.
       const ok = await wgetIn(G.victim, `http://allowed.test:${origin.port}/after`);
       expect(ok.stdout).toBe('origin saw GET /after\n');
-      const rec = await waitForRecord(proxy, (x) => x.path === '/after');
+      const rec = await proxy.waitForRecord((x) => x.path === '/after', 10_000);
       expect(String(rec.client)).toBe(`${victim.address}%${G.bridge}`);
       expect(proxy.accessLog().filter((x) => x.path === '/takeover')).toEqual([]);
     });
@@ -341,7 +340,7 @@ ${RUNTIME_YAML}firewall:
       });
       const granted = await wgetIn(G.victim, `http://granted.test:${origin.port}/grant`);
       expect(granted.stdout).toBe('origin saw GET /grant\n');
-      const rec = await waitForRecord(proxy, (x) => x.path === '/grant');
+      const rec = await proxy.waitForRecord((x) => x.path === '/grant', 10_000);
       expect(rec.container).toBe(G.victim);
       const denied = await wgetHeadersIn(G.attacker, `http://granted.test:${origin.port}/grant`);
       expect(denied.stderr).toMatch(/HTTP\/1\.1 403/);

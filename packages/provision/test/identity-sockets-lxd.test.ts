@@ -25,7 +25,6 @@ import {
   type ProxyProcess,
   skipUnlessLxd,
   waitFor as until,
-  waitForRecord,
 } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -153,7 +152,7 @@ describe.skipIf(skipUnlessLxd())('per-instance sockets and devices (private LXD 
     expect(b.stderr).toMatch(/403/);
     const plain = await wget(CTR_B, `http://allowed.test:${origin.port}/plain-b`);
     expect(plain.stdout).toBe('origin saw GET /plain-b\n');
-    const line = (p: string) => waitForRecord(proxy, (l) => l.path === p);
+    const line = (p: string) => proxy.waitForRecord((l) => l.path === p, 10_000);
     expect(await line('/extra-a')).toMatchObject({
       client: `unix:${CTR_A}`,
       container: CTR_A,
@@ -212,7 +211,7 @@ describe.skipIf(skipUnlessLxd())('per-instance sockets and devices (private LXD 
       30_000,
     );
     expect(r.stdout).toBe('origin saw GET /after-opt-out\n');
-    const line = await waitForRecord(proxy, (l) => l.path === '/after-opt-out');
+    const line = await proxy.waitForRecord((l) => l.path === '/after-opt-out', 10_000);
     expect(line).toMatchObject({ client: 'unix:shared', container: 'shared' });
   }, 120_000);
 });
