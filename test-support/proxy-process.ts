@@ -46,6 +46,8 @@ export interface StartProxyOptions {
   readonly timeoutMs?: number;
   /** Node binary (default: the current one). */
   readonly node?: string;
+  /** A command that runs node, such as `['prlimit', '--nofile=256']` (default: none). */
+  readonly wrapper?: readonly string[];
 }
 
 /** The log's snake_case keys (`bytes_up`) as AccessRecord's camelCase (`bytesUp`), so tests compare records. */
@@ -81,7 +83,9 @@ export async function startProxy(
   // JSON is YAML: one writer, no dependency.
   writeFileSync(configFile, `${JSON.stringify(full, null, 2)}\n`);
   const args = [CUTTLE_MAIN, 'run', '--config', configFile];
-  const child = spawn(options.node ?? process.execPath, args, {
+  const node = options.node ?? process.execPath;
+  const [command, ...wrapped] = [...(options.wrapper ?? []), node, ...args] as [string, ...string[]];
+  const child = spawn(command, wrapped, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '' },
   });

@@ -22,6 +22,7 @@ import { type MetricsServer, startMetricsServer } from '../server/metrics-server
 import { buildContext } from './build-context.js';
 import { ClientSockets } from './client-sockets.js';
 import { createProxyInstance } from './create-context.js';
+import { startDescriptorGuard } from './descriptor-guard.js';
 import { drainConnections } from './drain.js';
 import type { PreparedConfig } from './prepare.js';
 import { loadReloadCandidate, sameEntries } from './reload.js';
@@ -125,6 +126,8 @@ export async function serve(options: ServeOptions): Promise<number> {
   let server: ProxyServer;
   // The same server once it runs, for /healthz (the metrics listener answers before the proxy listeners bind).
   let proxyServer: ProxyServer | null = null;
+  // Descriptor exhaustion: counted against RLIMIT_NOFILE once the server runs (descriptor-guard.ts).
+  let stopGuard: () => void = () => {};
   try {
     const sink = await createAccessSink(
       options.prepared.config.log,
@@ -165,11 +168,23 @@ export async function serve(options: ServeOptions): Promise<number> {
       say,
     });
     proxyServer = server;
+    const running = server;
+    const guard = startDescriptorGuard({
+      say,
+      apply: (accepting, budget, recount) => running.setDescriptors(accepting, budget, recount),
+      refused: () => running.refused,
+    });
+    stopGuard = () => guard.stop();
+    metrics.setActiveSources({
+      accepting: () => !guard.paused,
+      refusedDescriptors: () => running.refused,
+    });
     await server.setInstanceSockets(state.config.identity.socket_dir, identity().sockets);
     syncInstanceSockets = () =>
       void server.setInstanceSockets(state.config.identity.socket_dir, identity().sockets);
   } catch (err) {
     say(`cannot start: ${(err as Error).message}`);
+    stopGuard();
     await state.metricsServer?.close();
     await state.sink.close();
     uninstall();
@@ -243,6 +258,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     say,
     forced,
   });
+  stopGuard();
   instance.origins.close();
   await state.metricsServer?.close();
   await state.sink.close();

@@ -41,6 +41,8 @@ export class ProxyMetrics {
   #activeConnections: () => number = () => 0;
   #activeTunnels: () => number = () => 0;
   #retries: () => number = () => 0;
+  #accepting: () => boolean = () => true;
+  #refusedDescriptors: () => number = () => 0;
 
   constructor() {
     const registers = [this.registry];
@@ -88,6 +90,23 @@ export class ProxyMetrics {
       collect() {
         this.reset();
         this.inc(self.#retries());
+      },
+    });
+    new client.Gauge({
+      name: 'cuttle_accepting',
+      help: '1 while the proxy listeners take connections, 0 while file descriptors run short (near RLIMIT_NOFILE).',
+      registers,
+      collect() {
+        this.set(self.#accepting() ? 1 : 0);
+      },
+    });
+    new client.Counter({
+      name: 'cuttle_connections_refused_descriptors_total',
+      help: 'Client connections closed at accept because file descriptors ran short (near RLIMIT_NOFILE).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(self.#refusedDescriptors());
       },
     });
     new client.Gauge({
@@ -183,7 +202,11 @@ export class ProxyMetrics {
     connections?: () => number;
     tunnels?: () => number;
     retries?: () => number;
+    accepting?: () => boolean;
+    refusedDescriptors?: () => number;
   }): void {
+    if (sources.accepting) this.#accepting = sources.accepting;
+    if (sources.refusedDescriptors) this.#refusedDescriptors = sources.refusedDescriptors;
     if (sources.connections) this.#activeConnections = sources.connections;
     if (sources.tunnels) this.#activeTunnels = sources.tunnels;
     if (sources.retries) this.#retries = sources.retries;

@@ -9,6 +9,41 @@ import type { Socket } from 'node:net';
 export class ConnectionLimits {
   #total = 0;
   readonly #perClient = new Map<string, number>();
+  #accepting = true;
+  #budget = Number.POSITIVE_INFINITY;
+  #onBudgetSpent: () => void = () => {};
+  #refused = 0;
+
+  /**
+   * Descriptor state from the guard (lifecycle/descriptor-guard.ts): `accepting` false while descriptors run short;
+   * `budget`, how many more connections may be accepted before it counts again; `onBudgetSpent` asks it to count
+   * now.
+   */
+  setDescriptors(accepting: boolean, budget: number, onBudgetSpent: () => void): void {
+    this.#accepting = accepting;
+    this.#budget = budget;
+    this.#onBudgetSpent = onBudgetSpent;
+  }
+
+  /**
+   * True when a new connection may be accepted as far as descriptors go; false (and counted as refused) while they
+   * run short or until the guard has counted again.
+   */
+  takeDescriptor(): boolean {
+    if (this.#accepting && this.#budget > 0) {
+      if (--this.#budget === 0) this.#onBudgetSpent();
+      return true;
+    }
+    // Spent: the guard is counting (or about to); ask again so a quiet timer does not leave us refusing.
+    if (this.#accepting) this.#onBudgetSpent();
+    this.#refused++;
+    return false;
+  }
+
+  /** Connections closed at accept because descriptors ran short, since start. */
+  get refused(): number {
+    return this.#refused;
+  }
 
   /** Admits the socket (and arranges its release on close), or returns false when a limit is reached. */
   admit(socket: Socket, client: string, maxTotal: number, maxPerClient: number): boolean {

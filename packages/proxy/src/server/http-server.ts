@@ -2,7 +2,8 @@
  * The node:http server of one listener: explicit limits on the head (count and bytes), slowloris and keep-alive
  * timeouts, connection limits, and dispatch to the traffic paths with the context of the moment.
  *
- *   accept --limits--> 503/drop (limit_exceeded), lingering close; the HTTP parser is never attached, so nothing
+ *   accept --descriptors short (lifecycle/descriptor-guard.ts)--> closed at once, counted, not logged
+ *          --limits--> 503/drop (limit_exceeded), lingering close; the HTTP parser is never attached, so nothing
  *                      the client sent is parsed or forwarded
  *          --tag client (address and the listener's zone, or unix:NAME)--> 'request' -> forward.handleRequest
  *                                                                            'checkContinue' -> the same, 100 Continue
@@ -106,6 +107,11 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
   if (attachParser.length !== 1) throw new Error("node:http's connection listener was not found");
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
+    if (!options.limits.takeDescriptor()) {
+      // Descriptors run short: closed before anything is read or logged, so the fd is free again at once.
+      socket.destroy();
+      return;
+    }
     const info = tagClient(socket, options.zone, unixLabel);
     const ctx = context();
     const { max_connections, max_connections_per_client, over_limit } = ctx.config.limits;

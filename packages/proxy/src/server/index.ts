@@ -42,6 +42,13 @@ export interface ProxyServer {
   readonly listeners: readonly Listener[];
   /** Why each proxy listener that is not bound right now is not (empty when every one is): /healthz says so. */
   unbound(): string[];
+  /**
+   * Stops (false) or resumes (true) taking proxy connections: while stopped each one is closed at accept. `budget`:
+   * how many may be accepted before `onBudgetSpent` must count descriptors again.
+   */
+  setDescriptors(accepting: boolean, budget: number, onBudgetSpent: () => void): void;
+  /** Connections closed at accept while not accepting, since start. */
+  readonly refused: number;
 }
 
 /** Parses `listen`, binds every entry and returns the running server. Rejects if a fixed address cannot be bound. */
@@ -104,6 +111,12 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   return {
     listeners,
     unbound: () => listeners.map((l) => l.unbound).filter((why): why is string => why !== null),
+    setDescriptors(accepting, budget, onBudgetSpent) {
+      limits.setDescriptors(accepting, budget, onBudgetSpent);
+    },
+    get refused() {
+      return limits.refused;
+    },
     setContext(ctx) {
       const before = current.config.unix_socket;
       current = ctx;
