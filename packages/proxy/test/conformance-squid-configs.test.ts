@@ -1,11 +1,11 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '@cuttle/shared';
 import { CUTTLE_MAIN, type Origin, skipUnless, startOrigin, startProxy } from '@cuttle/test-support';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   type DeadResolver,
   freeLoopbackPort,
@@ -164,6 +164,8 @@ describe.skipIf(skipUnless({ root: true, commands: ['squid'] }))(
 
     it.each(CASES)('$name: imports as written and decides like Squid', async (c) => {
       const dir = makeSquidDir();
+      // Squid's close removes it too; this covers an import that fails before Squid starts.
+      onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
       const tree = join(dir, 'conf');
       writeFixture(tree, {
         HTTP_PORT: String(ports.http),
