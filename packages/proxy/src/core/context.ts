@@ -84,6 +84,8 @@ export interface ProxyContext {
   readonly caBundle: readonly string[] | null;
   /** Resolves a normalised name (static `dns.hosts` first, cached for TTL) or passes an IP literal through the guard. */
   resolve(host: string, hostKind: Decision['hostKind']): Promise<ResolveResult>;
+  /** `resolve`'s answer when it is known without waiting (IP literal, `dns.hosts`, cache), else undefined. */
+  resolveNow?(host: string, hostKind: Decision['hostKind']): ResolveResult | undefined;
   /**
    * Which container the client is, as the identity map of the moment sees it (a unix socket's name is its own,
    * authoritative); null when nothing names it. Asked once per request and handed to the policy.

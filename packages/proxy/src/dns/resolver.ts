@@ -48,7 +48,10 @@ function timeoutAfter(ms: number): { promise: Promise<'timeout'>; clear: () => v
 }
 
 /** Builds the resolver for one config. Static hosts and ranges are prepared here, once. */
-export function createResolver(config: Config): Resolve {
+export function createResolver(config: Config): Resolve & {
+  /** The answer when it is known without waiting (IP literal, `dns.hosts`, cache), else undefined. */
+  now(host: string, hostKind: Decision['hostKind']): ResolveResult | undefined;
+} {
   const allowRanges = AddressRangeSet.parse(config.destinations.allow_ranges);
   // Static answers are checked once, here: the result objects are reused for every request.
   const staticHosts = new Map<string, ResolveResult>();
@@ -115,12 +118,23 @@ export function createResolver(config: Config): Resolve {
     }
   }
 
-  return (host, hostKind) => {
-    if (hostKind === 'ipv4' || hostKind === 'ipv6') return Promise.resolve(checkAnswers([host], allowRanges));
-    const fixed = staticHosts.get(host);
-    if (fixed !== undefined) return Promise.resolve(fixed);
-    const hit = cache.get(host, performance.now());
-    if (hit !== undefined) return Promise.resolve(hit);
+  // IP literals: checked once per literal and kept (a small map; a client rarely uses many literals).
+  const literals = new Map<string, ResolveResult>();
+  const now = (host: string, hostKind: Decision['hostKind']): ResolveResult | undefined => {
+    if (hostKind === 'ipv4' || hostKind === 'ipv6') {
+      let r = literals.get(host);
+      if (r === undefined) {
+        r = checkAnswers([host], allowRanges);
+        if (literals.size >= CACHE_ENTRIES) literals.clear();
+        literals.set(host, r);
+      }
+      return r;
+    }
+    return staticHosts.get(host) ?? cache.get(host, performance.now());
+  };
+  const resolve = ((host, hostKind) => {
+    const known = now(host, hostKind);
+    if (known !== undefined) return Promise.resolve(known);
     // One resolution in flight per name: concurrent requests share it.
     let inflight = pending.get(host);
     if (inflight === undefined) {
@@ -128,5 +142,7 @@ export function createResolver(config: Config): Resolve {
       pending.set(host, inflight);
     }
     return inflight;
-  };
+  }) as Resolve & { now: typeof now };
+  resolve.now = now;
+  return resolve;
 }

@@ -19,7 +19,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseProxyTarget } from '@cuttle/shared';
 import { sendDeny } from '../core/answers.js';
 import { isClosing, markClosing } from '../core/closing.js';
-import type { ProxyContext } from '../core/context.js';
+import type { ProxyContext, ResolveResult } from '../core/context.js';
+import type { ParentProxy } from '../upstream/index.js';
 import { Exchange, fail } from './exchange.js';
 import { checkFraming, hasRequestBody } from './hygiene.js';
 import { type Destination, sendUpstream } from './send-upstream.js';
@@ -98,34 +99,57 @@ export function handleRequest(
     return;
   }
   const dest: Destination = { host, hostKind, port: target.port, path: target.path, scheme: target.scheme };
-  const resolving = parent === null ? ctx.resolve(host, hostKind) : ctx.resolve(parent.host, parent.hostKind);
-  resolving.then(
-    (resolved) => {
-      if (!resolved.ok) {
-        if (resolved.code === 'private_address') {
-          x.rec.verdict = 'deny';
-          x.rec.reason = 'private_address';
-          x.rec.answers = resolved.addresses;
-          x.rec.status = sendDeny(res, 'private_address', hasRequestBody(req.headers));
-          return;
-        }
-        fail(x, res, resolved.code);
-        return;
-      }
-      x.rec.answers = resolved.addresses;
-      // Whatever the allowlist and ranges say, never connect back into this process (nested, laundered requests).
-      const port = parent === null ? target.port : parent.port;
-      if (resolved.addresses.some((a) => ctx.instance.endpoints.isSelf(a, port))) {
-        x.rec.verdict = 'deny';
-        x.rec.reason = 'self_loop';
-        x.rec.status = sendDeny(res, 'self_loop', hasRequestBody(req.headers));
-        return;
-      }
-      // A would-deny goes through like an allow and is logged as what it is.
-      x.rec.verdict = decision.verdict;
-      if (expectsContinue) res.writeContinue();
-      sendUpstream(ctx, req, res, x, dest, resolved.addresses, parent);
-    },
+  const askHost = parent === null ? host : parent.host;
+  const askKind = parent === null ? hostKind : parent.hostKind;
+  // Known at once (IP literal, dns.hosts, cache): no promise, no microtask, no closures for this request.
+  const known = ctx.resolveNow?.(askHost, askKind);
+  if (known !== undefined) {
+    afterResolve(ctx, req, res, x, dest, parent, decision.verdict, expectsContinue, known);
+    return;
+  }
+  ctx.resolve(askHost, askKind).then(
+    (resolved) => afterResolve(ctx, req, res, x, dest, parent, decision.verdict, expectsContinue, resolved),
     () => fail(x, res, 'dns_failure'),
   );
+}
+
+/** The guard's answer is in: deny, fail, or send the request upstream. */
+function afterResolve(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  x: Exchange,
+  dest: Destination,
+  parent: ParentProxy | null,
+  verdict: 'allow' | 'would_deny',
+  expectsContinue: boolean,
+  resolved: ResolveResult,
+): void {
+  if (!resolved.ok) {
+    if (resolved.code === 'private_address') {
+      x.rec.verdict = 'deny';
+      x.rec.reason = 'private_address';
+      x.rec.answers = resolved.addresses;
+      x.rec.status = sendDeny(res, 'private_address', hasRequestBody(req.headers));
+      return;
+    }
+    fail(x, res, resolved.code);
+    return;
+  }
+  x.rec.answers = resolved.addresses;
+  // Whatever the allowlist and ranges say, never connect back into this process (nested, laundered requests).
+  const port = parent === null ? dest.port : parent.port;
+  const endpoints = ctx.instance.endpoints;
+  for (const a of resolved.addresses) {
+    if (endpoints.isSelf(a, port)) {
+      x.rec.verdict = 'deny';
+      x.rec.reason = 'self_loop';
+      x.rec.status = sendDeny(res, 'self_loop', hasRequestBody(req.headers));
+      return;
+    }
+  }
+  // A would-deny goes through like an allow and is logged as what it is.
+  x.rec.verdict = verdict;
+  if (expectsContinue) res.writeContinue();
+  sendUpstream(ctx, req, res, x, dest, resolved.addresses, parent);
 }

@@ -36,5 +36,15 @@ export function buildContext(
             throw err;
           }
         };
-  return Object.freeze({ ...base, resolve });
+  const nowBase = base.resolveNow;
+  const resolveNow: ProxyContext['resolveNow'] =
+    nowBase === undefined
+      ? undefined
+      : (host, hostKind) => {
+          const r = nowBase(host, hostKind);
+          // Known at once (dns.hosts, cache): a lookup of no measurable duration, counted as the async path does.
+          if (r !== undefined && hostKind === 'name') metrics.observeDnsLookup(0, r.ok ? 'ok' : r.code);
+          return r;
+        };
+  return Object.freeze(resolveNow === undefined ? { ...base, resolve } : { ...base, resolve, resolveNow });
 }

@@ -24,12 +24,14 @@ export function createContext(
   identity: () => IdentityMap = () => EMPTY_IDENTITY,
 ): ProxyContext {
   const { config } = prepared;
+  const resolve = createResolver(config);
   return Object.freeze({
     config,
     policy: prepared.policy,
     parent: prepared.parent,
     caBundle: prepared.caBundle,
-    resolve: createResolver(config),
+    resolve,
+    resolveNow: resolve.now,
     identify: (client: ClientInfo) => identify(identity(), client),
     record,
     instance,

@@ -1,13 +1,12 @@
 /**
  * The access sink: `ProxyContext.record` lands here once per finished request or tunnel.
  *
- *   AccessRecord --> metrics.observeRecord --> json (pino) | squid line --> async destination
+ *   AccessRecord --> metrics.observeRecord --> json | squid line --> batched async destination
  *
- * The pino logger and the line formatter are built once; a record costs one serialisation and a queued write.
+ * The line formatter is built once; a record costs one serialisation and a queued write (batched: destination.ts).
  */
 import { appendFileSync } from 'node:fs';
 import type { Config } from '@cuttle/shared';
-import { pino } from 'pino';
 import type { AccessRecord } from '../core/context.js';
 import type { ProxyMetrics } from '../metrics/index.js';
 import { formatSquidLine, toJsonFields } from './access-line.js';
@@ -51,23 +50,20 @@ export async function createAccessSink(
   let write: (entry: AccessRecord) => void;
   if (log.format === 'squid') {
     write = (entry) => {
-      dest.stream.write(`${formatSquidLine(entry, viaParent)}\n`);
+      dest.write(`${formatSquidLine(entry, viaParent)}\n`);
     };
   } else {
-    // No level, pid or hostname: the line is exactly the record's fields. `time` is the record's start time, not
-    // the time of writing; pino's timestamp hook is the first field and (with an empty level) takes no comma.
-    let startTime = 0;
-    const logger = pino(
-      {
-        base: null,
-        formatters: { level: () => ({}) },
-        timestamp: () => `"time":"${new Date(startTime).toISOString()}"`,
-      },
-      dest.stream,
-    );
+    // The line is exactly the record's fields after its start time (not the time of writing), as pino wrote it
+    // before with `base: null` and no level; one native JSON.stringify instead of pino's serialiser (a third less
+    // per line), and the ISO time formatted once per millisecond.
+    let lastTime = Number.NaN;
+    let lastIso = '';
     write = (entry) => {
-      startTime = entry.time;
-      logger.info(toJsonFields(entry));
+      if (entry.time !== lastTime) {
+        lastTime = entry.time;
+        lastIso = new Date(entry.time).toISOString();
+      }
+      dest.write(`{"time":"${lastIso}",${JSON.stringify(toJsonFields(entry)).slice(1)}\n`);
     };
   }
   // A line recorded after close (a tunnel torn down at the very end of a drain) is appended synchronously instead:

@@ -38,6 +38,10 @@ export class ProxyMetrics {
   readonly #reloadOk: client.Gauge;
   readonly #dropped: client.Counter<'action'>;
   readonly #containers: client.Counter<'container' | 'verdict'>;
+  readonly #requestChildren = new Map<string, client.Counter.Internal>();
+  readonly #durationChildren = new Map<string, client.Histogram.Internal<'verdict'>>();
+  readonly #tunnelChildren = new Map<string, client.Histogram.Internal<'close_reason'>>();
+  readonly #bytesChildren = new Map<string, client.Counter.Internal>();
   #activeConnections: () => number = () => 0;
   #activeTunnels: () => number = () => 0;
   #retries: () => number = () => 0;
@@ -168,17 +172,52 @@ export class ProxyMetrics {
 
   /** Counts one finished request or tunnel (called by the access sink). */
   observeRecord(e: AccessRecord): void {
-    this.#requests.inc({ method: methodLabel(e.method), verdict: e.verdict, reason: reasonLabel(e.reason) });
-    const kind = e.method === 'CONNECT' ? 'connect' : 'http';
+    // Label children are looked up once per label set and kept (the sets are few and bounded): prom-client's
+    // inc({labels}) hashes the label object on every call.
+    const method = methodLabel(e.method);
+    const reason = reasonLabel(e.reason);
+    const key = `${method} ${e.verdict} ${reason}`;
+    let requests = this.#requestChildren.get(key);
+    if (requests === undefined) {
+      requests = this.#requests.labels({ method, verdict: e.verdict, reason });
+      this.#requestChildren.set(key, requests);
+    }
+    requests.inc();
+    const connect = e.method === 'CONNECT';
     const seconds = e.durationMs / 1000;
-    if (kind === 'connect')
-      this.#tunnelDuration.observe({ close_reason: closeLabel(e.closeReason) }, seconds);
-    else if (e.method !== '-') this.#duration.observe({ verdict: e.verdict }, seconds);
-    if (e.bytesUp > 0) this.#bytes.inc({ direction: 'up', kind }, e.bytesUp);
-    if (e.bytesDown > 0) this.#bytes.inc({ direction: 'down', kind }, e.bytesDown);
+    if (connect) {
+      const label = closeLabel(e.closeReason);
+      let child = this.#tunnelChildren.get(label);
+      if (child === undefined) {
+        child = this.#tunnelDuration.labels({ close_reason: label });
+        this.#tunnelChildren.set(label, child);
+      }
+      child.observe(seconds);
+    } else if (e.method !== '-') {
+      let child = this.#durationChildren.get(e.verdict);
+      if (child === undefined) {
+        child = this.#duration.labels({ verdict: e.verdict });
+        this.#durationChildren.set(e.verdict, child);
+      }
+      child.observe(seconds);
+    }
+    if (e.bytesUp > 0) this.#bytesChild('up', connect).inc(e.bytesUp);
+    if (e.bytesDown > 0) this.#bytesChild('down', connect).inc(e.bytesDown);
     if (e.reason === 'sni_mismatch') this.#sni.inc();
     if (e.container !== null) this.#containers.inc({ container: e.container, verdict: e.verdict });
     if (e.reason === 'limit_exceeded') this.#dropped.inc({ action: e.status === 0 ? 'drop' : 'reject' });
+  }
+
+  /** The bytes counter's child for a direction and kind, created on first use (no series before any byte). */
+  #bytesChild(direction: 'up' | 'down', connect: boolean): client.Counter.Internal {
+    const kind = connect ? 'connect' : 'http';
+    const key = `${direction} ${kind}`;
+    let child = this.#bytesChildren.get(key);
+    if (child === undefined) {
+      child = this.#bytes.labels({ direction, kind });
+      this.#bytesChildren.set(key, child);
+    }
+    return child;
   }
 
   /** Records one resolution's latency. */
