@@ -5,7 +5,7 @@
  * request that got no response byte, logged and counted; a POST is not retried).
  */
 import * as net from 'node:net';
-import { type ProxyProcess, proxyGet, sendRaw, startProxy, waitForRecord } from '@cuttle/test-support';
+import { type ProxyProcess, proxyGet, sendRaw, startProxy } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpGet, metricsPortOf } from './ops-support.js';
 
@@ -97,7 +97,7 @@ describe('forward: 1xx answers from an origin', () => {
     expect(res.status).toBe(502);
     expect(res.headers['x-cuttle-error']).toBe('bad_response');
     expect(Date.now() - t0).toBeLessThan(5_000);
-    const rec = await waitForRecord(proxy, (r) => r.host === 'up.test');
+    const rec = await proxy.waitForRecord((r) => r.host === 'up.test');
     expect(Date.now() - t0).toBeLessThan(5_000);
     expect(rec).toMatchObject({ status: 502, reason: 'bad_response', verdict: 'error' });
   });
@@ -162,7 +162,7 @@ describe('forward: a pooled connection the origin closes as it is reused', () =>
     // The second request went to the pooled connection 1 (closed there), then once more on connection 2.
     expect(origin.connections).toBe(2);
     expect(origin.heads.filter((h) => h.startsWith('GET /two '))).toHaveLength(2);
-    const rec = await waitForRecord(proxy, (r) => r.path === '/two');
+    const rec = await proxy.waitForRecord((r) => r.path === '/two');
     expect(rec).toMatchObject({ status: 200, verdict: 'allow', retried: true });
     expect(proxy.accessLog().find((r) => r.path === '/one')?.retried).toBeUndefined();
     const text = (await httpGet(metricsPort, '/metrics')).body;
