@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CUTTLE_MAIN } from '@cuttle/test-support';
 import { describe, expect, it } from 'vitest';
 import { cuttle, REPO } from './cli-harness.js';
 
@@ -59,5 +61,23 @@ describe('cuttle usage', () => {
     const r = cuttle('config-reference');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(readFileSync(join(REPO, 'docs/config-reference.md'), 'utf8'));
+  });
+});
+
+describe('cuttle output to a reader that goes away', () => {
+  it('stops quietly, with no stack trace, when stdout is closed (cuttle ... | head)', async () => {
+    // The read end is closed before the CLI writes a byte, so its first write fails with EPIPE.
+    const child = spawn(process.execPath, [CUTTLE_MAIN, 'config-reference'], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 });

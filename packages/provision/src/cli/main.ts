@@ -144,4 +144,11 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that goes away (`cuttle-provision ... | head`) ends the output, not the program with a stack trace: stop
+// quietly with the code so far. Any other stdout failure is a runtime failure (exit 3), said in one line.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE')
+    process.stderr.write(`cuttle-provision: cannot write to stdout: ${err.message}\n`);
+  process.exit(err.code === 'EPIPE' ? (process.exitCode ?? 0) : 3);
+});
 process.exitCode = await main(process.argv.slice(2));

@@ -122,4 +122,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that goes away (`cuttle ... | head`) ends the output, not the program with a stack trace: stop
+// quietly with the code so far. Any other stdout failure is a runtime failure (exit 3), said in one line.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') process.stderr.write(`cuttle: cannot write to stdout: ${err.message}\n`);
+  process.exit(err.code === 'EPIPE' ? (process.exitCode ?? 0) : 3);
+});
 process.exitCode = await main(process.argv.slice(2));
