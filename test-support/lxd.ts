@@ -131,5 +131,8 @@ export async function deleteContainer(name: string): Promise<void> {
 
 /** Runs a command inside a container (busybox applets). */
 export function execIn(name: string, cmd: string[], timeoutMs?: number) {
-  return lxc(['exec', name, '--', ...cmd], timeoutMs);
+  // LXD 5.0's non-interactive exec can report the exit before it has relayed the last output of a command that
+  // ends at once (seen under load: busybox wget exits 1 with its "Connection refused" line lost). A short pause
+  // before the exit, keeping the command's own code, lets the output arrive first.
+  return lxc(['exec', name, '--', 'sh', '-c', '"$@"; rc=$?; sleep 0.1; exit $rc', 'sh', ...cmd], timeoutMs);
 }
