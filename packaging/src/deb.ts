@@ -5,6 +5,7 @@
  *   /usr/lib/cuttle/node                           the pinned Node 24 (packaging/node-runtime.json)
  *   /usr/lib/cuttle/cuttle.mjs, cuttle-provision.mjs   the bundles (no node_modules)
  *   /lib/systemd/system/cuttle.service             the unit (installed disabled; provisioning adds a drop-in)
+ *   /lib/systemd/system/cuttle-identity.service    the identity watcher's unit (installed disabled; apply enables it)
  *   /etc/logrotate.d/cuttle                        the one conffile: rotates /var/log/cuttle/*.log, then SIGUSR1
  *   /usr/share/doc/cuttle/                         copyright, changelog, docs, examples/
  *   /usr/share/man/man1/                           cuttle.1, cuttle-provision.1
@@ -19,10 +20,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   PACKAGE_CLI,
+  PACKAGE_IDENTITY_UNIT_NAME,
   PACKAGE_NODE,
   PACKAGE_PROVISION_CLI,
   PACKAGE_UNIT_DIR,
   PACKAGE_UNIT_NAME,
+  renderIdentityUnit,
   renderPackageUnit,
 } from '@cuttle/provision';
 import { bundleClis } from './bundle.js';
@@ -124,6 +127,7 @@ export async function buildDeb(options: DebOptions): Promise<string> {
     t.write('usr/bin/cuttle', wrapper(PACKAGE_CLI), 0o755);
     t.write('usr/bin/cuttle-provision', wrapper(PACKAGE_PROVISION_CLI), 0o755);
     t.write(`${PACKAGE_UNIT_DIR.slice(1)}/${PACKAGE_UNIT_NAME}`, renderPackageUnit());
+    t.write(`${PACKAGE_UNIT_DIR.slice(1)}/${PACKAGE_IDENTITY_UNIT_NAME}`, renderIdentityUnit());
     t.write('etc/logrotate.d/cuttle', readFileSync(join(ROOT, 'packaging/debian/logrotate')));
     const doc = 'usr/share/doc/cuttle';
     t.write(

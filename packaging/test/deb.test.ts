@@ -148,6 +148,7 @@ describe.skipIf(skipUnless(NEEDS))('the Debian package', () => {
       './usr/bin/cuttle-provision',
       './usr/lib/cuttle/node',
       './lib/systemd/system/cuttle.service',
+      './lib/systemd/system/cuttle-identity.service',
       './etc/logrotate.d/cuttle',
       './usr/share/doc/cuttle/examples/host.yaml',
       './usr/share/doc/cuttle/copyright',
@@ -309,6 +310,21 @@ describe.skipIf(skipUnless(NEEDS))('the Debian package', () => {
     rmSync(join(root, 'etc/systemd/system/cuttle.service.d'), { recursive: true });
   });
 
+  it('the identity watcher unit passes systemd-analyze verify, runs the installed CLI on host.yaml, is not enabled', () => {
+    const v = inRoot(root, ['systemd-analyze', 'verify', '/lib/systemd/system/cuttle-identity.service']);
+    expect(v.stderr).toBe('');
+    expect(v.code).toBe(0);
+    const unit = readFileSync(join(root, 'lib/systemd/system/cuttle-identity.service'), 'utf8');
+    const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1]?.split(' ') ?? [];
+    expect(exec.slice(2)).toEqual(['identity', '--watch', '--config', '/etc/cuttle/host.yaml']);
+    // The installed command accepts exactly these arguments (a socket-mode host.yaml without a map: nothing to do).
+    writeFileSync(join(root, 'tmp/host.yaml'), 'mode: socket\n');
+    const r = inRoot(root, [...exec.slice(0, 4), '--config', '/tmp/host.yaml']);
+    expect(r.stderr).toContain('/tmp/host.yaml: nothing to keep in step');
+    expect(r.code).toBe(2);
+    expect(snapshot(root).filter((f) => f.includes('wants/cuttle-identity'))).toEqual([]);
+  });
+
   describe('maintainer scripts, with systemd stand-ins that record their calls', () => {
     let before: string[] = [];
     const calls = (): string => {
@@ -358,7 +374,8 @@ describe.skipIf(skipUnless(NEEDS))('the Debian package', () => {
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(calls()).toBe(
-        'systemctl --system daemon-reload\ndeb-systemd-invoke try-restart cuttle.service\n',
+        'systemctl --system daemon-reload\ndeb-systemd-invoke try-restart cuttle-identity.service\n' +
+          'deb-systemd-invoke try-restart cuttle.service\n',
       );
       expect(inRoot(root, ['cuttle', '--version']).stdout).toBe(`cuttle ${BUMPED}\n`);
       expect(readFileSync(join(root, 'etc/cuttle/cuttle.yaml'), 'utf8')).toContain('origin.test');
@@ -369,7 +386,10 @@ describe.skipIf(skipUnless(NEEDS))('the Debian package', () => {
       writeFileSync(join(root, STUB_LOG), '');
       const r = inRoot(root, ['dpkg', '-r', 'cuttle']);
       expect(r.code).toBe(0);
-      expect(calls()).toBe('deb-systemd-invoke stop cuttle.service\nsystemctl --system daemon-reload\n');
+      expect(calls()).toBe(
+        'deb-systemd-invoke stop cuttle.service\ndeb-systemd-invoke stop cuttle-identity.service\n' +
+          'systemctl --system daemon-reload\n',
+      );
       expect(r.stderr).toContain('cuttle-provision remove --config /etc/cuttle/host.yaml');
       expect(readFileSync(join(root, 'etc/cuttle/host.yaml'), 'utf8')).toContain('origin.test');
     });

@@ -1,10 +1,14 @@
 /**
  * `cuttle-provision identity --socket-dir DIR [--device NAME]`: bad usage is refused with exit 2 and a message
- * naming the option, before LXD is asked (the socket given does not exist).
+ * naming the option, before LXD is asked (the socket given does not exist). `identity --config host.yaml` (what
+ * cuttle-identity.service runs) takes its arguments from host.yaml.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const NO_LXD = '/nonexistent/cpc-lxd.socket';
@@ -36,5 +40,48 @@ describe('identity --socket-dir usage', () => {
   it('with good options, fails only on LXD (exit 3)', () => {
     const r = run(['--map', '/nonexistent/cpc-map.json', '--socket', NO_LXD, '--socket-dir', '/run/cpc']);
     expect(r.code).toBe(3);
+  });
+});
+
+describe('identity --config host.yaml (the cuttle-identity.service command)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cpc-idcfg-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const host = (name: string, text: string): string => {
+    const f = join(dir, name);
+    writeFileSync(f, text);
+    return f;
+  };
+
+  it('a bad host.yaml is exit 2 naming file:line and the key', () => {
+    const f = host('bad.yaml', 'mode: bridge\nfirewall: { table: 9bad }\n');
+    const r = run(['--config', f]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${f}:2:`);
+    expect(r.stderr).toContain('firewall.table');
+  });
+
+  it('a host with neither a guard nor an identity map is exit 2: nothing to keep in step', () => {
+    const f = host('socket.yaml', 'mode: socket\n');
+    const r = run(['--config', f]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${f}: nothing to keep in step`);
+  });
+
+  it("takes the guard, the map and LXD's socket from host.yaml (fails only on that socket, exit 3)", () => {
+    const map = join(dir, 'identity.json');
+    const f = host(
+      'bridge.yaml',
+      `lxd_socket: ${NO_LXD}\nproxy: { settings: { identity: { map_file: ${map} } } }\n`,
+    );
+    const r = run(['--config', f]);
+    expect(r.stderr).toContain(NO_LXD);
+    expect(r.code).toBe(3);
+  });
+
+  it('a flag given as well wins over host.yaml', () => {
+    const f = host('flag.yaml', `lxd_socket: ${NO_LXD}\n`);
+    const r = run(['--config', f, '--guard-table', 'no-dash']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--guard-table no-dash: not an nftables table name');
   });
 });

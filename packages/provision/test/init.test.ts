@@ -164,11 +164,26 @@ describe('without systemd', () => {
     expect(manualStartCommands(both, '/tmp/r')).toEqual([
       '/usr/sbin/nft -f /tmp/r/etc/cuttle/cuttle.nft',
       'mkdir -p /run/cuttle',
+      'cuttle-provision identity --watch --config /etc/cuttle/host.yaml &',
       '/usr/lib/cuttle/node /usr/lib/cuttle/cuttle.mjs run --config /tmp/r/etc/cuttle/cuttle.yaml',
     ]);
     expect(manualStartCommands(loadHostConfig('mode: socket\n', 'h.yaml'))).toEqual([
       'mkdir -p /run/cuttle',
       '/usr/lib/cuttle/node /usr/lib/cuttle/cuttle.mjs run --config /etc/cuttle/cuttle.yaml',
     ]);
+  });
+
+  it('the identity watcher runs before the proxy where host.yaml has a guard or an identity map', () => {
+    const map = loadHostConfig(
+      'mode: socket\nproxy: {settings: {identity: {map_file: /run/cuttle/id.json, socket_dir: /run/cuttle/c}}}\n',
+      'h.yaml',
+    );
+    expect(manualStartCommands(map, '/', '/srv/host.yaml')).toEqual([
+      'mkdir -p /run/cuttle',
+      'cuttle-provision identity --watch --config /srv/host.yaml &',
+      '/usr/lib/cuttle/node /usr/lib/cuttle/cuttle.mjs run --config /etc/cuttle/cuttle.yaml',
+    ]);
+    const noLoad = loadHostConfig('firewall: {load: false}\n', 'h.yaml');
+    expect(manualStartCommands(noLoad).join('\n')).not.toContain('identity');
   });
 });

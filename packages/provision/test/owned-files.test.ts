@@ -19,7 +19,7 @@ import { hostConfigSchema } from '../src/host-config/schema.js';
 import { writeFileAtomic } from '../src/internal/atomic-file.js';
 import { renderCloudInit } from '../src/render/cloud-init.js';
 import { renderProxyConfig } from '../src/render/proxy-config.js';
-import { renderPackageUnit, renderUnitDropIn } from '../src/render/systemd-unit.js';
+import { renderIdentityUnit, renderPackageUnit, renderUnitDropIn } from '../src/render/systemd-unit.js';
 import { applyPlans, systemEffects } from '../src/resources/apply.js';
 import { ownedFiles, planFile, planFileRemoval } from '../src/resources/owned-files.js';
 import { filesUnder, hostFacts } from './helpers/facts.js';
@@ -157,6 +157,41 @@ describe.skipIf(skipUnless({ commands: ['systemd-analyze'] }))('the systemd unit
     if (m?.[1] === undefined) throw new Error(`no exposure level in: ${r.stdout}${r.stderr}`);
     return Number(m[1]);
   }
+
+  // The watcher the drop-in Wants=, with this machine's Node and a stand-in CLI (verify checks both exist).
+  const watcher = join(unitDir, 'cuttle-identity.service');
+  writeFileSync(
+    watcher,
+    renderIdentityUnit()
+      .replace('/usr/lib/cuttle/node', process.execPath)
+      .replace('/usr/lib/cuttle/cuttle-provision.mjs', cli),
+  );
+
+  it('the identity watcher unit passes systemd-analyze verify, runs identity --watch on host.yaml, as root', () => {
+    const r = spawnSync('systemd-analyze', ['verify', watcher], { encoding: 'utf8', cwd: unitDir });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const text = renderIdentityUnit();
+    expect(text).toContain(
+      'ExecStart=/usr/lib/cuttle/node /usr/lib/cuttle/cuttle-provision.mjs identity --watch --config /etc/cuttle/host.yaml\n',
+    );
+    expect(text).toContain('Before=cuttle.service\n');
+    expect(text).toContain('Restart=on-failure\n');
+    expect(text).toContain('CapabilityBoundingSet=CAP_NET_ADMIN CAP_DAC_OVERRIDE\n');
+    expect(text).not.toMatch(/^(User|DynamicUser)=/m);
+    expect(readFileSync(dropIn, 'utf8')).toContain('Wants=cuttle-identity.service\n');
+  });
+
+  it('the watcher is hardened: rated below the bare unit by systemd-analyze security', () => {
+    const bare = join(unitDir, 'bare-identity.service');
+    writeFileSync(
+      bare,
+      readFileSync(watcher, 'utf8').replace(/CapabilityBoundingSet=[\s\S]*\n\[Install\]/, '[Install]'),
+    );
+    const hardened = exposure(watcher);
+    expect(hardened).toBeLessThan(exposure(bare) - 3);
+    expect(hardened).toBeLessThan(5);
+  });
 
   it('passes systemd-analyze verify with the drop-in next to it', () => {
     const r = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8', cwd: unitDir });

@@ -252,6 +252,39 @@ describe('planning rules, one row each', () => {
       },
     },
     {
+      name: 'systemd as PID 1 with the bridge guard: the identity watcher is enabled and restarted',
+      facts: hostFacts({ systemd: true }),
+      id: 'unit cuttle-identity.service',
+      expect: {
+        action: 'update',
+        steps: [
+          { kind: 'run', argv: ['systemctl', 'daemon-reload'] },
+          { kind: 'run', argv: ['systemctl', 'enable', 'cuttle-identity.service'] },
+          { kind: 'run', argv: ['systemctl', 'restart', 'cuttle-identity.service'] },
+        ],
+      },
+    },
+    {
+      name: 'socket mode with an identity map (per-container sockets): the watcher too',
+      facts: hostFacts({ systemd: true }),
+      extra: {
+        mode: 'socket',
+        proxy: { settings: { identity: { map_file: '/run/cuttle/id.json', socket_dir: '/run/cuttle/c' } } },
+      },
+      id: 'unit cuttle-identity.service',
+      expect: { action: 'update' },
+    },
+    {
+      name: "the proxy's drop-in wants the watcher where there is one",
+      facts: hostFacts(),
+      id: 'file /etc/systemd/system/cuttle.service.d/cuttle-provision.conf',
+      expect: {
+        changes: [
+          expect.objectContaining({ to: expect.stringContaining('+ Wants=cuttle-identity.service\n') }),
+        ],
+      },
+    },
+    {
       name: 'a missing Node blocks the plan, naming proxy.node',
       facts: hostFacts({ paths: { '/usr/lib/cuttle/node': false } }),
       id: 'unit runtime',
@@ -306,6 +339,26 @@ describe('planning rules, one row each', () => {
     expect(find(planHost(converged, config).plans, 'nftables inet t9').action).toBe('none');
     const noLoad = planHost(hostFacts(), cfg({ firewall: { load: false } }));
     expect(noLoad.plans.map((p) => p.id)).not.toContain('nftables inet t9');
+  });
+
+  it('the watcher is planned before the proxy, only after a change, only where there is something to watch', () => {
+    const ids = (facts: HostFacts, c = config) => planHost(facts, c).plans.map((p) => p.id);
+    const first = ids(hostFacts({ systemd: true }));
+    expect(first.indexOf('unit cuttle-identity.service')).toBeGreaterThan(-1);
+    expect(first.indexOf('unit cuttle-identity.service')).toBeLessThan(first.indexOf('unit cuttle.service'));
+    expect(ids(hostFacts())).not.toContain('unit cuttle-identity.service');
+    expect(ids(hostFacts({ systemd: true }), cfg({ mode: 'socket' }))).not.toContain(
+      'unit cuttle-identity.service',
+    );
+    expect(ids(hostFacts({ systemd: true }), cfg({ firewall: { load: false } }))).not.toContain(
+      'unit cuttle-identity.service',
+    );
+    // Converged files: nothing to restart.
+    const files: Record<string, { content: string; mode: number }> = {};
+    for (const p of planHost(hostFacts({ systemd: true }), config).plans)
+      for (const s of p.steps ?? [])
+        if (s.kind === 'write-file') files[s.path] = { content: s.content, mode: s.mode };
+    expect(ids(hostFacts({ systemd: true, files }))).not.toContain('unit cuttle-identity.service');
   });
 
   it('a whole unit an older version wrote is removed (only if ours) and the unit reloaded', () => {
@@ -444,6 +497,9 @@ describe('planRemoval', () => {
       'file /etc/cuttle/cuttle.yaml',
       'file /etc/systemd/system/cuttle.service.d/cuttle-provision.conf',
       'nftables inet t9',
+    ]);
+    expect(find(plans, 'unit cuttle.service').steps).toEqual([
+      { kind: 'run', argv: ['systemctl', 'disable', '--now', 'cuttle.service', 'cuttle-identity.service'] },
     ]);
     expect(find(plans, 'file /etc/cuttle/t9.nft').note).toBe('kept: not written by cuttle-provision');
     expect(find(plans, 'nftables inet t9').steps).toEqual([

@@ -1,5 +1,6 @@
 /** What every command needs: parsed options, the loaded host.yaml and an LXD client. */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { loadHostConfig } from '../host-config/load-host-config.js';
@@ -23,6 +24,8 @@ export const COMMON_OPTIONS = {
 
 export interface CommandContext {
   readonly config: HostConfig;
+  /** `--config`'s path, absolute. */
+  readonly configFile: string;
   readonly root: string;
   readonly json: boolean;
   readonly instance: string | undefined;
@@ -81,6 +84,7 @@ export function parseCommandArgs(
       };
       return {
         config,
+        configFile: resolve(file),
         root,
         json: values.json === true,
         instance: typeof values.instance === 'string' ? values.instance : undefined,

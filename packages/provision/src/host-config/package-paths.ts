@@ -17,3 +17,7 @@ export const PACKAGE_UNIT_DIR = '/lib/systemd/system';
 export const PACKAGE_UNIT_NAME = 'cuttle.service';
 /** The drop-in's file name inside `UNIT.d/`. */
 export const UNIT_DROP_IN_NAME = 'cuttle-provision.conf';
+/** The packaged unit running the identity watcher (`cuttle-provision identity --watch --config HOST`). */
+export const PACKAGE_IDENTITY_UNIT_NAME = 'cuttle-identity.service';
+/** The host.yaml the packaged watcher unit reads (`cuttle-provision init` writes it there). */
+export const PACKAGE_HOST_CONFIG_FILE = '/etc/cuttle/host.yaml';

@@ -6,15 +6,26 @@
  * supervisor as an unprivileged user that can read the config (and own the socket directory).
  */
 import { dirname, join } from 'node:path';
+import { PACKAGE_HOST_CONFIG_FILE } from '../host-config/package-paths.js';
 import { type HostConfig, usesBridge, usesSocket } from '../host-config/schema.js';
+import { needsWatcher } from '../identity/host-args.js';
 import { NFT_PATH } from './systemd-unit.js';
 
-/** The commands, in order; the last one runs the proxy (paths under `root`). */
-export function manualStartCommands(config: HostConfig, root = '/'): string[] {
+/**
+ * The commands, in order; the last one runs the proxy (paths under `root`). Where the host has a bridge guard or
+ * an identity map, the identity watcher (cuttle-identity.service's command, reading `hostFile`) runs in the
+ * background before the proxy: without it a container started later stays cut off by the guard.
+ */
+export function manualStartCommands(
+  config: HostConfig,
+  root = '/',
+  hostFile = PACKAGE_HOST_CONFIG_FILE,
+): string[] {
   const out: string[] = [];
   if (usesBridge(config) && config.firewall.load)
     out.push(`${NFT_PATH} -f ${join(root, config.firewall.file)}`);
   if (usesSocket(config)) out.push(`mkdir -p ${dirname(config.socket.path)}`);
+  if (needsWatcher(config)) out.push(`cuttle-provision identity --watch --config ${hostFile} &`);
   out.push(`${config.proxy.node} ${config.proxy.cli} run --config ${join(root, config.proxy.config_file)}`);
   return out;
 }

@@ -13,10 +13,15 @@ import { dirname, join } from 'node:path';
 import {
   PACKAGE_CLI,
   PACKAGE_CONFIG_FILE,
+  PACKAGE_HOST_CONFIG_FILE,
+  PACKAGE_IDENTITY_UNIT_NAME,
   PACKAGE_NODE,
+  PACKAGE_PROVISION_CLI,
+  PACKAGE_UNIT_NAME,
   UNIT_DROP_IN_NAME,
 } from '../host-config/package-paths.js';
 import { type HostConfig, usesBridge, usesSocket } from '../host-config/schema.js';
+import { needsWatcher } from '../identity/host-args.js';
 import { MANAGED_HEADER } from './managed-header.js';
 
 /** Where `nft` is on Debian. */
@@ -114,6 +119,63 @@ WantedBy=multi-user.target
 }
 
 /**
+ * The unit the package installs as /lib/systemd/system/cuttle-identity.service: the identity watcher
+ * (`cuttle-provision identity --watch --config /etc/cuttle/host.yaml`), which keeps the bridge guard's sets, the
+ * identity map and the per-container proxy devices in step with LXD between applies. Installed disabled; `apply`
+ * enables and (re)starts it where host.yaml has a guard or an identity map, and the proxy's drop-in `Wants=` it.
+ * It runs as root: LXD's socket is root's, and `nft` needs CAP_NET_ADMIN (the only capability besides
+ * CAP_DAC_OVERRIDE, for a map directory another user owns, such as the proxy's /run/cuttle). It reaches LXD over
+ * AF_UNIX and the kernel over AF_NETLINK only; ProtectSystem=full, not strict, because the map's directory is
+ * host.yaml's choice.
+ */
+export function renderIdentityUnit(): string {
+  return `# Installed by the cuttle package: keeps cuttle's bridge guard, identity map and per-container sockets in step
+# with LXD. cuttle-provision apply enables it; local changes: systemctl edit cuttle-identity.
+[Unit]
+Description=cuttle identity watcher (bridge guard sets, identity map, per-container proxy devices)
+After=network.target
+Before=${PACKAGE_UNIT_NAME}
+ConditionPathExists=${PACKAGE_HOST_CONFIG_FILE}
+
+[Service]
+Type=exec
+ExecStart=${PACKAGE_NODE} ${PACKAGE_PROVISION_CLI} identity --watch --config ${PACKAGE_HOST_CONFIG_FILE}
+Restart=on-failure
+RestartSec=5s
+CapabilityBoundingSet=CAP_NET_ADMIN CAP_DAC_OVERRIDE
+AmbientCapabilities=
+NoNewPrivileges=yes
+PrivateTmp=yes
+PrivateDevices=yes
+PrivateMounts=yes
+ProtectSystem=full
+ProtectHome=yes
+ProtectHostname=yes
+ProtectClock=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectProc=invisible
+RestrictAddressFamilies=AF_UNIX AF_NETLINK
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+RemoveIPC=yes
+UMask=0022
+DevicePolicy=closed
+KeyringMode=private
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallFilter=~@resources @mount @swap @reboot @raw-io @module @obsolete @cpu-emulation @debug
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+/**
  * The drop-in's text: the host's values over the packaged unit. Node, CLI and config path are repeated only when
  * host.yaml names others than the package's (an empty `ExecStart=` first resets the packaged command).
  */
@@ -125,7 +187,9 @@ export function renderUnitDropIn(config: HostConfig): string {
     ...(bridge ? [`the LXD bridge ${config.bridge.name}`] : []),
     ...(usesSocket(config) ? [`LXD proxy devices on ${config.socket.path}`] : []),
   ].join(' and ');
-  const deps = bridge ? `After=${dev}\nBindsTo=${dev}\n` : '';
+  const deps = `${bridge ? `After=${dev}\nBindsTo=${dev}\n` : ''}${
+    needsWatcher(config) ? `Wants=${PACKAGE_IDENTITY_UNIT_NAME}\n` : ''
+  }`;
   const condition = cfg === PACKAGE_CONFIG_FILE ? '' : `ConditionPathExists=\nConditionPathExists=${cfg}\n`;
   const loadTable =
     bridge && config.firewall.load ? `ExecStartPre=+${NFT_PATH} -f ${config.firewall.file}\n` : '';

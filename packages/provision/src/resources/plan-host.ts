@@ -6,7 +6,9 @@
  * the LXD proxy device.
  */
 import { join } from 'node:path';
+import { PACKAGE_IDENTITY_UNIT_NAME } from '../host-config/package-paths.js';
 import { type HostConfig, managedProfiles, usesBridge } from '../host-config/schema.js';
+import { needsWatcher } from '../identity/host-args.js';
 import { unitDropInPath } from '../render/systemd-unit.js';
 import { planBridge } from './bridge.js';
 import type { HostFacts } from './facts.js';
@@ -106,6 +108,20 @@ export function planHost(facts: HostFacts, config: HostConfig): HostPlan {
     if (guard !== null && (guard.action !== 'none' || facts.lxd.instances.length > 0)) plans.push(guard);
   }
   const unit = config.unit.name;
+  // The watcher reads host.yaml at start: (re)started whenever a file generated from it changed. Before the proxy.
+  const watcher = PACKAGE_IDENTITY_UNIT_NAME;
+  if (facts.systemd && needsWatcher(config) && filePlans.some((p) => p.action !== 'none')) {
+    plans.push({
+      id: `unit ${watcher}`,
+      action: 'update',
+      changes: [{ key: 'state', from: undefined, to: 'enabled, (re)started' }],
+      steps: [
+        { kind: 'run', argv: ['systemctl', 'daemon-reload'] },
+        { kind: 'run', argv: ['systemctl', 'enable', watcher] },
+        { kind: 'run', argv: ['systemctl', 'restart', watcher] },
+      ],
+    });
+  }
   if (facts.systemd && (legacy.action !== 'none' || changed(unitDropInPath(config)))) {
     plans.push({
       id: `unit ${unit}`,
@@ -141,7 +157,18 @@ export function planRemoval(
       id: `unit ${config.unit.name}`,
       action: 'delete',
       changes: [{ key: 'state', from: 'installed', to: 'stopped, disabled' }],
-      steps: [{ kind: 'run', argv: ['systemctl', 'disable', '--now', config.unit.name] }],
+      steps: [
+        {
+          kind: 'run',
+          argv: [
+            'systemctl',
+            'disable',
+            '--now',
+            config.unit.name,
+            ...(needsWatcher(config) ? [PACKAGE_IDENTITY_UNIT_NAME] : []),
+          ],
+        },
+      ],
     });
   }
   const keep = options.keepTables === true;

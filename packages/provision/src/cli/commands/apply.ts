@@ -50,6 +50,7 @@ export async function applyCommand(ctx: CommandContext): Promise<number> {
       `No unit was started (${why}). To run the proxy without systemd:\n${manualStartCommands(
         ctx.config,
         ctx.root,
+        ctx.configFile,
       )
         .map((c) => `  ${c}\n`)
         .join('')}`,

@@ -1,15 +1,21 @@
 /**
  * `cuttle-provision identity --map FILE [--watch] [--socket PATH] [--socket-dir DIR [--device NAME]]`: writes the container identity map the proxy
- * follows (`identity.map_file` in its config). Runs as its own unit so the proxy never needs the LXD socket, whose
- * access is root-equivalent. Without --watch it writes once and exits.
+ * follows (`identity.map_file` in its config). Runs as its own unit (cuttle-identity.service, which passes
+ * `--config /etc/cuttle/host.yaml` and nothing else) so the proxy never needs the LXD socket, whose access is
+ * root-equivalent. Without --watch it writes once and exits.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { ConfigError } from '@cuttle/shared';
 import { LxdApiError, LxdUnreachableError } from '../../errors.js';
+import { loadHostConfig } from '../../host-config/load-host-config.js';
+import { watcherArgs } from '../../identity/host-args.js';
 import { syncIdentityMap, watchIdentityMap } from '../../identity/watch.js';
 import { LxdClient } from '../../lxd/client.js';
+import { generatedConfigChecks } from '../../render/proxy-config.js';
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from '../exit-codes.js';
 
-export const IDENTITY_HELP = `usage: cuttle-provision identity [--map FILE] [--watch] [--socket PATH]
+export const IDENTITY_HELP = `usage: cuttle-provision identity [--config host.yaml] [--map FILE] [--watch] [--socket PATH]
                                   [--socket-dir DIR [--device NAME]]
                                   [--guard-table NAME --guard-bridge BRIDGE]
 
@@ -30,6 +36,10 @@ link-local address of every NIC on BRIDGE, so a container LXD has just given a N
 left is not; a frame from a NIC the sets do not hold is dropped meanwhile. Those NICs (with
 security.mac_filtering) are then marked filtered in the map: the proxy may grant by container.
 
+  -c, --config FILE   take the rest from host.yaml: --map and --socket-dir from proxy.settings.identity
+                  (map_file, socket_dir), --device from socket.device, the guard from firewall.table and
+                  bridge.name (mode bridge with firewall.load), --socket from lxd_socket; a flag given as well wins.
+                  What cuttle-identity.service runs.
   --map FILE      the map file (the proxy's identity.map_file)
   --watch         keep it current until stopped
   --socket PATH   LXD's unix socket (default: discovered)
@@ -49,6 +59,7 @@ const say = (line: string): void => {
 /** Runs the command; resolves with the exit code. */
 export async function identityCommand(argv: string[]): Promise<number> {
   let values: {
+    config?: string;
     map?: string;
     watch?: boolean;
     socket?: string;
@@ -62,6 +73,7 @@ export async function identityCommand(argv: string[]): Promise<number> {
     ({ values } = parseArgs({
       args: argv,
       options: {
+        config: { type: 'string', short: 'c' },
         map: { type: 'string' },
         watch: { type: 'boolean' },
         socket: { type: 'string' },
@@ -83,8 +95,41 @@ export async function identityCommand(argv: string[]): Promise<number> {
     process.stdout.write(IDENTITY_HELP);
     return EXIT_OK;
   }
+  if (values.config !== undefined) {
+    const file = values.config;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      say(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      return EXIT_USAGE;
+    }
+    let host: ReturnType<typeof watcherArgs>;
+    try {
+      host = watcherArgs(loadHostConfig(text, file, { check: generatedConfigChecks }));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      say(`invalid config:\n${err.message}`);
+      return EXIT_USAGE;
+    }
+    if (host.file === undefined && host.guard === undefined) {
+      say(
+        `${file}: nothing to keep in step (no bridge guard: mode socket or firewall.load false; no proxy.settings.identity.map_file)`,
+      );
+      return EXIT_USAGE;
+    }
+    values = {
+      ...(host.file === undefined ? {} : { map: host.file }),
+      ...(host.sockets === undefined ? {} : { 'socket-dir': host.sockets.dir, device: host.sockets.device }),
+      ...(host.guard === undefined
+        ? {}
+        : { 'guard-table': host.guard.table, 'guard-bridge': host.guard.bridge }),
+      ...(host.lxdSocket === undefined ? {} : { socket: host.lxdSocket }),
+      ...values,
+    };
+  }
   if (values.map === undefined && values['guard-table'] === undefined) {
-    say('--map FILE is required (or --guard-table/--guard-bridge alone)');
+    say('--map FILE is required (or --guard-table/--guard-bridge alone, or --config host.yaml)');
     process.stderr.write(IDENTITY_HELP);
     return EXIT_USAGE;
   }
