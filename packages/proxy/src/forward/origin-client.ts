@@ -55,11 +55,31 @@ const BAD_ANSWER = /^bad (response|upgrade)$/;
 /** Errors after which a request that got no response byte on a reused connection may be sent again. */
 const STALE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'CUTTLE_NO_RECONNECT']);
 
-/** Idle connections kept per (address, port, TLS name); more are closed when released. */
+/** Idle connections kept per (address, port, TLS name and CAs); more are closed when released. */
 const MAX_IDLE_PER_KEY = 256;
 
+/**
+ * A number per CA bundle (prepare() builds one per loaded config and hands the same array to every request), part
+ * of an https connection's key: after a reload that changes `tls.ca_file`, a connection verified under the old CAs
+ * is never reused for a request under the new ones; it is left to its idle timeout.
+ */
+const CA_BUNDLE_IDS = new WeakMap<readonly string[], number>();
+let nextCaBundleId = 1;
+
+function caBundleId(ca: readonly string[] | undefined): number {
+  if (ca === undefined) return 0;
+  let id = CA_BUNDLE_IDS.get(ca);
+  if (id === undefined) {
+    id = nextCaBundleId++;
+    CA_BUNDLE_IDS.set(ca, id);
+  }
+  return id;
+}
+
 function keyOf(address: string, port: number, tls: OriginTls | null): string {
-  return tls === null ? `${address} ${port}` : `${address} ${port} ${tls.servername ?? ''} ${tls.host}`;
+  return tls === null
+    ? `${address} ${port}`
+    : `${address} ${port} ${tls.servername ?? ''} ${tls.host} ${caBundleId(tls.ca)}`;
 }
 
 /**
