@@ -8,8 +8,8 @@
 import { dirname, join } from 'node:path';
 import { PACKAGE_HOST_CONFIG_FILE } from '../host-config/package-paths.js';
 import { type HostConfig, usesBridge, usesSocket } from '../host-config/schema.js';
-import { needsWatcher } from '../identity/host-args.js';
 import { NFT_PATH } from './systemd-unit.js';
+import { needsWatcher } from './watcher-args.js';
 
 /**
  * The commands, in order; the last one runs the proxy (paths under `root`). Where the host has a bridge guard or

@@ -21,8 +21,8 @@ import {
   UNIT_DROP_IN_NAME,
 } from '../host-config/package-paths.js';
 import { type HostConfig, usesBridge, usesSocket } from '../host-config/schema.js';
-import { needsWatcher } from '../identity/host-args.js';
 import { MANAGED_HEADER } from './managed-header.js';
+import { needsWatcher } from './watcher-args.js';
 
 /** Where `nft` is on Debian. */
 export const NFT_PATH = '/usr/sbin/nft';

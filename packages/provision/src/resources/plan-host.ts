@@ -8,8 +8,8 @@
 import { join } from 'node:path';
 import { PACKAGE_IDENTITY_UNIT_NAME } from '../host-config/package-paths.js';
 import { type HostConfig, managedProfiles, usesBridge } from '../host-config/schema.js';
-import { needsWatcher } from '../identity/host-args.js';
 import { unitDropInPath } from '../render/systemd-unit.js';
+import { needsWatcher } from '../render/watcher-args.js';
 import { planBridge } from './bridge.js';
 import type { HostFacts } from './facts.js';
 import { GUARD_FAMILIES } from './facts.js';

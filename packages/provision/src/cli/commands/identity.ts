@@ -9,10 +9,10 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '@cuttle/shared';
 import { LxdApiError, LxdUnreachableError } from '../../errors.js';
 import { loadHostConfig } from '../../host-config/load-host-config.js';
-import { watcherArgs } from '../../identity/host-args.js';
 import { syncIdentityMap, watchIdentityMap } from '../../identity/watch.js';
 import { LxdClient } from '../../lxd/client.js';
 import { generatedConfigChecks } from '../../render/proxy-config.js';
+import { watcherArgs } from '../../render/watcher-args.js';
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from '../exit-codes.js';
 
 export const IDENTITY_HELP = `usage: cuttle-provision identity [--config host.yaml] [--map FILE] [--watch] [--socket PATH]

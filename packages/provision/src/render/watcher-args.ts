@@ -7,7 +7,7 @@
 import { loadConfig } from '@cuttle/shared';
 import { stringify } from 'yaml';
 import type { HostConfig } from '../host-config/schema.js';
-import { proxyConfigData } from '../render/proxy-config.js';
+import { proxyConfigData } from './proxy-config.js';
 
 /** The watcher's work on this host; everything absent: there is nothing to keep in step. */
 export interface WatcherArgs {
