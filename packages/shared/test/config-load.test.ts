@@ -1,17 +1,8 @@
-import { ConfigError, loadConfig, parseListenAddress } from '@cuttle/shared';
+import { type ConfigError, loadConfig, parseListenAddress } from '@cuttle/shared';
 import { describe, expect, it } from 'vitest';
+import { configErrorsOf } from './config-errors.js';
 
 const L = 'listen: ["[::1]:3128"]\n';
-
-function errorsOf(text: string): string[] {
-  try {
-    loadConfig(text, 'c.yaml');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).message.split('\n');
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('loadConfig errors name file:line:col and key', () => {
   const rows: [string, string, string[]][] = [
@@ -98,7 +89,7 @@ describe('loadConfig errors name file:line:col and key', () => {
     ],
   ];
   it.each(rows)('%s', (_name, text, expected) => {
-    expect(errorsOf(text)).toEqual(expected);
+    expect(configErrorsOf(text)).toEqual(expected);
   });
 
   it('is a ConfigError with code, issues and cause', () => {

@@ -1,17 +1,8 @@
-import { ConfigError, compilePolicy, loadConfig, PortSet, parsePortSpec } from '@cuttle/shared';
+import { compilePolicy, loadConfig, PortSet, parsePortSpec } from '@cuttle/shared';
 import { describe, expect, it } from 'vitest';
+import { configErrorsOf } from './config-errors.js';
 
 const L = 'listen: ["[::1]:3128"]\nclients: ["::1"]\nallow: [a.test]\n';
-
-function issuesOf(text: string): string[] {
-  try {
-    loadConfig(text, 'c.yaml');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).message.split('\n');
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('port ranges in ports, connect_ports and rules', () => {
   it('"1025-65535" in ports and connect_ports allows the range and nothing below it', () => {
@@ -55,14 +46,14 @@ describe('port ranges in ports, connect_ports and rules', () => {
       'c.yaml:4:33: rules[0].ports[0]: port range "5-1" is empty (LOW above HIGH)',
     ],
   ])('refuses %s with its position', (line, message) => {
-    expect(issuesOf(`${L}${line}\n`)).toEqual([message]);
+    expect(configErrorsOf(`${L}${line}\n`)).toEqual([message]);
   });
 
   it('connect.http_ports must fall inside a connect_ports range', () => {
     expect(() =>
       loadConfig(`${L}connect_ports: ["80-443"]\nconnect:\n  http_ports: [80]\n`, 'c.yaml'),
     ).not.toThrow();
-    expect(issuesOf(`${L}connect_ports: ["81-443"]\nconnect:\n  http_ports: [80]\n`)).toEqual([
+    expect(configErrorsOf(`${L}connect_ports: ["81-443"]\nconnect:\n  http_ports: [80]\n`)).toEqual([
       'c.yaml:6:16: connect.http_ports[0]: port 80 is not in connect_ports, so no CONNECT to it is ever allowed: add it there too',
     ]);
   });
