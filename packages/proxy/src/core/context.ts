@@ -5,7 +5,7 @@
  */
 import type { ClientIdentity, Config, Decision, Policy } from '@cuttle/shared';
 import type { ClientInfo } from './client.js';
-import type { OriginPool } from './origin-pool.js';
+import type { OriginPool, OriginPools } from './origin-pool.js';
 import type { CloseReason, Reason, Verdict } from './outcomes.js';
 import type { ParentProxy } from './parent-proxy.js';
 import type { SelfEndpoints } from './self-endpoints.js';
@@ -59,8 +59,8 @@ export type ResolveResult =
  * module singleton, so two instances in one process (tests) share nothing.
  */
 export interface ProxyInstance {
-  /** The keep-alive pool to plain-HTTP and https origins and to a parent proxy (closed when the instance stops). */
-  readonly origins: OriginPool;
+  /** Its origin pools (one per config in use; all closed when the instance stops). */
+  readonly origins: OriginPools;
   /** The established tunnels, counted by the metrics and closed by a drain that runs out of time. */
   readonly tunnels: TunnelRegistry;
   /**
@@ -80,8 +80,11 @@ export interface ProxyContext {
   readonly policy: Policy;
   /** The parent proxy of `upstream`, or null (direct). */
   readonly parent: ParentProxy | null;
-  /** The CAs https origins are verified against (system CAs plus `tls.ca_file`), or null for the system CAs. */
-  readonly caBundle: readonly string[] | null;
+  /**
+   * This config's keep-alive pool to plain-HTTP and https origins and to a parent proxy (its TLS settings: the CAs
+   * of `tls.ca_file`); retired when a reload replaces the context.
+   */
+  readonly origins: OriginPool;
   /** Resolves a normalised name (static `dns.hosts` first, cached for TTL) or passes an IP literal through the guard. */
   resolve(host: string, hostKind: Decision['hostKind']): Promise<ResolveResult>;
   /** `resolve`'s answer when it is known without waiting (IP literal, `dns.hosts`, cache), else undefined. */

@@ -1,7 +1,10 @@
 /**
  * What the forward path asks of the origin side (forward/origin-client.ts implements it): send one request to one
  * of a list of checked addresses over a pooled connection, and hear back the head, the body and the end. Types
- * only, so the running instance (core/context.ts) can own a pool without core depending on forward.
+ * only (and the instance's small set of pools, OriginPools), so core never depends on forward.
+ *
+ * One pool per prepared config (its CA bundle fixed): a reload's new context opens a new pool and the old one is
+ * retired, closing its idle connections at once and each busy one when its request ends.
  */
 import type { Readable } from 'node:stream';
 
@@ -11,8 +14,6 @@ export interface OriginTls {
   readonly host: string;
   /** SNI: the DNS name, or null for an IP literal (SNI carries names only). */
   readonly servername: string | null;
-  /** CA certificates (PEM), or undefined for Node's bundled roots. */
-  readonly ca: readonly string[] | undefined;
 }
 
 /** Where one request may go: the guard's checked addresses (in its order) and the port. */
@@ -59,12 +60,62 @@ export interface OriginCall {
   abort(): void;
 }
 
-/** The pool of origin connections of a running instance. */
+/** The pool of origin connections of one prepared config. */
 export interface OriginPool {
   /** Never throws: every failure reaches `handler.onError`. */
   request(target: OriginTarget, req: OriginRequest, handler: OriginHandler): OriginCall;
-  /** Retries so far (a reused connection failed before any response byte and the request went out again). */
-  readonly retries: number;
+  /** Connections open right now, idle and busy. */
+  readonly connections: number;
+  /**
+   * Its config was replaced: idle connections close now, busy ones when their request ends (none is handed out
+   * again); `onEmpty` runs once no connection is left (at once when there is none).
+   */
+  retire(onEmpty: () => void): void;
   /** Destroys every connection, idle and busy. */
   close(): void;
+}
+
+/** What every pool of an instance counts into (the metrics read it). */
+export interface OriginStats {
+  /** Retries so far (a reused connection failed before any response byte and the request went out again). */
+  retries: number;
+}
+
+/** Opens one pool for a prepared config (lifecycle/prepare.ts builds it with the config's TLS settings). */
+export type OriginPoolFactory = (stats: OriginStats) => OriginPool;
+
+/**
+ * The running instance's origin pools: the current config's, and retired ones until their last connection
+ * closes. `close` (when the instance stops) destroys them all.
+ */
+export class OriginPools {
+  readonly stats: OriginStats = { retries: 0 };
+  readonly #open = new Set<OriginPool>();
+
+  /** A new pool from `factory`, owned by this instance. */
+  open(factory: OriginPoolFactory): OriginPool {
+    const pool = factory(this.stats);
+    this.#open.add(pool);
+    return pool;
+  }
+
+  /** `pool`'s config was replaced: see OriginPool.retire. */
+  retire(pool: OriginPool): void {
+    pool.retire(() => this.#open.delete(pool));
+  }
+
+  /** Pools still holding connections or serving a config (for tests). */
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** Retries over every pool of this instance. */
+  get retries(): number {
+    return this.stats.retries;
+  }
+
+  close(): void {
+    for (const pool of this.#open) pool.close();
+    this.#open.clear();
+  }
 }

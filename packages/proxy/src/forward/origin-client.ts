@@ -15,8 +15,9 @@
  *   response: 1xx other than 102/103 (undici itself refuses 100 and 101 without an upgrade) --> bad_response
  *   a reused connection that fails before any response byte, for a retryable request --> once more, fresh
  *
- * Pools are keyed by (address, port, TLS server name): a connection is only ever reused for a request whose own
- * checked addresses include the one it is connected to, and an https connection only for the name it verified.
+ * Connections are keyed by (address, port, TLS server name): a connection is only ever reused for a request whose
+ * own checked addresses include the one it is connected to, and an https connection only for the name it
+ * verified. One pool per prepared config (its CAs), retired on reload: nothing verified under old CAs is reused.
  */
 import type { Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
@@ -27,6 +28,7 @@ import type {
   OriginHandler,
   OriginPool,
   OriginRequest,
+  OriginStats,
   OriginTarget,
   OriginTls,
 } from '../core/origin-pool.js';
@@ -58,38 +60,34 @@ const STALE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 
 /** Idle connections kept per (address, port, TLS name and CAs); more are closed when released. */
 const MAX_IDLE_PER_KEY = 256;
 
-/**
- * A number per CA bundle (prepare() builds one per loaded config and hands the same array to every request), part
- * of an https connection's key: after a reload that changes `tls.ca_file`, a connection verified under the old CAs
- * is never reused for a request under the new ones; it is left to its idle timeout.
- */
-const CA_BUNDLE_IDS = new WeakMap<readonly string[], number>();
-let nextCaBundleId = 1;
-
-function caBundleId(ca: readonly string[] | undefined): number {
-  if (ca === undefined) return 0;
-  let id = CA_BUNDLE_IDS.get(ca);
-  if (id === undefined) {
-    id = nextCaBundleId++;
-    CA_BUNDLE_IDS.set(ca, id);
-  }
-  return id;
-}
-
 function keyOf(address: string, port: number, tls: OriginTls | null): string {
-  return tls === null
-    ? `${address} ${port}`
-    : `${address} ${port} ${tls.servername ?? ''} ${tls.host} ${caBundleId(tls.ca)}`;
+  return tls === null ? `${address} ${port}` : `${address} ${port} ${tls.servername ?? ''} ${tls.host}`;
+}
+
+/** What a pool is built with (lifecycle/prepare.ts, once per loaded config). */
+export interface OriginClientOptions {
+  /** The CAs https origins are verified against (system CAs plus `tls.ca_file`), or null for Node's bundled roots. */
+  readonly ca: readonly string[] | null;
+  /** The instance's counters, shared by every pool it opens. */
+  readonly stats: OriginStats;
 }
 
 /**
- * The pool of origin connections of a running instance. `request` never throws; `close` destroys every
- * connection (idle and busy).
+ * The pool of origin connections of one prepared config (its CAs fixed: a reload opens a new pool and retires this
+ * one). `request` never throws; `close` destroys every connection (idle and busy).
  */
 export class OriginClient implements OriginPool {
   readonly #idle = new Map<string, Conn[]>();
   readonly #all = new Set<Conn>();
-  retries = 0;
+  readonly #ca: string[] | undefined;
+  /** @internal */
+  readonly stats: OriginStats;
+  #retired: (() => void) | null = null;
+
+  constructor(options: OriginClientOptions) {
+    this.#ca = options.ca === null ? undefined : [...options.ca];
+    this.stats = options.stats;
+  }
 
   /** Sends `req` to one of `target`'s checked addresses. Returns the exchange, whose `abort()` tears it down. */
   request(target: OriginTarget, req: OriginRequest, handler: OriginHandler): OriginExchange {
@@ -105,6 +103,17 @@ export class OriginClient implements OriginPool {
     return n;
   }
 
+  get connections(): number {
+    return this.#all.size;
+  }
+
+  retire(onEmpty: () => void): void {
+    this.#retired = onEmpty;
+    for (const list of [...this.#idle.values()]) for (const conn of [...list]) this.#forget(conn);
+    this.#idle.clear();
+    this.#checkEmpty();
+  }
+
   close(): void {
     for (const c of this.#all) {
       c.dead = true;
@@ -112,6 +121,14 @@ export class OriginClient implements OriginPool {
     }
     this.#all.clear();
     this.#idle.clear();
+    this.#checkEmpty();
+  }
+
+  #checkEmpty(): void {
+    if (this.#retired === null || this.#all.size > 0) return;
+    const onEmpty = this.#retired;
+    this.#retired = () => {};
+    onEmpty();
   }
 
   /** @internal Picks an idle connection (when `reuse`) or opens one, then dispatches. */
@@ -150,7 +167,7 @@ export class OriginClient implements OriginPool {
     }
     let socket: Socket | TLSSocket = tcp.socket;
     if (target.tls !== null) {
-      const secured = await secure(tcp.socket, target.tls, deadline - Date.now());
+      const secured = await secure(tcp.socket, target.tls, this.#ca, deadline - Date.now());
       if (secured instanceof Error) {
         x.fail(secured);
         return;
@@ -203,6 +220,7 @@ export class OriginClient implements OriginPool {
       if (i !== -1) list.splice(i, 1);
       if (list.length === 0) this.#idle.delete(conn.key);
     }
+    this.#checkEmpty();
   }
 
   /** @internal A connection whose request completed and that the origin keeps alive. */
@@ -210,7 +228,8 @@ export class OriginClient implements OriginPool {
     conn.served++;
     if (conn.dead) return;
     let list = this.#idle.get(conn.key);
-    if (!keepAlive || (list !== undefined && list.length >= MAX_IDLE_PER_KEY)) {
+    // A retired pool hands nothing out again: its connections close as their requests end.
+    if (!keepAlive || this.#retired !== null || (list !== undefined && list.length >= MAX_IDLE_PER_KEY)) {
       this.#forget(conn);
       return;
     }
@@ -228,7 +247,12 @@ export class OriginClient implements OriginPool {
 }
 
 /** TLS over a connected socket, certificate and name verified, within `timeoutMs`. */
-function secure(socket: Socket, tls: OriginTls, timeoutMs: number): Promise<TLSSocket | Error> {
+function secure(
+  socket: Socket,
+  tls: OriginTls,
+  ca: string[] | undefined,
+  timeoutMs: number,
+): Promise<TLSSocket | Error> {
   return new Promise((resolve) => {
     if (timeoutMs <= 0) {
       socket.destroy();
@@ -239,7 +263,7 @@ function secure(socket: Socket, tls: OriginTls, timeoutMs: number): Promise<TLSS
       socket,
       host: tls.host,
       ...(tls.servername === null ? {} : { servername: tls.servername }),
-      ...(tls.ca === undefined ? {} : { ca: tls.ca as string[] }),
+      ...(ca === undefined ? {} : { ca }),
       rejectUnauthorized: true,
       ALPNProtocols: ['http/1.1'],
     });
@@ -375,7 +399,7 @@ export class OriginExchange implements Dispatcher.DispatchHandler, OriginCall {
       (code === 'CUTTLE_NO_RECONNECT' || (reused && this.req.retryable))
     ) {
       this.#retried = true;
-      this.#pool.retries++;
+      this.#pool.stats.retries++;
       this.#handler.onRetry();
       this.#pool.start(this, false);
       return;

@@ -3,7 +3,7 @@
  *
  *   headers: end-to-end only (Upgrade and Expect never go upstream), Host from the target, Via/X-Forwarded-For
  *            only if configured, Proxy-Authorization of the parent
- *   ctx.instance.origins.request(checked addresses only, pooled; forward/origin-client.ts)
+ *   ctx.origins.request(checked addresses only, pooled; forward/origin-client.ts)
  *     --connect deadline--> 504 | --refused on every address--> 502 | --TLS not verified--> 502 upstream_tls
  *   request body --streamed with backpressure (idle timer: 408 + close)--> upstream
  *   response --framing check--> 502 (connection discarded) | writeHead(end-to-end headers) --write/drain--> client
@@ -183,18 +183,14 @@ export function sendUpstream(
   if (parent !== null && parent.authorization !== null)
     headers.push('Proxy-Authorization', parent.authorization);
 
-  // The CA bundle was built when the config was prepared: nothing here reads a file.
+  // The pool's CA bundle was built when the config was prepared: nothing here reads a file.
   const originTls: OriginTls | null = tls
-    ? {
-        host: dest.host,
-        servername: dest.hostKind === 'name' ? dest.host : null,
-        ca: ctx.caBundle ?? undefined,
-      }
+    ? { host: dest.host, servername: dest.hostKind === 'name' ? dest.host : null }
     : null;
   const method = req.method ?? 'GET';
   const withBody = hasRequestBody(req.headers);
   const relay = new Relay(ctx, req, res, x, tls);
-  x.call = ctx.instance.origins.request(
+  x.call = ctx.origins.request(
     { addresses, port: parent === null ? dest.port : parent.port, tls: originTls },
     {
       method,

@@ -4,14 +4,17 @@
  *
  *   config + files read at load --> policy (compiled once: the whole decision)
  *                                   parent proxy (`upstream`, parsed once)
- *                                   CA bundle (system CAs + `tls.ca_file`), handed to the origin pool per request
+ *                                   origin pool factory (TLS: system CAs + `tls.ca_file`, read at load)
  *
- * The origin pool itself (forward/origin-client.ts) belongs to the running instance (ProxyInstance.origins): its
- * connections are keyed by checked address, port and TLS name, so it serves every prepared config.
+ * The pools themselves belong to the running instance (ProxyInstance.origins): the context built for this config
+ * opens one from `openOrigins`, and a reload that replaces the context retires it (idle connections close at once,
+ * busy ones when their request ends), so no connection verified under one config's CAs serves another's request.
  */
 import { rootCertificates } from 'node:tls';
 import { type Config, compilePolicy, type Policy } from '@cuttle/shared';
+import type { OriginPoolFactory, OriginStats } from '../core/origin-pool.js';
 import type { ParentProxy } from '../core/parent-proxy.js';
+import { OriginClient } from '../forward/origin-client.js';
 import { parentProxyOf } from '../upstream/parent-proxy.js';
 import { type ConfigFiles, NO_FILES } from './load-config-file.js';
 
@@ -20,8 +23,8 @@ export interface PreparedConfig {
   readonly config: Config;
   readonly policy: Policy;
   readonly parent: ParentProxy | null;
-  /** The CAs https origins are verified against, or null for the system CAs only. */
-  readonly caBundle: readonly string[] | null;
+  /** Opens this config's origin pool (https origins verified against the system CAs plus `tls.ca_file`). */
+  readonly openOrigins: OriginPoolFactory;
 }
 
 /**
@@ -36,6 +39,6 @@ export function prepare(config: Config, files: ConfigFiles = NO_FILES): Prepared
     config,
     policy: compilePolicy(config),
     parent: parentProxyOf(config),
-    caBundle,
+    openOrigins: (stats: OriginStats) => new OriginClient({ ca: caBundle, stats }),
   });
 }

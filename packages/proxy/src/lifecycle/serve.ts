@@ -8,7 +8,7 @@
  * in-flight requests' lines to the new file too.
  */
 import { type Config, changedConfigKeys } from '@cuttle/shared';
-import type { AccessRecord } from '../core/context.js';
+import type { AccessRecord, ProxyContext } from '../core/context.js';
 import {
   EMPTY_IDENTITY,
   followIdentityMap,
@@ -161,6 +161,8 @@ export async function serve(options: ServeOptions): Promise<number> {
           },
         });
   const initialContext = buildContext(options.prepared, record, instance, metrics, identity);
+  // The context being served (a reload replaces it and retires its origin pool).
+  let current = initialContext;
   try {
     state.metricsServer = await startMetrics(state.config.metrics.listen);
     server = await startProxyServer({
@@ -204,9 +206,10 @@ export async function serve(options: ServeOptions): Promise<number> {
     }
     const next = candidate.prepared.config;
     const old = state;
+    let context: ProxyContext | null = null;
     try {
       // Everything that can fail is prepared first; the swap itself cannot fail.
-      const context = buildContext(candidate.prepared, record, instance, metrics, identity);
+      context = buildContext(candidate.prepared, record, instance, metrics, identity);
       const logChanged =
         next.log.file !== old.config.log.file ||
         next.log.format !== old.config.log.format ||
@@ -225,13 +228,19 @@ export async function serve(options: ServeOptions): Promise<number> {
       }
       state = { ...old, config: next, sink, metricsServer };
       followIdentity(next.identity.map_file);
+      const replaced = current;
       server.setContext(context);
+      current = context;
+      // In-flight requests finish on the old pool; its idle connections close now, its busy ones when they end.
+      instance.origins.retire(replaced.origins);
       syncInstanceSockets();
       if (metricsMoved) await old.metricsServer?.close();
       if (sink !== old.sink) await old.sink.close();
       metrics.observeReload(true);
       say(`reloaded ${options.file} ${describeChanges(old.config, next)}`);
     } catch (err) {
+      // Not swapped in: its pool (still empty) goes.
+      if (context !== null && current !== context) instance.origins.retire(context.origins);
       metrics.observeReload(false);
       say(`reload failed, keeping the running config: ${(err as Error).message}`);
     }
