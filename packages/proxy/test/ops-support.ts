@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { dirname, join } from 'node:path';
-import type { ProxyProcess } from '@cuttle/test-support';
+import { type ProxyProcess, startProxy } from '@cuttle/test-support';
 
 /** The access-log file startProxy configures. */
 export function accessFileOf(proxy: ProxyProcess): string {
@@ -145,4 +145,25 @@ export async function closedPort(): Promise<number> {
   const port = (s.address() as net.AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
+}
+
+/** Listens on 127.0.0.1 on a free port and resolves with it. */
+export async function listenLoopback(server: net.Server): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as net.AddressInfo).port;
+}
+
+/** A proxy that allows `origin.test` on `port` at 127.0.0.1 (the guard opened for loopback), plus `extra` keys. */
+export function startProxyToLoopback(
+  port: number,
+  extra: Record<string, unknown> = {},
+): Promise<ProxyProcess> {
+  return startProxy({
+    ports: [port],
+    allow: ['origin.test'],
+    dns: { hosts: { 'origin.test': ['127.0.0.1'] } },
+    destinations: { allow_ranges: ['127.0.0.1/32'] },
+    ...extra,
+  });
 }

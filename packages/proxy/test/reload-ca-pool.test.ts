@@ -2,15 +2,14 @@
  * A reload that changes `tls.ca_file` is applied to pooled origin connections too: an idle https connection that
  * was verified under the old CAs is never reused for a request under the new ones (it would skip verification).
  */
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ProxyProcess, sendRaw, startProxy } from '@cuttle/test-support';
+import { type ProxyProcess, sendRaw } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestPki, type TestPki } from '../../../test-support/tls.js';
-import { patchConfig } from './ops-support.js';
+import { listenLoopback, patchConfig, startProxyToLoopback } from './ops-support.js';
 
 let trusted: TestPki;
 let other: TestPki;
@@ -33,16 +32,8 @@ beforeAll(async () => {
     res.end('secure');
   });
   origin.on('tlsClientError', () => {});
-  origin.listen(0, '127.0.0.1');
-  await once(origin, 'listening');
-  port = (origin.address() as { port: number }).port;
-  proxy = await startProxy({
-    ports: [port],
-    allow: ['origin.test'],
-    dns: { hosts: { 'origin.test': ['127.0.0.1'] } },
-    destinations: { allow_ranges: ['127.0.0.1/32'] },
-    tls: { ca_file: join(dir, 'trusted.pem') },
-  });
+  port = await listenLoopback(origin);
+  proxy = await startProxyToLoopback(port, { tls: { ca_file: join(dir, 'trusted.pem') } });
 });
 
 afterAll(async () => {

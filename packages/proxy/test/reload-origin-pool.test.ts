@@ -7,9 +7,9 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { type ProxyProcess, sendRaw, startProxy } from '@cuttle/test-support';
+import { type ProxyProcess, sendRaw } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { patchConfig } from './ops-support.js';
+import { listenLoopback, patchConfig, startProxyToLoopback } from './ops-support.js';
 
 let origin: Server;
 let port: number;
@@ -43,15 +43,8 @@ beforeAll(async () => {
     });
     conns.push(entry);
   });
-  origin.listen(0, '127.0.0.1');
-  await once(origin, 'listening');
-  port = (origin.address() as { port: number }).port;
-  proxy = await startProxy({
-    ports: [port],
-    allow: ['origin.test'],
-    dns: { hosts: { 'origin.test': ['127.0.0.1'] } },
-    destinations: { allow_ranges: ['127.0.0.1/32'] },
-  });
+  port = await listenLoopback(origin);
+  proxy = await startProxyToLoopback(port);
 });
 
 afterAll(async () => {
