@@ -28,6 +28,8 @@ async function startOrigin(key: string, cert: string): Promise<TlsOrigin> {
   const origin: TlsOrigin = { port: 0, requests: [], connections: 0, server: undefined as never };
   const server = createHttpsServer({ key, cert }, (req, res) => {
     origin.requests.push(`${req.method} ${req.url} host=${req.headers.host}`);
+    // An interim 100 nothing asked for (cuttle never sends Expect upstream): passed over, as over plain HTTP.
+    if (req.url === '/continue') res.writeContinue();
     res.setHeader('Content-Type', 'text/plain');
     res.end(`tls-origin ${req.url}`);
   });
@@ -126,6 +128,13 @@ describe('https absolute-form through cuttle', () => {
     expect(good.requests).toContain(`GET /hello?x=1 host=origin.test:${good.port}`);
     const rec = proxy.records.at(-1);
     expect(rec).toMatchObject({ verdict: 'allow', host: 'origin.test', port: good.port, status: 200 });
+  });
+
+  it('passes over an unsolicited 100 Continue from a TLS origin and relays the final answer', async () => {
+    const answer = await rawRequest(proxy.port, get(`https://origin.test:${good.port}/continue`));
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBe('tls-origin /continue');
+    expect(proxy.records.at(-1)).toMatchObject({ verdict: 'allow', path: '/continue', status: 200 });
   });
 
   it('denies a name not on the allowlist with 403 and never connects', async () => {

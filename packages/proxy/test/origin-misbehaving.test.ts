@@ -1,6 +1,7 @@
 /**
  * Origins that misbehave on purpose, on raw sockets: an unsolicited `101 Switching Protocols` or an unknown 1xx
- * (issue 16 item 1: a 502 `bad_response` at once, never a client left waiting), and an origin that closes a pooled
+ * (issue 16 item 1: a 502 `bad_response` at once, never a client left waiting), an interim `100 Continue` nothing
+ * asked for (RFC 9110 15.2: passed over, the final answer relayed), and an origin that closes a pooled
  * keep-alive connection just as cuttle reuses it (issue 16 item 5: one retry on a fresh connection for an idempotent
  * request that got no response byte, logged and counted; a POST is not retried).
  */
@@ -13,18 +14,22 @@ interface ScriptedOrigin extends AsyncDisposable {
   readonly port: number;
   /** Every request head received, in order. */
   readonly heads: string[];
+  /** Every byte received, all connections together (latin1). */
+  readonly received: string;
   readonly connections: number;
   close(): Promise<void>;
 }
 
 /**
  * An origin on raw sockets: `answer(connection number, request number on that connection, head)` returns the bytes to
- * write, or `null` to close the connection without a byte (`'hold'` writes nothing and keeps it open).
+ * write (an array: pieces written 50 ms apart, so they arrive as separate reads), or `null` to close the connection
+ * without a byte (`'hold'` writes nothing and keeps it open).
  */
 async function startScriptedOrigin(
-  answer: (conn: number, nth: number, head: string) => string | null | 'hold',
+  answer: (conn: number, nth: number, head: string) => string | string[] | null | 'hold',
 ): Promise<ScriptedOrigin> {
   const heads: string[] = [];
+  let received = '';
   const sockets = new Set<net.Socket>();
   let connections = 0;
   const server = net.createServer((s) => {
@@ -34,7 +39,9 @@ async function startScriptedOrigin(
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
     s.on('error', () => {});
+    s.setNoDelay(true);
     s.on('data', (d: Buffer) => {
+      received += d.toString('latin1');
       buf += d.toString('latin1');
       for (let end = buf.indexOf('\r\n\r\n'); end !== -1; end = buf.indexOf('\r\n\r\n')) {
         const head = buf.slice(0, end);
@@ -42,7 +49,11 @@ async function startScriptedOrigin(
         heads.push(head);
         const out = answer(conn, ++nth, head);
         if (out === null) s.destroy();
-        else if (out !== 'hold') s.write(out);
+        else if (typeof out === 'string') {
+          if (out !== 'hold') s.write(out);
+        } else {
+          for (const [i, piece] of out.entries()) setTimeout(() => s.write(piece), 50 * i);
+        }
       }
     });
   });
@@ -55,6 +66,9 @@ async function startScriptedOrigin(
   return {
     port: (server.address() as net.AddressInfo).port,
     heads,
+    get received() {
+      return received;
+    },
     get connections() {
       return connections;
     },
@@ -64,23 +78,54 @@ async function startScriptedOrigin(
 }
 
 const OK = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok';
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 
 describe('forward: 1xx answers from an origin', () => {
   let upgrade: ScriptedOrigin;
   let odd: ScriptedOrigin;
   let hints: ScriptedOrigin;
+  let cont: ScriptedOrigin;
+  let split: ScriptedOrigin;
+  let post: ScriptedOrigin;
+  let malformed: ScriptedOrigin;
   let proxy: ProxyProcess;
 
   beforeAll(async () => {
+    // Interim 100s the request never asked for (cuttle never sends Expect upstream): one alone, then a run of
+    // 100, 103 and 100 before the final answer.
+    cont = await startScriptedOrigin((_conn, nth) =>
+      nth === 1
+        ? `${CONTINUE}${OK}`
+        : `${CONTINUE}HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n${CONTINUE}${OK}`,
+    );
+    // A 100 with a header, cut into reads in the middle of its status line and of its header.
+    split = await startScriptedOrigin(() => [
+      'HTTP/1.1 10',
+      '0 Continue\r\nX-Int',
+      'erim: yes\r\n',
+      `\r\n${OK.slice(0, 20)}`,
+      OK.slice(20),
+    ]);
+    // The 100 at once, the final answer once the body is in (as an origin that honours Expect would).
+    post = await startScriptedOrigin(() => [CONTINUE, OK]);
+    // A 100 that is not a well-formed HTTP head: llhttp judges it, and it refuses it.
+    malformed = await startScriptedOrigin(() => `HTTP/1.1 100 Continue\r\nno colon here\r\n\r\n${OK}`);
     upgrade = await startScriptedOrigin(
       () => 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
     );
     odd = await startScriptedOrigin(() => 'HTTP/1.1 199 Odd\r\nX-A: b\r\n\r\n');
     hints = await startScriptedOrigin(() => `HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n${OK}`);
     proxy = await startProxy({
-      ports: [upgrade.port, odd.port, hints.port],
+      ports: [upgrade.port, odd.port, hints.port, cont.port, split.port, post.port, malformed.port],
       allow: ['.test'],
-      dns: { hosts: { 'up.test': ['127.0.0.1'], 'odd.test': ['127.0.0.1'], 'hints.test': ['127.0.0.1'] } },
+      dns: {
+        hosts: Object.fromEntries(
+          ['up', 'odd', 'hints', 'cont', 'split', 'post', 'malformed'].map((n) => [
+            `${n}.test`,
+            ['127.0.0.1'],
+          ]),
+        ),
+      },
       destinations: { allow_ranges: ['127.0.0.1/32'] },
       // Far longer than the test may wait: a 502 must come from the 1xx itself, not from a timer.
       timeouts: { upstream_response_ms: 60_000 },
@@ -88,7 +133,7 @@ describe('forward: 1xx answers from an origin', () => {
   });
   afterAll(async () => {
     await proxy?.close();
-    for (const o of [upgrade, odd, hints]) await o?.close();
+    for (const o of [upgrade, odd, hints, cont, split, post, malformed]) await o?.close();
   });
 
   it('answers an unsolicited 101 with 502 bad_response at once and logs it at once', async () => {
@@ -126,6 +171,65 @@ describe('forward: 1xx answers from an origin', () => {
     const res = await proxyGet(proxy.port, `http://hints.test:${hints.port}/`);
     expect(res.status).toBe(200);
     expect(res.body).toBe('ok');
+  });
+
+  it('passes over an unsolicited 100 Continue (and a run of 100, 103, 100) and relays the final answer', async () => {
+    const url = `http://cont.test:${cont.port}/`;
+    const one = await proxyGet(proxy.port, `${url}one`);
+    expect(one.status).toBe(200);
+    expect(one.body).toBe('ok');
+    const two = await proxyGet(proxy.port, `${url}two`);
+    expect(two.status).toBe(200);
+    expect(two.body).toBe('ok');
+    // The connection stays good: the second request reused it.
+    expect(cont.connections).toBe(1);
+    for (const path of ['/one', '/two']) {
+      const rec = await proxy.waitForRecord((r) => r.host === 'cont.test' && r.path === path);
+      expect(rec).toMatchObject({ status: 200, verdict: 'allow', bytesDown: 2, closeReason: null });
+      expect(rec.retried).toBeUndefined();
+    }
+  });
+
+  it('passes over a 100 Continue that arrives cut into several reads', async () => {
+    const res = await proxyGet(proxy.port, `http://split.test:${split.port}/`);
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('ok');
+    expect(res.headers['x-interim']).toBeUndefined();
+    const rec = await proxy.waitForRecord((r) => r.host === 'split.test');
+    expect(rec).toMatchObject({ status: 200, verdict: 'allow' });
+  });
+
+  it("answers Expect: 100-continue itself, then passes over the origin's own 100 and relays the final answer", async () => {
+    const socket = net.connect({ host: '127.0.0.1', port: proxy.port });
+    socket.on('error', () => {});
+    let got = '';
+    socket.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+    });
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.write(
+      `POST http://post.test:${post.port}/up HTTP/1.1\r\nHost: post.test\r\nExpect: 100-continue\r\n` +
+        'Content-Length: 5\r\nConnection: close\r\n\r\n',
+    );
+    await expect.poll(() => got, { timeout: 5_000 }).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\n$/);
+    socket.write('hello');
+    await closed;
+    // One 100 (cuttle's own), then the origin's final answer.
+    expect(got.match(/ 100 Continue/g)).toHaveLength(1);
+    expect(got).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nok$/);
+    expect(post.received).toMatch(/^POST \/up HTTP\/1\.1\r\n[\s\S]*\r\n\r\nhello$/);
+    expect(post.received).not.toMatch(/^expect:/im);
+    const rec = await proxy.waitForRecord((r) => r.host === 'post.test');
+    expect(rec).toMatchObject({ method: 'POST', status: 200, verdict: 'allow', bytesUp: 5, bytesDown: 2 });
+  });
+
+  it('answers a malformed 100 head with 502 bad_response', async () => {
+    const res = await proxyGet(proxy.port, `http://malformed.test:${malformed.port}/`);
+    expect(res.status).toBe(502);
+    expect(res.headers['x-cuttle-error']).toBe('bad_response');
+    const rec = await proxy.waitForRecord((r) => r.host === 'malformed.test');
+    expect(rec).toMatchObject({ status: 502, reason: 'bad_response', verdict: 'error' });
   });
 });
 

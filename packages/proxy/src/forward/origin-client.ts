@@ -12,7 +12,8 @@
  *     idle connection to one of the checked addresses (in the guard's order, same port and TLS name)? reuse it
  *     else connectAddresses(all checked addresses, in order, one connect deadline) [+ TLS, verified, under the
  *          same deadline] --> a new Client that owns the socket; it never opens another one
- *   response: 1xx other than 102/103 (undici itself refuses 100 and 101 without an upgrade) --> bad_response
+ *   response: interim 100 heads dropped before undici sees them (forward/continue-filter.ts); 102/103 passed over;
+ *     any other 1xx (undici itself refuses 101 without an upgrade) --> bad_response
  *   a reused connection that fails before any response byte, for a retryable request --> once more, fresh
  *
  * Connections are keyed by (address, port, TLS server name): a connection is only ever reused for a request whose
@@ -33,12 +34,15 @@ import type {
   OriginTls,
 } from '../core/origin-pool.js';
 import { connectAddresses, formatHostPort } from '../upstream/connect-addresses.js';
+import { ContinueFilter } from './continue-filter.js';
 
 /** One idle or busy pooled connection. */
 interface Conn {
   readonly key: string;
   readonly client: Client;
   readonly where: string;
+  /** Drops the interim 100 heads undici would refuse; armed before each request. */
+  readonly interim: ContinueFilter;
   /** Requests completed on it: > 0 means a request sent now is a reuse. */
   served: number;
   /** Closed or closing: never handed out again. */
@@ -51,7 +55,7 @@ class NoReconnect extends Error {
   readonly code = 'CUTTLE_NO_RECONNECT';
 }
 
-/** undici's words for an origin answer it refuses to parse (100 without Expect, 101 without Upgrade). */
+/** undici's words for an origin answer it refuses to parse (a malformed 100, 101 without Upgrade). */
 const BAD_ANSWER = /^bad (response|upgrade)$/;
 
 /** Errors after which a request that got no response byte on a reused connection may be sent again. */
@@ -204,7 +208,8 @@ export class OriginClient implements OriginPool {
       keepAliveMaxTimeout: 60_000,
       keepAliveTimeoutThreshold: 1_000,
     });
-    const conn: Conn = { key, client, where, served: 0, dead: false };
+    const interim = new ContinueFilter(socket, maxHeaderBytes);
+    const conn: Conn = { key, client, where, interim, served: 0, dead: false };
     this.#all.add(conn);
     return conn;
   }
@@ -323,6 +328,7 @@ export class OriginExchange implements Dispatcher.DispatchHandler, OriginCall {
     this.#abort = null;
     this.#keepAlive = true;
     this.#handler.onUpstream(conn.where);
+    conn.interim.arm();
     conn.client.dispatch(
       {
         origin: 'http://origin.invalid',
@@ -351,8 +357,9 @@ export class OriginExchange implements Dispatcher.DispatchHandler, OriginCall {
 
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (status < 200) {
-      // 102 Processing and 103 Early Hints are passed over; any other 1xx (undici refuses 100 and 101 itself) is
-      // an answer cuttle cannot relay: 502 at once, the connection discarded (issue 16 item 1).
+      // 102 Processing and 103 Early Hints are passed over (a 100 never gets here: the filter dropped it); any other
+      // 1xx (undici refuses 101 itself) is an answer cuttle cannot relay: 502 at once, the connection discarded
+      // (issue 16 item 1).
       if (status === 102 || status === 103) return true;
       this.#abort?.(new ProxyError('bad_response', `unexpected ${status} from the origin`));
       return false;
