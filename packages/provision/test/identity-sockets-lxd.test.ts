@@ -9,7 +9,7 @@
  * provisioning's `mode: socket` writes it): the instance's own device overrides it, and applies again on opt-out.
  * Names are test-only (`cpc-TAG-*`) and removed in afterAll.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   createTestProfile,
@@ -168,6 +168,25 @@ describe.skipIf(skipUnlessLxd())('per-instance sockets and devices (private LXD 
     });
     expect(await line('/plain-b')).toMatchObject({ client: `unix:${CTR_B}`, verdict: 'allow' });
   }, 120_000);
+
+  it('puts the map back within seconds when it is removed (the proxy runtime directory it lives in goes at a stop)', async () => {
+    rmSync(mapFile);
+    await until(
+      'the map written again',
+      () => mapLines(mapFile),
+      (l) => l.length === 2,
+      10_000,
+    );
+    // By the keeper within a second, or by a sync that an LXD event (the exec of the test before) started: either
+    // way the map is back long before the 60 s resync (the keeper's own cases: identity-map-keeper.test.ts).
+    const a = await until(
+      `${CTR_A} fetching its grant after the map came back`,
+      () => wget(CTR_A, `http://extra.test:${origin.port}/extra-again`),
+      (r) => r.code === 0,
+      30_000,
+    );
+    expect(a.stdout).toBe('origin saw GET /extra-again\n');
+  }, 60_000);
 
   it('drops a deleted instance from the map, and the proxy removes its socket', async () => {
     await lxcOk(['delete', '--force', CTR_B]);

@@ -9,11 +9,12 @@
  * them their proxy device (socket-devices.ts): the map first, so the proxy binds the socket about when the device
  * appears (LXD's forkproxy connects per connection, so a device may exist before its socket).
  */
+import { existsSync } from 'node:fs';
 import { expectedPairs, guardMembers, loadGuardSets, readGuardPairs } from '../guard/guard-sets.js';
 import type { LxdClient } from '../lxd/client.js';
 import { collectIdentities, listInstances, type NicRecord } from './collect.js';
 import { openLifecycleEvents } from './events.js';
-import { writeIdentityMap } from './map-file.js';
+import { IdentityMapKeeper, MAP_CHECK_MS, writeIdentityMap } from './map-file.js';
 import { syncSocketDevices } from './socket-devices.js';
 
 /** Per-instance sockets: the proxy's `identity.socket_dir` and the name of the device to manage. */
@@ -45,11 +46,12 @@ export interface IdentityWatchOptions {
 
 /**
  * Writes the map once (and, with `sockets`, brings the proxy devices in line); resolves with the number of lines
- * written and the device changes. Throws if LXD cannot be asked.
+ * written and the device changes. Throws if LXD cannot be asked or the map cannot be written; `file` may be the
+ * watcher's keeper, which waits for a missing directory instead.
  */
 export async function syncIdentityMap(
   client: LxdClient,
-  file: string | undefined,
+  file: string | IdentityMapKeeper | undefined,
   sockets?: SocketOptions,
   guard?: GuardOptions,
 ): Promise<{ count: number; wrote: boolean; devices: string[] }> {
@@ -61,7 +63,12 @@ export async function syncIdentityMap(
   });
   // The guard first: an entry is marked filtered only once the kernel drops spoofed frames for it.
   const devices = guard === undefined ? [] : syncGuard(guard, records);
-  const wrote = file === undefined ? false : writeIdentityMap(file, records);
+  const wrote =
+    file === undefined
+      ? false
+      : typeof file === 'string'
+        ? writeIdentityMap(file, records)
+        : file.write(records);
   if (sockets !== undefined)
     devices.push(...(await syncSocketDevices(client, sockets.dir, instances, sockets.device)));
   return { count: records.length, wrote, devices };
@@ -90,18 +97,21 @@ type IdentityRecordLike = Awaited<ReturnType<typeof collectIdentities>>[number];
 /** Runs until `stop` resolves. The first sync must succeed (else it throws); later failures are said and retried. */
 export async function watchIdentityMap(options: IdentityWatchOptions): Promise<void> {
   const { client, file, say } = options;
+  const keeper = file === undefined ? undefined : new IdentityMapKeeper(file, say);
   const sync = async (): Promise<void> => {
     try {
-      const r = await syncIdentityMap(client, file, options.sockets, options.guard);
+      const r = await syncIdentityMap(client, keeper, options.sockets, options.guard);
       if (r.wrote) say(`identity map ${file}: ${r.count} entries`);
       for (const line of r.devices) say(line);
     } catch (err) {
       say(`identity sync failed: ${(err as Error).message}`);
     }
   };
-  const first = await syncIdentityMap(client, file, options.sockets, options.guard);
+  const first = await syncIdentityMap(client, keeper, options.sockets, options.guard);
   if (file !== undefined)
-    say(`identity map ${file}: ${first.count} entries${first.wrote ? '' : ' (unchanged)'}`);
+    say(
+      `identity map ${file}: ${first.count} entries${first.wrote ? '' : existsSync(file) ? ' (unchanged)' : ' (not written yet)'}`,
+    );
   for (const line of first.devices) say(line);
   let stopped = false;
   void options.stop.then(() => {
@@ -116,6 +126,14 @@ export async function watchIdentityMap(options: IdentityWatchOptions): Promise<v
     }, DEBOUNCE_MS);
   };
   const resync = setInterval(() => void sync(), RESYNC_MS);
+  // The map's directory may come and go with the proxy (its RuntimeDirectory=): put the last map back at once.
+  const keep = setInterval(() => {
+    try {
+      if (keeper?.check() === true) say(`identity map ${file}: written again (it was removed)`);
+    } catch (err) {
+      say(`identity map ${file}: ${(err as Error).message}`);
+    }
+  }, MAP_CHECK_MS);
   try {
     while (!stopped) {
       let stream: Awaited<ReturnType<typeof openLifecycleEvents>> | null = null;
@@ -135,6 +153,7 @@ export async function watchIdentityMap(options: IdentityWatchOptions): Promise<v
     }
   } finally {
     clearInterval(resync);
+    clearInterval(keep);
     if (timer !== null) clearTimeout(timer);
   }
 }
