@@ -51,6 +51,15 @@ export interface ConnectRow {
   /** The proxy's CPU use (% of one CPU) during the bulk transfers; empty for `direct`. */
   readonly tlsBulkCpuPct: Summary;
   readonly rawBulkCpuPct: Summary;
+  /**
+   * CPU use (% of one CPU) of the load side during the bulk transfers: the bench process (the tunnel client) plus
+   * the tunnel origin, both on the load CPU. Near 100% means the load CPU, not the proxy, set the pace.
+   */
+  readonly tlsBulkLoadCpuPct?: Summary | undefined;
+  /** The proxy's CPU milliseconds per MiB relayed: the steadier figure on a loaded machine. */
+  readonly tlsBulkCpuMsPerMiB?: Summary | undefined;
+  readonly rawBulkCpuMsPerMiB?: Summary | undefined;
+  readonly rawBulkLoadCpuPct?: Summary | undefined;
   readonly tlsSetupPerSec: Summary;
   readonly rawSetupPerSec: Summary;
   readonly errors: number;
@@ -197,10 +206,17 @@ export function formatE2e(r: E2eReport): string {
           'vs direct',
           'vs Squid',
           'proxy CPU %',
+          'CPU ms/MiB',
+          'load CPU %',
           'raw bulk MiB/s',
+          'vs Squid',
           'proxy CPU %',
+          'CPU ms/MiB',
+          'load CPU %',
           'TLS set-ups/s',
+          'vs Squid',
           'raw set-ups/s',
+          'vs Squid',
           'errors',
         ],
         r.connect.map((x) => [
@@ -209,17 +225,24 @@ export function formatE2e(r: E2eReport): string {
           vs(x.tlsBulkMiBps, direct?.tlsBulkMiBps),
           vs(x.tlsBulkMiBps, squid?.tlsBulkMiBps),
           x.tlsBulkCpuPct?.n ? formatSummary(x.tlsBulkCpuPct) : '-',
+          x.tlsBulkCpuMsPerMiB?.n ? formatSummary(x.tlsBulkCpuMsPerMiB) : '-',
+          x.tlsBulkLoadCpuPct?.n ? formatSummary(x.tlsBulkLoadCpuPct) : '-',
           formatSummary(x.rawBulkMiBps),
+          vs(x.rawBulkMiBps, squid?.rawBulkMiBps),
           x.rawBulkCpuPct?.n ? formatSummary(x.rawBulkCpuPct) : '-',
+          x.rawBulkCpuMsPerMiB?.n ? formatSummary(x.rawBulkCpuMsPerMiB) : '-',
+          x.rawBulkLoadCpuPct?.n ? formatSummary(x.rawBulkLoadCpuPct) : '-',
           formatSummary(x.tlsSetupPerSec),
+          vs(x.tlsSetupPerSec, squid?.tlsSetupPerSec),
           formatSummary(x.rawSetupPerSec),
+          vs(x.rawSetupPerSec, squid?.rawSetupPerSec),
           String(x.errors),
         ]),
       ),
     );
     out.push(
       '',
-      'TLS: real TLS inside the tunnel (cuttle with its default SNI check). Raw: plain TCP (cuttle with `connect.require_sni: false`).',
+      'TLS: real TLS inside the tunnel (cuttle with its default SNI check). Raw: plain TCP (cuttle with `connect.require_sni: false`). Load CPU: the bench (tunnel client) plus the tunnel origin, on the load CPU.',
     );
   }
   if (r.idle.length > 0) {

@@ -16,13 +16,20 @@ import { absoluteGet, probe } from './load/probe.js';
 import {
   captureClientHello,
   openIdleTunnels,
+  openTunnel,
   runBulk,
   runSetupRate,
   type TunnelTarget,
 } from './load/tunnels.js';
 import { runWrk } from './load/wrk.js';
 import { ORIGIN_PATH } from './origins/nginx-origin.js';
-import { ALL_TARGETS, type BenchWorld, setupWorld } from './setup-world.js';
+import {
+  ALL_TARGETS,
+  type BenchWorld,
+  CONNECT_ONLY_TARGETS,
+  KNOWN_TARGETS,
+  setupWorld,
+} from './setup-world.js';
 import { ensurePackages } from './system/install.js';
 import { cpuSeconds, hasExited, rssBytes, tail } from './system/processes.js';
 
@@ -114,8 +121,8 @@ function nofileLimit(): number {
 export async function runE2e(o: E2eOptions): Promise<E2eReport> {
   const targets = o.targets ?? ALL_TARGETS;
   for (const t of targets) {
-    if (!(ALL_TARGETS as readonly string[]).includes(t))
-      throw new Error(`unknown target "${t}" (known: ${ALL_TARGETS.join(', ')})`);
+    if (!KNOWN_TARGETS.includes(t))
+      throw new Error(`unknown target "${t}" (known: ${KNOWN_TARGETS.join(', ')})`);
   }
   const sections = new Set(o.sections ?? ALL_SECTIONS);
   const settings = {
@@ -197,6 +204,13 @@ async function measure(
       continue;
     }
     try {
+      if (CONNECT_ONLY_TARGETS.has(t)) {
+        const s = await openTunnel({ proxyPort: portOf(t), host: world.allowedHost, port: world.tcpPort });
+        s.destroy();
+        live.push(t);
+        info.push({ name: t, note: bw.proxies.get(t)?.note ?? '', ok: true });
+        continue;
+      }
       const ok = await probe(portOf(t), allowedReq);
       if (ok.status !== 200 || ok.bytes !== 1024)
         throw new Error(`allowed GET answered ${ok.status} with ${ok.bytes} bytes`);
@@ -216,6 +230,9 @@ async function measure(
     }
   }
   const proxiesLive = live.filter((t) => t !== 'direct');
+  // The sections of plain HTTP requests: every target but the CONNECT-only ones.
+  const httpLive = live.filter((t) => !CONNECT_ONLY_TARGETS.has(t));
+  const httpProxiesLive = proxiesLive.filter((t) => !CONNECT_ONLY_TARGETS.has(t));
   const book: CrashBook = { dead: new Map(), crashes: new Map() };
   const dead = book.dead;
   const wrkBase = {
@@ -247,19 +264,19 @@ async function measure(
   };
 
   // Warm-up: JIT, connection pools, Squid's first-request work; not recorded.
-  for (const t of live)
+  for (const t of httpLive)
     await runWrk({ ...wrkBase, port: portOf(t), durationS: Math.min(2, s.durationS), denyEvery: 0 });
 
   if (sections.has('rps')) {
-    log(`closed-loop req/s: ${s.rounds} rounds x ${live.length} targets x ${s.durationS} s`);
-    const res = await alternate(bw, live, s.rounds, book, async (t, round) => {
+    log(`closed-loop req/s: ${s.rounds} rounds x ${httpLive.length} targets x ${s.durationS} s`);
+    const res = await alternate(bw, httpLive, s.rounds, book, async (t, round) => {
       const pid = pidOf(t);
       const cpu0 = pid === null ? 0 : cpuSeconds(pid);
       const w = await runWrk({ ...wrkBase, port: portOf(t), durationS: s.durationS, denyEvery: 0 });
       const cpu = pid === null ? Number.NaN : ((cpuSeconds(pid) - cpu0) * 1e6) / w.requests;
       return { ...w, cpuUs: cpu, round };
     });
-    for (const t of live) {
+    for (const t of httpLive) {
       const runs = res.get(t) ?? [];
       report.rps.push({
         target: t,
@@ -279,7 +296,7 @@ async function measure(
     const rate = Number.isFinite(base) && base > 0 ? Math.round(base * 0.5) : 1000;
     log(`open-loop latency at ${rate} req/s (${squid ? "50% of Squid's max" : 'fallback rate'})`);
     const rounds = Math.max(1, Math.min(2, s.rounds));
-    const res = await alternate(bw, live, rounds, book, (t) =>
+    const res = await alternate(bw, httpLive, rounds, book, (t) =>
       runOpenLoop({
         port: portOf(t),
         request: Buffer.from(allowedReq),
@@ -291,7 +308,7 @@ async function measure(
     report.latency = {
       rate,
       basis: squid ? "50% of Squid's median req/s" : "no Squid row: 50% of the slowest proxy's req/s",
-      rows: live.map((t) => {
+      rows: httpLive.map((t) => {
         const runs = res.get(t) ?? [];
         return {
           target: t,
@@ -306,7 +323,7 @@ async function measure(
 
   if (sections.has('mix')) {
     log(`closed-loop with ${s.denyShare * 100}% denied`);
-    const res = await alternate(bw, proxiesLive, s.rounds, book, async (t, round) => {
+    const res = await alternate(bw, httpProxiesLive, s.rounds, book, async (t, round) => {
       const pid = pidOf(t) as number;
       const cpu0 = cpuSeconds(pid);
       const w = await runWrk({
@@ -317,7 +334,7 @@ async function measure(
       });
       return { ...w, cpuUs: ((cpuSeconds(pid) - cpu0) * 1e6) / w.requests, round };
     });
-    for (const t of proxiesLive) {
+    for (const t of httpProxiesLive) {
       const runs = res.get(t) ?? [];
       const req = runs.reduce((a, r) => a + r.requests, 0);
       report.mix.push({
@@ -337,6 +354,11 @@ async function measure(
     log(
       `CONNECT: bulk ${s.connectBytes / 2 ** 20} MiB and set-up rate (${setupS} s), TLS and raw, ${rounds} rounds`,
     );
+    // The bench process (the tunnel client) and the tunnel origin: the load CPU's share of a bulk transfer.
+    const loadCpuSeconds = (): number => {
+      const self = process.cpuUsage();
+      return (self.user + self.system) / 1e6 + cpuSeconds(bw.tunnelOriginPid);
+    };
     const tunnel = (t: string, raw: boolean): TunnelTarget => {
       const proxy = raw ? (bw.rawProxies.get(t) ?? bw.proxies.get(t)) : bw.proxies.get(t);
       return {
@@ -359,8 +381,14 @@ async function measure(
         const d =
           t === 'direct' ? null : ((raw ? bw.rawProxies.get(t) : undefined) ?? bw.proxies.get(t))?.daemon;
         const cpu0 = d ? cpuSeconds(d.pid) : 0;
+        const load0 = loadCpuSeconds();
         const r = await runBulk(tunnel(t, raw), !raw, s.connectBytes);
-        return { ...r, cpuPct: d ? ((cpuSeconds(d.pid) - cpu0) / r.seconds) * 100 : Number.NaN };
+        return {
+          ...r,
+          cpuPct: d ? ((cpuSeconds(d.pid) - cpu0) / r.seconds) * 100 : Number.NaN,
+          cpuMsPerMiB: d ? ((cpuSeconds(d.pid) - cpu0) * 1000) / (r.bytes / 2 ** 20) : Number.NaN,
+          loadCpuPct: ((loadCpuSeconds() - load0) / r.seconds) * 100,
+        };
       };
       return {
         tlsBulk: await safe(() => bulk(false)),
@@ -382,6 +410,14 @@ async function measure(
         rawBulkCpuPct: vals(
           runs.map((r) => r.rawBulk?.cpuPct).filter((v) => v === undefined || Number.isFinite(v)),
         ),
+        tlsBulkLoadCpuPct: vals(runs.map((r) => r.tlsBulk?.loadCpuPct)),
+        tlsBulkCpuMsPerMiB: vals(
+          runs.map((r) => r.tlsBulk?.cpuMsPerMiB).filter((v) => v === undefined || Number.isFinite(v)),
+        ),
+        rawBulkCpuMsPerMiB: vals(
+          runs.map((r) => r.rawBulk?.cpuMsPerMiB).filter((v) => v === undefined || Number.isFinite(v)),
+        ),
+        rawBulkLoadCpuPct: vals(runs.map((r) => r.rawBulk?.loadCpuPct)),
         tlsSetupPerSec: vals(runs.map((r) => r.tlsSetup?.perSec)),
         rawSetupPerSec: vals(runs.map((r) => r.rawSetup?.perSec)),
         errors: runs.reduce(

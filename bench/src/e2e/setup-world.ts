@@ -14,11 +14,11 @@ import { startProxyChain } from './proxies/proxy-chain.js';
 import type { ProxyTarget, World } from './proxies/proxy-target.js';
 import { startSquid } from './proxies/squid.js';
 import { startTinyproxy } from './proxies/tinyproxy.js';
-import { type Daemon, hasExited, respawn, waitForPort } from './system/processes.js';
+import { type Daemon, freePort, hasExited, respawn, spawnDaemon, waitForPort } from './system/processes.js';
 
 export const ALLOWED_HOST = 'name.test';
 export const DENIED_HOST = 'denied.test';
-/** All measured targets, in table order. `direct` is the baseline without a proxy. */
+/** The targets measured by default, in table order. `direct` is the baseline without a proxy. */
 export const ALL_TARGETS = [
   'direct',
   'squid',
@@ -27,9 +27,17 @@ export const ALL_TARGETS = [
   'cuttle-node20',
   'cuttle-node24',
 ] as const;
+/**
+ * Targets that only relay CONNECT tunnels (peers/bare-relay.ts, the floor for cuttle's tunnels), measured when
+ * named in --targets: probed with a tunnel instead of a GET and left out of the req/s, latency and mix sections.
+ */
+export const CONNECT_ONLY_TARGETS: ReadonlySet<string> = new Set(['bare-relay', 'bare-relay-node24']);
+/** Every target --targets accepts. */
+export const KNOWN_TARGETS: readonly string[] = [...ALL_TARGETS, ...CONNECT_ONLY_TARGETS];
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const TUNNEL_ORIGIN = fileURLToPath(new URL('./peers/tunnel-origin.js', import.meta.url));
+const BARE_RELAY = fileURLToPath(new URL('./peers/bare-relay.js', import.meta.url));
 
 export interface Cpus {
   /** The proxy under test, alone. */
@@ -49,6 +57,8 @@ export interface BenchWorld {
   /** Targets that could not start, with the reason. */
   readonly failed: Map<string, string>;
   readonly nodeVersions: Record<string, string>;
+  /** The tunnel origin's pid (its CPU is part of the load side of the CONNECT rows). */
+  readonly tunnelOriginPid: number;
   /**
    * Restarts whichever of the target's daemons (cuttle: both configs) has exited, on the same port; false if it
    * cannot be restarted.
@@ -186,7 +196,8 @@ export async function setupWorld(o: WorldOptions): Promise<BenchWorld> {
   const rawProxies = new Map<string, ProxyTarget>();
   const failed = new Map<string, string>();
   const nodeVersions: Record<string, string> = { 'cuttle-node20': process.versions.node };
-  const node24 = o.targets.includes('cuttle-node24') ? findNode24(o.log) : null;
+  const node24 =
+    o.targets.includes('cuttle-node24') || o.targets.includes('bare-relay-node24') ? findNode24(o.log) : null;
   const sub = (name: string) => {
     const d = join(dir, name);
     execFileSync('mkdir', ['-p', d]);
@@ -214,7 +225,35 @@ export async function setupWorld(o: WorldOptions): Promise<BenchWorld> {
         .replace(/^v/, '');
       await startCuttlePair('cuttle-node24', node24);
     },
+    'bare-relay': async () => {
+      await startBare('bare-relay', process.execPath);
+    },
+    'bare-relay-node24': async () => {
+      if (node24 === null)
+        throw new Error('no Node 24 (scripts/node24.sh missing or failed; or set CUTTLE_BENCH_NODE24)');
+      await startBare('bare-relay-node24', node24);
+    },
   };
+  /** The bare CONNECT relay on `node`; CUTTLE_BENCH_BARE_MODE=http|onread picks a variant (see bare-relay.ts). */
+  async function startBare(name: string, node: string): Promise<void> {
+    const port = await freePort();
+    const mode = process.env.CUTTLE_BENCH_BARE_MODE ?? 'net';
+    const daemon = spawnDaemon({
+      name,
+      command: node,
+      args: [BARE_RELAY, String(port), mode],
+      cpu: cpus.proxy,
+      logFile: join(dir, `${name}.out`),
+    });
+    await waitForPort(port, 10_000, daemon);
+    const version = String(execFileSync(node, ['--version'])).trim();
+    proxies.set(name, {
+      name,
+      port,
+      daemon,
+      note: `bare CONNECT relay (${mode} server + pipe, no policy/log/metrics) on Node ${version.replace(/^v/, '')}`,
+    });
+  }
   async function startCuttlePair(name: string, node: string): Promise<void> {
     const d = sub('cuttle');
     proxies.set(
@@ -246,6 +285,7 @@ export async function setupWorld(o: WorldOptions): Promise<BenchWorld> {
     rawProxies,
     failed,
     nodeVersions,
+    tunnelOriginPid: origin.daemon.pid,
     isDown(target) {
       return [proxies.get(target), rawProxies.get(target)].some(
         (p) => p !== undefined && hasExited(p.daemon),
