@@ -28,7 +28,7 @@ import { connectAddresses, formatHostPort } from '../upstream/connect-addresses.
 import { connectViaParent } from '../upstream/parent-connect.js';
 import { checkHttpHost } from './check-http-host.js';
 import { checkSni } from './check-sni.js';
-import { startRelay } from './relay.js';
+import { startRelay, UpstreamReads } from './relay.js';
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
 /** How long a refused client gets to read our answer and close before we drop the connection. */
@@ -132,6 +132,7 @@ class Tunnel {
     const timeoutMs = this.#ctx.config.timeouts.upstream_connect_ms;
     let upstream: Socket;
     let firstDown: Buffer | undefined;
+    let reads: UpstreamReads | undefined;
     if (parent) {
       const result = await connectViaParent({
         parent,
@@ -149,11 +150,14 @@ class Tunnel {
       upstream = result.socket;
       firstDown = result.head;
     } else {
+      // Read into a reused buffer, not a Buffer per read (a parent's answer is read from 'data', so not there).
+      reads = new UpstreamReads();
       const result = await connectAddresses({
         addresses: resolved.addresses,
         port: parsed.port,
         timeoutMs,
         signal: this.#abort.signal,
+        onread: reads.onread,
       });
       if (!result.ok) {
         if (result.code === 'aborted') return this.#clientGone();
@@ -162,11 +166,17 @@ class Tunnel {
       upstream = result.socket;
       rec.upstream = formatHostPort(result.address, parsed.port);
     }
-    this.#established(decision, upstream, head, firstDown);
+    this.#established(decision, upstream, head, firstDown, reads);
   }
 
   /** The upstream connection is up: answer 200, check the SNI if required, then relay. */
-  #established(decision: Allowed, upstream: Socket, head: Buffer, firstDown: Buffer | undefined): void {
+  #established(
+    decision: Allowed,
+    upstream: Socket,
+    head: Buffer,
+    firstDown: Buffer | undefined,
+    reads: UpstreamReads | undefined,
+  ): void {
     const socket = this.#socket;
     // Errors on the upstream before the relay starts are seen through its 'close'; swallow them here.
     upstream.on('error', noop);
@@ -178,11 +188,11 @@ class Tunnel {
     this.#rec.status = 200;
     socket.write(ESTABLISHED);
     if (this.#ctx.config.connect.http_ports.includes(this.#rec.port)) {
-      this.#checkHttp(decision, upstream, head, firstDown);
+      this.#checkHttp(decision, upstream, head, firstDown, reads);
       return;
     }
     if (!this.#ctx.config.connect.require_sni) {
-      this.#relay(upstream, head, firstDown);
+      this.#relay(upstream, head, firstDown, reads);
       return;
     }
     checkSni(socket, {
@@ -192,14 +202,20 @@ class Tunnel {
       timeoutMs: this.#ctx.config.timeouts.header_ms,
     }).then((check) => {
       this.#rec.sni = check.sni;
-      if (check.kind === 'pass') return this.#relay(upstream, check.buffered, firstDown);
+      if (check.kind === 'pass') return this.#relay(upstream, check.buffered, firstDown, reads);
       // A TLS client gets a fatal unrecognized_name alert, so it reports why; anything else is just closed.
       this.#refuseTunnel(upstream, check.kind, 'sni_mismatch', UNRECOGNIZED_NAME_ALERT);
     }, noop);
   }
 
   /** A `connect.http_ports` tunnel: the first request must name the CONNECT host and port, else close. */
-  #checkHttp(decision: Allowed, upstream: Socket, head: Buffer, firstDown: Buffer | undefined): void {
+  #checkHttp(
+    decision: Allowed,
+    upstream: Socket,
+    head: Buffer,
+    firstDown: Buffer | undefined,
+    reads: UpstreamReads | undefined,
+  ): void {
     const socket = this.#socket;
     checkHttpHost(socket, {
       head,
@@ -208,7 +224,7 @@ class Tunnel {
       timeoutMs: this.#ctx.config.timeouts.header_ms,
       maxBytes: this.#ctx.config.limits.max_header_bytes,
     }).then((check) => {
-      if (check.kind === 'pass') return this.#relay(upstream, check.buffered, firstDown);
+      if (check.kind === 'pass') return this.#relay(upstream, check.buffered, firstDown, reads);
       // An HTTP client gets a 403 naming the reason inside the tunnel, so it reports why; anything else is closed.
       this.#refuseTunnel(upstream, check.kind, 'host_mismatch', HOST_MISMATCH_ANSWER);
     }, noop);
@@ -245,7 +261,12 @@ class Tunnel {
     this.#record();
   }
 
-  #relay(upstream: Socket, firstUp: Buffer, firstDown: Buffer | undefined): void {
+  #relay(
+    upstream: Socket,
+    firstUp: Buffer,
+    firstDown: Buffer | undefined,
+    reads: UpstreamReads | undefined,
+  ): void {
     const socket = this.#socket;
     socket.off('error', this.#onEarlyGone);
     socket.off('end', this.#onEarlyGone);
@@ -254,7 +275,7 @@ class Tunnel {
     const relay = startRelay(
       socket,
       upstream,
-      { idleMs: this.#ctx.config.timeouts.tunnel_idle_ms, firstUp, firstDown },
+      { idleMs: this.#ctx.config.timeouts.tunnel_idle_ms, firstUp, firstDown, reads },
       (stats) => {
         untrack();
         this.#rec.bytesUp = stats.bytesUp;

@@ -3,7 +3,7 @@
  * checked; no name is ever looked up here. A refusal moves on to the next address; the connect timeout is one
  * deadline for the whole list (a silent address would otherwise cost the timeout once per address).
  */
-import { connect, type Socket } from 'node:net';
+import { connect, type OnReadOpts, type Socket } from 'node:net';
 import { classifyUpstreamError, type ErrorCode } from '../core/errors.js';
 
 /** Why no connection could be opened: an error code of ../errors.ts (`upstream_refused` 502, `upstream_timeout`
@@ -19,6 +19,8 @@ export interface ConnectAddressesOptions {
   readonly timeoutMs: number;
   /** Aborts the attempt (the client went away); the result is then `aborted`. */
   readonly signal?: AbortSignal | undefined;
+  /** Reads of the connected socket go here instead of its 'data' events (see tunnel/relay.ts, UpstreamReads). */
+  readonly onread?: OnReadOpts | undefined;
 }
 
 const failure = (code: ErrorCode | 'aborted', message: string): ConnectResult => ({
@@ -53,7 +55,13 @@ export function connectAddresses(options: ConnectAddressesOptions): Promise<Conn
     };
     const attempt = (address: string, timeoutMs: number): void => {
       const where = formatHostPort(address, port);
-      const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true });
+      const socket = connect({
+        host: address,
+        port,
+        allowHalfOpen: true,
+        noDelay: true,
+        ...(options.onread ? { onread: options.onread } : {}),
+      });
       const cleanup = (): void => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
