@@ -37,9 +37,13 @@ export function stripQuery(path: string): string {
   return q === -1 ? path : path.slice(0, q + 1);
 }
 
-/** The JSON fields of one record. */
-export function toJsonFields(e: AccessRecord): AccessJsonFields {
-  return {
+/**
+ * A JSON line's object: `time` first, then the fields, in a fixed shape (`retried` added only when set), so the
+ * sink's one native JSON.stringify takes V8's fast path (no spread, no slicing of serialised text).
+ */
+function lineObject(e: AccessRecord, time: string): AccessJsonFields & { time: string } {
+  const line: AccessJsonFields & { time: string } = {
+    time,
     client: e.client,
     container: e.container,
     method: e.method,
@@ -58,8 +62,20 @@ export function toJsonFields(e: AccessRecord): AccessJsonFields {
     close_reason: e.closeReason,
     sni: e.sni,
     content_type: e.contentType,
-    ...(e.retried ? { retried: true as const } : {}),
   };
+  if (e.retried) line.retried = true;
+  return line;
+}
+
+/** The JSON fields of one record (without `time`). */
+export function toJsonFields(e: AccessRecord): AccessJsonFields {
+  const { time: _time, ...fields } = lineObject(e, '');
+  return fields;
+}
+
+/** One JSON line without the newline: `time` (the ISO form of `e.time`, formatted by the caller) and the fields. */
+export function formatJsonLine(e: AccessRecord, isoTime: string): string {
+  return JSON.stringify(lineObject(e, isoTime));
 }
 
 /** `[v6]` for an IPv6 literal, else the host as is. */

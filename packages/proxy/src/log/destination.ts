@@ -70,9 +70,21 @@ export async function openLogDestination(
   }
   stream.on('error', onError);
   let closed = false;
+  // Lines are joined here and handed to sonic-boom a batch at a time: sonic-boom counts the bytes of every string
+  // it is given (Buffer.byteLength, which also flattens a concatenated line), 5% of busy CPU when given one line at
+  // a time (issue 12's profile). The length here is in characters: a batch is handed on at BATCH_BYTES characters
+  // (at least that many bytes).
+  let pending = '';
+  const hand = (): void => {
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    stream.write(text);
+  };
   const flush = (): Promise<void> =>
     new Promise((resolve) => {
       if (closed) return resolve();
+      hand();
       try {
         stream.flush((err) => {
           if (err) onError(err);
@@ -88,15 +100,19 @@ export async function openLogDestination(
   const tick = (): void => {
     armed = false;
     if (closed) return;
+    hand();
     try {
       stream.flush();
     } catch (err) {
       onError(err as Error);
     }
   };
+  // At exit, before pino's hook writes sonic-boom's buffer synchronously (prepended: it runs first).
+  process.prependListener('exit', hand);
   return {
     write(text) {
-      stream.write(text);
+      pending += text;
+      if (pending.length >= BATCH_BYTES) hand();
       if (!armed) {
         armed = true;
         setTimeout(tick, FLUSH_TICK_MS).unref();
@@ -110,11 +126,13 @@ export async function openLogDestination(
     flush,
     async close() {
       if (closed) return;
+      process.off('exit', hand);
       if (path === null) {
         await flush();
         closed = true;
         return;
       }
+      hand();
       closed = true;
       await new Promise<void>((resolve) => {
         stream.once('close', () => resolve());
