@@ -6,6 +6,7 @@
 import client from 'prom-client';
 import type { AccessRecord } from '../core/context.js';
 import { closeLabel, methodLabel, reasonLabel } from './labels.js';
+import { CounterTally, HistogramTally, mergeCounters } from './tally.js';
 
 /** prom-client 15 default gauges whose `_total` suffix promtool rejects; the same values exist per type without it. */
 const NON_COUNTER_TOTALS = [
@@ -38,10 +39,18 @@ export class ProxyMetrics {
   readonly #reloadOk: client.Gauge;
   readonly #dropped: client.Counter<'action'>;
   readonly #containers: client.Counter<'container' | 'verdict'>;
-  readonly #requestChildren = new Map<string, client.Counter.Internal>();
-  readonly #durationChildren = new Map<string, client.Histogram.Internal<'verdict'>>();
-  readonly #tunnelChildren = new Map<string, client.Histogram.Internal<'close_reason'>>();
-  readonly #bytesChildren = new Map<string, client.Counter.Internal>();
+  // Per-request updates are tallies bound to their label set once (tally.ts), merged into the metrics at scrape.
+  /** cuttle_requests_total: by reason label, then scanned for method and verdict (a handful per reason). */
+  readonly #requestTallies = new Map<string, CounterTally<'method' | 'verdict' | 'reason'>[]>();
+  /** The same tallies in the order they were created: merged in that order, the series appear as they did. */
+  readonly #requestOrder: CounterTally<'method' | 'verdict' | 'reason'>[] = [];
+  readonly #durationTallies = new Map<string, HistogramTally<'verdict'>>();
+  readonly #tunnelTallies = new Map<string, HistogramTally<'close_reason'>>();
+  readonly #dnsTallies = new Map<string, HistogramTally<'result'>>();
+  readonly #connectTallies = new Map<string, HistogramTally<'result'>>();
+  /** cuttle_bytes_total: up/down x http/connect, created on first use (no series before any byte). */
+  readonly #bytesTallies: (CounterTally<'direction' | 'kind'> | null)[] = [null, null, null, null];
+  readonly #bytesOrder: CounterTally<'direction' | 'kind'>[] = [];
   #activeConnections: () => number = () => 0;
   #activeTunnels: () => number = () => 0;
   #retries: () => number = () => 0;
@@ -50,6 +59,7 @@ export class ProxyMetrics {
 
   constructor() {
     const registers = [this.registry];
+    const self = this;
     client.collectDefaultMetrics({ register: this.registry });
     for (const name of NON_COUNTER_TOTALS) this.registry.removeSingleMetric(name);
     this.#requests = new client.Counter({
@@ -57,6 +67,9 @@ export class ProxyMetrics {
       help: 'Finished requests and tunnels by method, verdict (allow, deny, would_deny, error) and reason.',
       labelNames: ['method', 'verdict', 'reason'],
       registers,
+      collect() {
+        mergeCounters(this, self.#requestOrder);
+      },
     });
     this.#duration = new client.Histogram({
       name: 'cuttle_request_duration_seconds',
@@ -64,6 +77,9 @@ export class ProxyMetrics {
       labelNames: ['verdict'],
       buckets: REQUEST_BUCKETS,
       registers,
+      collect() {
+        for (const t of self.#durationTallies.values()) t.mergeInto(this);
+      },
     });
     this.#tunnelDuration = new client.Histogram({
       name: 'cuttle_tunnel_duration_seconds',
@@ -71,14 +87,19 @@ export class ProxyMetrics {
       labelNames: ['close_reason'],
       buckets: TUNNEL_BUCKETS,
       registers,
+      collect() {
+        for (const t of self.#tunnelTallies.values()) t.mergeInto(this);
+      },
     });
     this.#bytes = new client.Counter({
       name: 'cuttle_bytes_total',
       help: 'Body and tunnel bytes relayed: up (client to origin) and down (origin to client), by kind (http, connect).',
       labelNames: ['direction', 'kind'],
       registers,
+      collect() {
+        mergeCounters(this, self.#bytesOrder);
+      },
     });
-    const self = this;
     new client.Gauge({
       name: 'cuttle_active_connections',
       help: 'Client connections open on the proxy listeners.',
@@ -127,6 +148,9 @@ export class ProxyMetrics {
       labelNames: ['result'],
       buckets: LATENCY_BUCKETS,
       registers,
+      collect() {
+        for (const t of self.#dnsTallies.values()) t.mergeInto(this);
+      },
     });
     this.#connect = new client.Histogram({
       name: 'cuttle_upstream_connect_duration_seconds',
@@ -134,6 +158,9 @@ export class ProxyMetrics {
       labelNames: ['result'],
       buckets: LATENCY_BUCKETS,
       registers,
+      collect() {
+        for (const t of self.#connectTallies.values()) t.mergeInto(this);
+      },
     });
     this.#sni = new client.Counter({
       name: 'cuttle_sni_mismatches_total',
@@ -172,62 +199,86 @@ export class ProxyMetrics {
 
   /** Counts one finished request or tunnel (called by the access sink). */
   observeRecord(e: AccessRecord): void {
-    // Label children are looked up once per label set and kept (the sets are few and bounded): prom-client's
-    // inc({labels}) hashes the label object on every call.
     const method = methodLabel(e.method);
     const reason = reasonLabel(e.reason);
-    const key = `${method} ${e.verdict} ${reason}`;
-    let requests = this.#requestChildren.get(key);
-    if (requests === undefined) {
-      requests = this.#requests.labels({ method, verdict: e.verdict, reason });
-      this.#requestChildren.set(key, requests);
+    const verdict = e.verdict;
+    let list = this.#requestTallies.get(reason);
+    if (list === undefined) {
+      list = [];
+      this.#requestTallies.set(reason, list);
     }
-    requests.inc();
+    let requests: CounterTally<'method' | 'verdict' | 'reason'> | undefined;
+    for (const t of list) {
+      if (t.labels.method === method && t.labels.verdict === verdict) {
+        requests = t;
+        break;
+      }
+    }
+    if (requests === undefined) {
+      requests = new CounterTally({ method, verdict, reason });
+      list.push(requests);
+      this.#requestOrder.push(requests);
+    }
+    requests.pending++;
     const connect = e.method === 'CONNECT';
     const seconds = e.durationMs / 1000;
     if (connect) {
       const label = closeLabel(e.closeReason);
-      let child = this.#tunnelChildren.get(label);
-      if (child === undefined) {
-        child = this.#tunnelDuration.labels({ close_reason: label });
-        this.#tunnelChildren.set(label, child);
+      let t = this.#tunnelTallies.get(label);
+      if (t === undefined) {
+        t = new HistogramTally({ close_reason: label }, TUNNEL_BUCKETS);
+        this.#tunnelTallies.set(label, t);
       }
-      child.observe(seconds);
+      t.observe(seconds);
     } else if (e.method !== '-') {
-      let child = this.#durationChildren.get(e.verdict);
-      if (child === undefined) {
-        child = this.#duration.labels({ verdict: e.verdict });
-        this.#durationChildren.set(e.verdict, child);
+      let t = this.#durationTallies.get(verdict);
+      if (t === undefined) {
+        t = new HistogramTally({ verdict }, REQUEST_BUCKETS);
+        this.#durationTallies.set(verdict, t);
       }
-      child.observe(seconds);
+      t.observe(seconds);
     }
-    if (e.bytesUp > 0) this.#bytesChild('up', connect).inc(e.bytesUp);
-    if (e.bytesDown > 0) this.#bytesChild('down', connect).inc(e.bytesDown);
+    if (e.bytesUp > 0) this.#bytesTally(0, connect).pending += e.bytesUp;
+    if (e.bytesDown > 0) this.#bytesTally(1, connect).pending += e.bytesDown;
     if (e.reason === 'sni_mismatch') this.#sni.inc();
-    if (e.container !== null) this.#containers.inc({ container: e.container, verdict: e.verdict });
+    if (e.container !== null) this.#containers.inc({ container: e.container, verdict });
     if (e.reason === 'limit_exceeded') this.#dropped.inc({ action: e.status === 0 ? 'drop' : 'reject' });
   }
 
-  /** The bytes counter's child for a direction and kind, created on first use (no series before any byte). */
-  #bytesChild(direction: 'up' | 'down', connect: boolean): client.Counter.Internal {
-    const kind = connect ? 'connect' : 'http';
-    const key = `${direction} ${kind}`;
-    let child = this.#bytesChildren.get(key);
-    if (child === undefined) {
-      child = this.#bytes.labels({ direction, kind });
-      this.#bytesChildren.set(key, child);
+  /** The bytes counter's tally for a direction (0 up, 1 down) and kind, created on first use. */
+  #bytesTally(direction: 0 | 1, connect: boolean): CounterTally<'direction' | 'kind'> {
+    const i = direction * 2 + (connect ? 1 : 0);
+    let t = this.#bytesTallies[i];
+    if (t === null || t === undefined) {
+      t = new CounterTally({
+        direction: direction === 0 ? 'up' : 'down',
+        kind: connect ? 'connect' : 'http',
+      });
+      this.#bytesTallies[i] = t;
+      this.#bytesOrder.push(t);
     }
-    return child;
+    return t;
   }
 
   /** Records one resolution's latency. */
   observeDnsLookup(seconds: number, result: DnsResult): void {
-    this.#dns.observe({ result }, seconds);
+    let t = this.#dnsTallies.get(result);
+    if (t === undefined) {
+      t = new HistogramTally({ result }, LATENCY_BUCKETS);
+      this.#dnsTallies.set(result, t);
+    }
+    t.observe(seconds);
   }
 
   /** Records one upstream TCP connect's latency. */
   observeUpstreamConnect(seconds: number, ok: boolean): void {
-    this.#connect.observe({ result: ok ? 'ok' : 'error' }, seconds);
+    const result = ok ? 'ok' : 'error';
+    let t = this.#connectTallies.get(result);
+    if (t === undefined) {
+      t = new HistogramTally({ result }, LATENCY_BUCKETS);
+      this.#connectTallies.set(result, t);
+    }
+    t.observe(seconds);
   }
 
   /** Counts a reload attempt. */
