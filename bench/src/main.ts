@@ -9,7 +9,8 @@ import type { E2eReport } from './e2e/e2e-report.js';
 
 const USAGE = `usage: pnpm bench allowlist [--json] [--quick] [--sizes 10,1000]
        pnpm bench e2e [--json] [--quick] [--duration S] [--rounds N] [--connect-mib N]
-                      [--targets direct,squid,tinyproxy,proxy-chain,cuttle-node20,cuttle-node24 (default; also bare-relay,bare-relay-node24)]
+                      [--targets direct,squid,tinyproxy,proxy-chain,cuttle-node20,cuttle-node24 (default; also
+                                 bare-relay,bare-relay-node24, floor-node20,floor-node24, cuttle-base-node20,cuttle-base-node24)]
                       [--sections rps,latency,mix,connect,idle] [--cpu-prof DIR]
        pnpm bench format REPORT.json     (the tables of a saved --json report)`;
 

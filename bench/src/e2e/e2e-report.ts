@@ -265,7 +265,7 @@ export function formatE2e(r: E2eReport): string {
     );
   }
   if (r.goals.length > 0) {
-    out.push('', '#### goals (issue 6)', '');
+    out.push('', '#### goals (issue 12; CONNECT: issue 6)', '');
     for (const g of r.goals) {
       // A saved report turns NaN into null: both mean the row was not measured.
       const measured = typeof g.measured === 'number' && Number.isFinite(g.measured);

@@ -27,6 +27,7 @@ import {
   ALL_TARGETS,
   type BenchWorld,
   CONNECT_ONLY_TARGETS,
+  HTTP_ONLY_TARGETS,
   KNOWN_TARGETS,
   setupWorld,
 } from './setup-world.js';
@@ -348,6 +349,8 @@ async function measure(
     }
   }
 
+  // The floor programs speak plain HTTP only.
+  const tunnelling = live.filter((t) => !HTTP_ONLY_TARGETS.has(t));
   if (sections.has('connect')) {
     const rounds = Math.max(1, Math.min(2, s.rounds));
     const setupS = Math.min(3, s.durationS);
@@ -367,7 +370,7 @@ async function measure(
         port: raw ? world.tcpPort : world.tlsPort,
       };
     };
-    const res = await alternate(bw, live, rounds, book, async (t) => {
+    const res = await alternate(bw, tunnelling, rounds, book, async (t) => {
       const safe = async <T>(f: () => Promise<T>): Promise<T | null> => {
         try {
           return await f();
@@ -398,7 +401,7 @@ async function measure(
       };
     });
     const vals = (xs: (number | undefined)[]) => summarize(xs.filter((x): x is number => x !== undefined));
-    for (const t of live) {
+    for (const t of tunnelling) {
       const runs = res.get(t) ?? [];
       report.connect.push({
         target: t,
@@ -436,7 +439,8 @@ async function measure(
   if (sections.has('idle')) {
     log(`RSS of a freshly started proxy, then with ${s.idleTunnels} idle tunnels`);
     const hello = await captureClientHello(world.allowedHost);
-    const res = await alternate(bw, proxiesLive, 1, book, async (t) => {
+    const idleTargets = tunnelling.filter((t) => t !== 'direct');
+    const res = await alternate(bw, idleTargets, 1, book, async (t) => {
       // A fresh process, so the rows compare the proxies' own footprint and not what earlier load left behind.
       await bw.fresh(t);
       await new Promise((r) => setTimeout(r, 1000));
@@ -461,7 +465,7 @@ async function measure(
         kibPerTunnel: idle.opened > 0 ? (after - before) / 1024 / idle.opened : Number.NaN,
       };
     });
-    for (const t of proxiesLive) report.idle.push(...(res.get(t) ?? []));
+    for (const t of idleTargets) report.idle.push(...(res.get(t) ?? []));
   }
   for (const [t, c] of book.crashes) {
     const i = report.targets.findIndex((x) => x.name === t);
@@ -513,22 +517,34 @@ function e2eGoals(r: E2eReport): GoalRow[] {
   const squidRps = r.rps.find((x) => x.target === 'squid');
   const squidConnect = r.connect.find((x) => x.target === 'squid');
   const directConnect = r.connect.find((x) => x.target === 'direct');
+  const squidMix = r.mix.find((x) => x.target === 'squid');
+  // Issue 12: Node 24 >= 1.3x Squid's req/s and <= 0.75x its CPU per request (aim 1.5x and 0.65x), Node 20 >= 1.1x
+  // and <= 0.9x; on plain GETs and on the 20%-denied mix alike. Each ratio is the median of per-round ratios.
+  const thresholds: Record<string, { rps: number; rpsAim: number; cpu: number; cpuAim: number }> = {
+    'cuttle-node20': { rps: 1.1, rpsAim: 1.5, cpu: 0.9, cpuAim: 0.65 },
+    'cuttle-node24': { rps: 1.3, rpsAim: 1.5, cpu: 0.75, cpuAim: 0.65 },
+  };
   for (const c of ['cuttle-node20', 'cuttle-node24']) {
-    const rps = r.rps.find((x) => x.target === c);
-    if (rps && squidRps) {
-      const q = rps.rpsVsSquid?.n ? rps.rpsVsSquid.median : ratio(rps.reqPerSec, squidRps.reqPerSec);
+    const t = thresholds[c] as { rps: number; rpsAim: number; cpu: number; cpuAim: number };
+    const sections = [
+      { what: 'plain GETs', row: r.rps.find((x) => x.target === c), squid: squidRps },
+      { what: '20% denied', row: r.mix.find((x) => x.target === c), squid: squidMix },
+    ];
+    for (const { what, row, squid } of sections) {
+      if (!row || !squid) continue;
+      const q = row.rpsVsSquid?.n ? row.rpsVsSquid.median : ratio(row.reqPerSec, squid.reqPerSec);
       goals.push({
-        goal: `${c}: req/s >= 1.0x Squid (aim 1.5x)`,
+        goal: `${c}: ${what}: req/s >= ${t.rps}x Squid (aim ${t.rpsAim}x)`,
         measured: q,
-        met: q >= 1.0,
-        aimMet: q >= 1.5,
+        met: q >= t.rps,
+        aimMet: q >= t.rpsAim,
       });
-      const cpu = rps.cpuVsSquid?.n ? rps.cpuVsSquid.median : ratio(rps.cpuUsPerReq, squidRps.cpuUsPerReq);
+      const cpu = row.cpuVsSquid?.n ? row.cpuVsSquid.median : ratio(row.cpuUsPerReq, squid.cpuUsPerReq);
       goals.push({
-        goal: `${c}: CPU per request <= Squid's (aim 0.6x)`,
+        goal: `${c}: ${what}: CPU per request <= ${t.cpu}x Squid's (aim ${t.cpuAim}x)`,
         measured: cpu,
-        met: cpu <= 1.0,
-        aimMet: cpu <= 0.6,
+        met: cpu <= t.cpu,
+        aimMet: cpu <= t.cpuAim,
       });
     }
     const con = r.connect.find((x) => x.target === c);

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startNginx } from './origins/nginx-origin.js';
-import { startCuttle } from './proxies/cuttle.js';
+import { BASE_CLI, startCuttle } from './proxies/cuttle.js';
+import { startFloor } from './proxies/floor.js';
 import { startProxyChain } from './proxies/proxy-chain.js';
 import type { ProxyTarget, World } from './proxies/proxy-target.js';
 import { startSquid } from './proxies/squid.js';
@@ -32,8 +33,20 @@ export const ALL_TARGETS = [
  * named in --targets: probed with a tunnel instead of a GET and left out of the req/s, latency and mix sections.
  */
 export const CONNECT_ONLY_TARGETS: ReadonlySet<string> = new Set(['bare-relay', 'bare-relay-node24']);
+/**
+ * The floor of plain HTTP (peers/floor-forwarder.ts: node:http + undici, nothing else), measured when named in
+ * --targets and left out of the CONNECT and idle-tunnel sections.
+ */
+export const HTTP_ONLY_TARGETS: ReadonlySet<string> = new Set(['floor-node20', 'floor-node24']);
+/** A second cuttle build (CUTTLE_BENCH_BASE_CLI) next to this checkout's, when named in --targets. */
+export const BASE_TARGETS: readonly string[] = ['cuttle-base-node20', 'cuttle-base-node24'];
 /** Every target --targets accepts. */
-export const KNOWN_TARGETS: readonly string[] = [...ALL_TARGETS, ...CONNECT_ONLY_TARGETS];
+export const KNOWN_TARGETS: readonly string[] = [
+  ...ALL_TARGETS,
+  ...BASE_TARGETS,
+  ...HTTP_ONLY_TARGETS,
+  ...CONNECT_ONLY_TARGETS,
+];
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const TUNNEL_ORIGIN = fileURLToPath(new URL('./peers/tunnel-origin.js', import.meta.url));
@@ -196,8 +209,7 @@ export async function setupWorld(o: WorldOptions): Promise<BenchWorld> {
   const rawProxies = new Map<string, ProxyTarget>();
   const failed = new Map<string, string>();
   const nodeVersions: Record<string, string> = { 'cuttle-node20': process.versions.node };
-  const node24 =
-    o.targets.includes('cuttle-node24') || o.targets.includes('bare-relay-node24') ? findNode24(o.log) : null;
+  const node24 = o.targets.some((t) => t.endsWith('-node24')) ? findNode24(o.log) : null;
   const sub = (name: string) => {
     const d = join(dir, name);
     execFileSync('mkdir', ['-p', d]);
@@ -233,6 +245,30 @@ export async function setupWorld(o: WorldOptions): Promise<BenchWorld> {
         throw new Error('no Node 24 (scripts/node24.sh missing or failed; or set CUTTLE_BENCH_NODE24)');
       await startBare('bare-relay-node24', node24);
     },
+    'cuttle-base-node20': async () => {
+      if (BASE_CLI === undefined) throw new Error('cuttle-base-* needs CUTTLE_BENCH_BASE_CLI');
+      await startCuttlePair('cuttle-base-node20', process.execPath, BASE_CLI);
+    },
+    'cuttle-base-node24': async () => {
+      if (BASE_CLI === undefined) throw new Error('cuttle-base-* needs CUTTLE_BENCH_BASE_CLI');
+      if (node24 === null)
+        throw new Error('no Node 24 (scripts/node24.sh missing or failed; or set CUTTLE_BENCH_NODE24)');
+      await startCuttlePair('cuttle-base-node24', node24, BASE_CLI);
+    },
+    'floor-node20': async () => {
+      proxies.set(
+        'floor-node20',
+        await startFloor(sub('floor'), world, cpus.proxy, 'floor-node20', process.execPath, o.cpuProfDir),
+      );
+    },
+    'floor-node24': async () => {
+      if (node24 === null)
+        throw new Error('no Node 24 (scripts/node24.sh missing or failed; or set CUTTLE_BENCH_NODE24)');
+      proxies.set(
+        'floor-node24',
+        await startFloor(sub('floor'), world, cpus.proxy, 'floor-node24', node24, o.cpuProfDir),
+      );
+    },
   };
   /** The bare CONNECT relay on `node`; CUTTLE_BENCH_BARE_MODE=http|onread picks a variant (see bare-relay.ts). */
   async function startBare(name: string, node: string): Promise<void> {
@@ -254,15 +290,21 @@ export async function setupWorld(o: WorldOptions): Promise<BenchWorld> {
       note: `bare CONNECT relay (${mode} server + pipe, no policy/log/metrics) on Node ${version.replace(/^v/, '')}`,
     });
   }
-  async function startCuttlePair(name: string, node: string): Promise<void> {
+  async function startCuttlePair(name: string, node: string, cli?: string): Promise<void> {
     const d = sub('cuttle');
     proxies.set(
       name,
-      await startCuttle(d, world, cpus.proxy, { name, node, requireSni: true, cpuProfDir: o.cpuProfDir }),
+      await startCuttle(d, world, cpus.proxy, {
+        name,
+        node,
+        cli,
+        requireSni: true,
+        cpuProfDir: o.cpuProfDir,
+      }),
     );
     rawProxies.set(
       name,
-      await startCuttle(d, world, cpus.proxy, { name: `${name}-raw`, node, requireSni: false }),
+      await startCuttle(d, world, cpus.proxy, { name: `${name}-raw`, node, cli, requireSni: false }),
     );
   }
   for (const t of o.targets) {

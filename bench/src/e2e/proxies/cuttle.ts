@@ -15,8 +15,16 @@ export const CUTTLE_CLI =
   process.env.CUTTLE_BENCH_CLI ??
   fileURLToPath(new URL('../../../../packages/proxy/dist/cli/main.js', import.meta.url));
 
+/**
+ * A second cuttle build (CUTTLE_BENCH_BASE_CLI, e.g. a copy of the previous `dist`), run as the `cuttle-base-node20`
+ * and `cuttle-base-node24` targets: a change measured side by side against the build before it, in one run.
+ */
+export const BASE_CLI = process.env.CUTTLE_BENCH_BASE_CLI;
+
 export interface CuttleOptions {
   readonly name: string;
+  /** The CLI to run (default CUTTLE_CLI). */
+  readonly cli?: string | undefined;
   readonly node: string;
   readonly requireSni: boolean;
   readonly cpuProfDir?: string | undefined;
@@ -53,7 +61,8 @@ export async function startCuttle(
   cpu: number | undefined,
   o: CuttleOptions,
 ): Promise<ProxyTarget> {
-  if (!existsSync(CUTTLE_CLI)) throw new Error(`${CUTTLE_CLI} is missing: run \`pnpm build\` first`);
+  const cli = o.cli ?? CUTTLE_CLI;
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`pnpm build\` first`);
   const port = await freePort();
   const metricsPort = await freePort();
   const file = join(dir, `${o.name}.yaml`);
@@ -67,7 +76,7 @@ export async function startCuttle(
   const daemon = spawnDaemon({
     name: o.name,
     command: o.node,
-    args: [...prof, CUTTLE_CLI, 'run', '--config', file],
+    args: [...prof, cli, 'run', '--config', file],
     cpu,
     logFile: join(dir, `${o.name}.out`),
   });
@@ -76,7 +85,7 @@ export async function startCuttle(
     name: o.name,
     port,
     daemon,
-    note: `cuttle on Node ${nodeVersion(o.node)}, JSON access log to a file, metrics on, require_sni ${o.requireSni}`,
+    note: `${o.cli === undefined ? 'cuttle' : `cuttle build ${o.cli}`} on Node ${nodeVersion(o.node)}, JSON access log to a file, metrics on, require_sni ${o.requireSni}`,
   };
 }
 
