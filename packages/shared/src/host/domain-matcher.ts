@@ -1,64 +1,72 @@
 /**
- * Domain patterns (Squid dstdomain plus label globs) compiled into hash indexes, so a lookup costs O(labels) and
- * not O(patterns):
- *   `name`        exact          -> Map by name
- *   `.name`       name + subdomains -> Map by suffix, probed at each label boundary of the host
+ * Domain patterns (Squid dstdomain plus label globs) compiled into one hash index keyed by name, so a lookup costs
+ * one probe per label boundary of the host and not O(patterns):
+ *   `name`        exact             -> the entry of `name`, probed with the whole host
+ *   `.name`       name + subdomains -> the entry of `name`, probed at each label boundary of the host
  *   glob          `*` one label, `**` one or more, `ec2-*` inside a label
- *                 -> Map by fixed suffix (the labels right of the rightmost wildcard), then the few globs there.
+ *                 -> the entry of its fixed suffix (the labels right of the rightmost wildcard), then the few
+ *                    globs there (label-glob.ts).
  * Patterns are normalised like hosts (IDNA, lowercase, one trailing dot) when compiled.
  */
-import { Minimatch } from 'minimatch';
+import { type CompiledGlob, compileGlob, matchGlobBucket } from './label-glob.js';
+import {
+  EXACT_IS_NAME,
+  finishHash,
+  HAS_EXACT,
+  HAS_GLOBS,
+  HAS_SUFFIX,
+  HASH_START,
+  hashStep,
+  NameTable,
+} from './name-table.js';
 import { normalizeHost } from './normalize-host.js';
 
-type LabelMatcher =
-  | { readonly t: 'one' }
-  | { readonly t: 'many' }
-  | { readonly t: 'lit'; readonly v: string }
-  | { readonly t: 'mm'; readonly mm: Minimatch };
+/**
+ * Scratch for one `match` call: the start of each label of the host and the finished hash of the suffix that
+ * starts there. Shared by every matcher (a call never yields); grown for a longer host.
+ */
+const scratch = { host: '', starts: new Int32Array(128), hashes: new Int32Array(128), count: 0 };
 
-interface CompiledGlob {
-  readonly entry: string;
-  /** Matchers for the labels left of the fixed suffix, left to right. */
-  readonly left: readonly LabelMatcher[];
-  readonly minLabels: number;
-  readonly hasMany: boolean;
-}
-
-const GLOB_LABEL = /^[a-z0-9_*-]+$/;
-
-function matchLabels(
-  ms: readonly LabelMatcher[],
-  mi: number,
-  labels: readonly string[],
-  li: number,
-  end: number,
-): boolean {
-  for (; mi < ms.length; mi++, li++) {
-    const m = ms[mi] as LabelMatcher;
-    if (m.t === 'many') {
-      // `**` takes one or more labels; try every split (patterns are short).
-      const restMin = ms.length - mi - 1;
-      for (let take = 1; li + take + restMin <= end; take++) {
-        if (matchLabels(ms, mi + 1, labels, li + take, end)) return true;
-      }
-      return false;
-    }
-    if (li >= end) return false;
-    const label = labels[li] as string;
-    if (m.t === 'lit' ? label !== m.v : m.t === 'mm' ? !m.mm.match(label) : false) return false;
+/** Fills `scratch` for `host`: label starts left to right, and each suffix's hash from one right-to-left pass. */
+function hashSuffixes(host: string): void {
+  if (host.length + 1 > scratch.starts.length) {
+    scratch.starts = new Int32Array(host.length + 1);
+    scratch.hashes = new Int32Array(host.length + 1);
   }
-  return li === end;
+  const starts = scratch.starts;
+  const hashes = scratch.hashes;
+  let count = 0;
+  for (let from = 0; ; ) {
+    starts[count++] = from;
+    const dot = host.indexOf('.', from);
+    if (dot === -1) break;
+    from = dot + 1;
+  }
+  let h = HASH_START;
+  let end = host.length;
+  for (let j = count - 1; j >= 0; j--) {
+    const start = starts[j] as number;
+    for (let i = end - 1; i >= start; i--) h = hashStep(h, host.charCodeAt(i));
+    hashes[j] = finishHash(h);
+    h = hashStep(h, 0x2e);
+    end = start - 1;
+  }
+  scratch.host = host;
+  scratch.count = count;
 }
 
 /** A compiled set of domain patterns. `match` returns the pattern as written in the config, or null. */
 export class DomainMatcher {
-  readonly #exact = new Map<string, string>();
-  readonly #suffix = new Map<string, string>();
-  readonly #globs = new Map<string, CompiledGlob[]>();
+  readonly #names: NameTable;
+  /** Globs with no fixed suffix (`*.*`), matched against the whole host. */
+  #rootGlobs: CompiledGlob[] | null = null;
+  /** False when the list holds only exact names: then only the whole host is probed. */
+  #hasSuffixOrGlob = false;
   readonly size: number;
 
   /** Compiles `patterns`; `onError(index, message)` receives each invalid one (which is then skipped). */
   constructor(patterns: readonly string[], onError: (index: number, message: string) => void) {
+    this.#names = new NameTable(patterns.length);
     patterns.forEach((p, i) => {
       const err = this.#add(p);
       if (err !== null) onError(i, err);
@@ -73,103 +81,53 @@ export class DomainMatcher {
     if (n.kind === 'invalid') return `invalid domain "${pattern}" (${n.reason})`;
     if (n.kind !== 'name')
       return `"${pattern}" is an IP literal: list addresses in allow_ips or a rule's dst`;
-    const map = isSuffix ? this.#suffix : this.#exact;
-    if (!map.has(n.host)) map.set(n.host, pattern);
+    if (isSuffix) {
+      this.#names.addSuffix(n.host, pattern);
+      this.#hasSuffixOrGlob = true;
+    } else {
+      this.#names.addExact(n.host, pattern);
+    }
     return null;
   }
 
   #addGlob(pattern: string): string | null {
-    const body = pattern.endsWith('.') ? pattern.slice(0, -1) : pattern;
-    if (body.startsWith('.'))
-      return `"${pattern}": a glob cannot start with "." (write "**.name" or "*.name")`;
-    const labels = body.split('.');
-    let lastWild = -1;
-    labels.forEach((l, i) => {
-      if (l.includes('*')) lastWild = i;
-    });
-    const left: LabelMatcher[] = [];
-    for (let i = 0; i <= lastWild; i++) {
-      const raw = labels[i] as string;
-      if (raw === '*') left.push({ t: 'one' });
-      else if (raw === '**') left.push({ t: 'many' });
-      else if (raw.includes('*')) {
-        const l = raw.toLowerCase();
-        if (!GLOB_LABEL.test(l) || l.includes('**')) return `"${pattern}": invalid glob label "${raw}"`;
-        // minimatch compiles one label's wildcard; the label holds no dots or slashes, so `*` stays inside it.
-        left.push({
-          t: 'mm',
-          mm: new Minimatch(l, { nocase: false, noext: true, nobrace: true, dot: true }),
-        });
-      } else {
-        const n = normalizeHost(raw);
-        if (n.kind !== 'name' || n.host.includes('.')) return `"${pattern}": invalid label "${raw}"`;
-        left.push({ t: 'lit', v: n.host });
-      }
-    }
-    let suffix = '';
-    if (lastWild < labels.length - 1) {
-      const n = normalizeHost(labels.slice(lastWild + 1).join('.'));
-      if (n.kind !== 'name') return `"${pattern}": invalid fixed suffix`;
-      suffix = n.host;
-    }
-    const hasMany = left.some((m) => m.t === 'many');
-    const glob: CompiledGlob = { entry: pattern, left, minLabels: left.length, hasMany };
-    const bucket = this.#globs.get(suffix);
-    if (bucket === undefined) this.#globs.set(suffix, [glob]);
-    else bucket.push(glob);
+    const compiled = compileGlob(pattern);
+    if (typeof compiled === 'string') return compiled;
+    this.#hasSuffixOrGlob = true;
+    if (compiled.suffix !== '') this.#names.addGlob(compiled.suffix, compiled.glob);
+    else if (this.#rootGlobs === null) this.#rootGlobs = [compiled.glob];
+    else this.#rootGlobs.push(compiled.glob);
     return null;
   }
 
   /**
    * The pattern that matches the normalised name `host`: exact first, then the longest `.name`, then the glob with
-   * the longest fixed suffix. One walk over the label boundaries; labels are split only if a glob bucket is hit.
+   * the longest fixed suffix (the first in list order among those). One lookup per label boundary, longest suffix
+   * first; nothing is sliced or allocated.
    */
   match(host: string): string | null {
-    const exact = this.#exact.get(host);
-    if (exact !== undefined) return exact;
-    const suffixes = this.#suffix;
-    const globs = this.#globs;
-    if (suffixes.size === 0 && globs.size === 0) return null;
+    hashSuffixes(host);
+    const names = this.#names;
+    const { starts, hashes, count } = scratch;
+    const whole = names.find(hashes[0] as number, host, 0, HAS_EXACT | HAS_SUFFIX);
+    if (whole !== -1) {
+      const bits = names.bitsAt(whole);
+      // An exact entry written as the normalised name is equal to `host`: no need to read the entry.
+      if ((bits & HAS_EXACT) !== 0) return (bits & EXACT_IS_NAME) !== 0 ? host : names.exactAt(whole);
+      return names.suffixAt(whole);
+    }
+    if (!this.#hasSuffixOrGlob) return null;
     let globHit: string | null = null;
-    let labels: string[] | null = null;
-    let from = 0;
-    // leftCount: labels of `host` left of the current suffix.
-    for (let leftCount = 0; ; leftCount++) {
-      const suffix = from === 0 ? host : host.slice(from);
-      if (suffixes.size > 0) {
-        const hit = suffixes.get(suffix);
-        if (hit !== undefined) return hit;
-      }
-      if (globHit === null && leftCount > 0 && globs.size > 0) {
-        const bucket = globs.get(suffix);
-        if (bucket !== undefined) {
-          labels ??= host.split('.');
-          globHit = matchBucket(bucket, labels, leftCount);
-        }
-      }
-      const dot = host.indexOf('.', from);
-      if (dot === -1) break;
-      from = dot + 1;
+    // j: the suffix starting at label j, which has j labels of the host left of it.
+    for (let j = 1; j < count; j++) {
+      const wanted = globHit === null ? HAS_SUFFIX | HAS_GLOBS : HAS_SUFFIX;
+      const slot = names.find(hashes[j] as number, host, starts[j] as number, wanted);
+      if (slot === -1) continue;
+      if ((names.bitsAt(slot) & HAS_SUFFIX) !== 0) return names.suffixAt(slot);
+      globHit = matchGlobBucket(names.globsAt(slot), scratch, j);
     }
-    if (globHit === null) {
-      const bucket = globs.get('');
-      if (bucket !== undefined) {
-        labels ??= host.split('.');
-        globHit = matchBucket(bucket, labels, labels.length);
-      }
-    }
+    if (globHit === null && this.#rootGlobs !== null)
+      globHit = matchGlobBucket(this.#rootGlobs, scratch, count);
     return globHit;
   }
-}
-
-function matchBucket(
-  bucket: readonly CompiledGlob[],
-  labels: readonly string[],
-  leftCount: number,
-): string | null {
-  for (const g of bucket) {
-    if (g.hasMany ? leftCount < g.minLabels : leftCount !== g.minLabels) continue;
-    if (matchLabels(g.left, 0, labels, 0, leftCount)) return g.entry;
-  }
-  return null;
 }
