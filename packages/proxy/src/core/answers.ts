@@ -23,6 +23,59 @@ function denyBody(reason: DenyReason): string {
   return body;
 }
 
+/** A prebuilt answer: its body and its head as the flat [name, value, ...] list writeHead takes. */
+interface Answer {
+  readonly body: string;
+  readonly headers: readonly string[];
+}
+
+/** The head of a plain-text answer of `body`, then `extra` (header name, value, ...). */
+function answerHeaders(body: string, extra: readonly string[]): readonly string[] {
+  return Object.freeze([
+    'Content-Type',
+    'text/plain; charset=utf-8',
+    'Content-Length',
+    String(Buffer.byteLength(body)),
+    'Cache-Control',
+    'no-store',
+    ...extra,
+  ]);
+}
+
+const DENY_ANSWERS = new Map<string, Answer>();
+/** Error answers by code, with and without `Connection: close`. */
+const ERROR_ANSWERS = new Map<string, Answer>();
+const ERROR_ANSWERS_CLOSE = new Map<string, Answer>();
+
+/** The deny answer for `reason`, built on first use (the reasons are a closed list). */
+function denyAnswer(reason: DenyReason): Answer {
+  let a = DENY_ANSWERS.get(reason);
+  if (a === undefined) {
+    const body = denyBody(reason);
+    a = { body, headers: answerHeaders(body, [DENY_HEADER, reason]) };
+    DENY_ANSWERS.set(reason, a);
+  }
+  return a;
+}
+
+/** The error answer for `code`, built on first use (the codes are a closed list). */
+function errorAnswer(code: ErrorCode, close: boolean): Answer {
+  const map = close ? ERROR_ANSWERS_CLOSE : ERROR_ANSWERS;
+  let a = map.get(code);
+  if (a === undefined) {
+    const body = `${ERROR_CODES[code].message}\n`;
+    a = {
+      body,
+      headers: answerHeaders(
+        body,
+        close ? [ERROR_HEADER, code, 'Connection', 'close'] : [ERROR_HEADER, code],
+      ),
+    };
+    map.set(code, a);
+  }
+  return a;
+}
+
 /** Status for a deny: 503 for connection limits, 403 for everything the policy refuses. */
 export function denyStatus(reason: DenyReason): number {
   return reason === 'limit_exceeded' ? 503 : 403;
@@ -31,35 +84,24 @@ export function denyStatus(reason: DenyReason): number {
 /** Answers a policy deny on a ServerResponse. `close` also ends the client connection. */
 export function sendDeny(res: ServerResponse, reason: DenyReason, close = false): number {
   const status = denyStatus(reason);
-  const body = denyBody(reason);
+  const { body, headers } = denyAnswer(reason);
   res.shouldKeepAlive = res.shouldKeepAlive && !close;
-  res.writeHead(status, {
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-    [DENY_HEADER]: reason,
-  });
+  res.writeHead(status, headers as string[]);
   res.end(body);
   return status;
 }
 
 /** Answers an error on a ServerResponse; returns the status sent. */
 export function sendError(res: ServerResponse, code: ErrorCode, close = false): number {
-  const { status, message } = ERROR_CODES[code];
+  const { status } = ERROR_CODES[code];
   if (res.headersSent) {
     // Too late for a status: the client sees a truncated response, which is the honest answer.
     res.destroy();
     return res.statusCode;
   }
   res.shouldKeepAlive = res.shouldKeepAlive && !close;
-  const body = `${message}\n`;
-  res.writeHead(status, {
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-    [ERROR_HEADER]: code,
-    ...(close ? { Connection: 'close' } : {}),
-  });
+  const { body, headers } = errorAnswer(code, close);
+  res.writeHead(status, headers as string[]);
   res.end(body);
   return status;
 }

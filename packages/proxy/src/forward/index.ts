@@ -25,6 +25,26 @@ import { Exchange, fail } from './exchange.js';
 import { checkFraming, hasRequestBody } from './hygiene.js';
 import { type Destination, sendUpstream } from './send-upstream.js';
 
+const EXCHANGE = Symbol('cuttle.exchange');
+type ExchangeResponse = ServerResponse & { [EXCHANGE]?: Exchange };
+
+/**
+ * A response's 'close' (one listener function for every request, the exchange on the response: no closure per
+ * request): the record is written here, once.
+ */
+function onResponseClose(this: ExchangeResponse): void {
+  const x = this[EXCHANGE];
+  if (x === undefined) return;
+  if (x.call !== null) {
+    // The client went away before the origin's answer was relayed whole: tear the upstream request down.
+    x.call.abort();
+    x.call = null;
+    if (x.rec.closeReason === null) x.rec.closeReason = this.headersSent ? 'error' : 'client_abort';
+  }
+  if (x.rec.status === 0 && this.headersSent) x.rec.status = this.statusCode;
+  x.finish();
+}
+
 /**
  * Handles one plain-HTTP request from a client. Never throws; always records once. `expectsContinue`: the client
  * sent `Expect: 100-continue` (node's 'checkContinue'); it is invited to send its body only once the request is
@@ -37,16 +57,8 @@ export function handleRequest(
   expectsContinue = false,
 ): void {
   const x = new Exchange(ctx, req);
-  res.once('close', () => {
-    if (x.call !== null) {
-      // The client went away before the origin's answer was relayed whole: tear the upstream request down.
-      x.call.abort();
-      x.call = null;
-      if (x.rec.closeReason === null) x.rec.closeReason = res.headersSent ? 'error' : 'client_abort';
-    }
-    if (x.rec.status === 0 && res.headersSent) x.rec.status = res.statusCode;
-    x.finish();
-  });
+  (res as ExchangeResponse)[EXCHANGE] = x;
+  res.on('close', onResponseClose);
   if (isClosing(req.socket)) {
     // A request parsed after a framing rejection on the same connection: never forwarded.
     req.socket.destroy();
