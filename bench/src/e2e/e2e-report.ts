@@ -61,6 +61,9 @@ export interface ConnectRow {
   readonly rawBulkCpuMsPerMiB?: Summary | undefined;
   readonly rawBulkLoadCpuPct?: Summary | undefined;
   readonly tlsSetupPerSec: Summary;
+  /** The proxy's CPU µs per tunnel set up (connect, CONNECT, handshake, one exchange, close). */
+  readonly tlsSetupCpuUs?: Summary | undefined;
+  readonly rawSetupCpuUs?: Summary | undefined;
   readonly rawSetupPerSec: Summary;
   readonly errors: number;
 }
@@ -213,10 +216,6 @@ export function formatE2e(r: E2eReport): string {
           'proxy CPU %',
           'CPU ms/MiB',
           'load CPU %',
-          'TLS set-ups/s',
-          'vs Squid',
-          'raw set-ups/s',
-          'vs Squid',
           'errors',
         ],
         r.connect.map((x) => [
@@ -225,24 +224,43 @@ export function formatE2e(r: E2eReport): string {
           vs(x.tlsBulkMiBps, direct?.tlsBulkMiBps),
           vs(x.tlsBulkMiBps, squid?.tlsBulkMiBps),
           x.tlsBulkCpuPct?.n ? formatSummary(x.tlsBulkCpuPct) : '-',
-          x.tlsBulkCpuMsPerMiB?.n ? formatSummary(x.tlsBulkCpuMsPerMiB) : '-',
+          x.tlsBulkCpuMsPerMiB?.n ? formatSummary(x.tlsBulkCpuMsPerMiB, 2) : '-',
           x.tlsBulkLoadCpuPct?.n ? formatSummary(x.tlsBulkLoadCpuPct) : '-',
           formatSummary(x.rawBulkMiBps),
           vs(x.rawBulkMiBps, squid?.rawBulkMiBps),
           x.rawBulkCpuPct?.n ? formatSummary(x.rawBulkCpuPct) : '-',
-          x.rawBulkCpuMsPerMiB?.n ? formatSummary(x.rawBulkCpuMsPerMiB) : '-',
+          x.rawBulkCpuMsPerMiB?.n ? formatSummary(x.rawBulkCpuMsPerMiB, 2) : '-',
           x.rawBulkLoadCpuPct?.n ? formatSummary(x.rawBulkLoadCpuPct) : '-',
+          String(x.errors),
+        ]),
+      ),
+    );
+    out.push('');
+    out.push(
+      markdownTable(
+        [
+          'target',
+          'TLS set-ups/s',
+          'vs Squid',
+          'CPU µs/set-up',
+          'raw set-ups/s',
+          'vs Squid',
+          'CPU µs/set-up',
+        ],
+        r.connect.map((x) => [
+          x.target,
           formatSummary(x.tlsSetupPerSec),
           vs(x.tlsSetupPerSec, squid?.tlsSetupPerSec),
+          x.tlsSetupCpuUs?.n ? formatSummary(x.tlsSetupCpuUs) : '-',
           formatSummary(x.rawSetupPerSec),
           vs(x.rawSetupPerSec, squid?.rawSetupPerSec),
-          String(x.errors),
+          x.rawSetupCpuUs?.n ? formatSummary(x.rawSetupCpuUs) : '-',
         ]),
       ),
     );
     out.push(
       '',
-      'TLS: real TLS inside the tunnel (cuttle with its default SNI check). Raw: plain TCP (cuttle with `connect.require_sni: false`). Load CPU: the bench (tunnel client) plus the tunnel origin, on the load CPU.',
+      'TLS: real TLS inside the tunnel (cuttle with its default SNI check). Raw: plain TCP (cuttle with `connect.require_sni: false`). Load CPU: the bench (tunnel client) plus the tunnel origin, on the load CPU. Errors: failed bulk transfers and set-ups.',
     );
   }
   if (r.idle.length > 0) {

@@ -40,6 +40,11 @@ export const CONNECT_ONLY_TARGETS: ReadonlySet<string> = new Set(['bare-relay', 
 export const HTTP_ONLY_TARGETS: ReadonlySet<string> = new Set(['floor-node20', 'floor-node24']);
 /** A second cuttle build (CUTTLE_BENCH_BASE_CLI) next to this checkout's, when named in --targets. */
 export const BASE_TARGETS: readonly string[] = ['cuttle-base-node20', 'cuttle-base-node24'];
+const BARE_MODES: Record<string, string> = {
+  net: 'net server, pipe both ways',
+  http: "node:http 'connect', pipe both ways",
+  onread: 'net server, upstream read into a reused buffer (onread)',
+};
 /** Every target --targets accepts. */
 export const KNOWN_TARGETS: readonly string[] = [
   ...ALL_TARGETS,
@@ -287,7 +292,7 @@ export async function setupWorld(o: WorldOptions): Promise<BenchWorld> {
       name,
       port,
       daemon,
-      note: `bare CONNECT relay (${mode} server + pipe, no policy/log/metrics) on Node ${version.replace(/^v/, '')}`,
+      note: `bare CONNECT relay (${BARE_MODES[mode] ?? mode}; no policy, log or metrics) on Node ${version.replace(/^v/, '')}`,
     });
   }
   async function startCuttlePair(name: string, node: string, cli?: string): Promise<void> {

@@ -23,15 +23,18 @@ export interface RelayStats {
 }
 
 /**
- * First read buffer of a tunnel's upstream socket: a TLS record's worth, so an idle or interactive tunnel holds
- * little; a read that fills it switches to READ_BIG for the rest of the tunnel.
+ * Read buffer of a tunnel's upstream socket while it is idle or interactive: a TLS record's worth. A read that
+ * fills it switches to READ_BIG; a run of reads shorter than it switches back, so a tunnel that turns interactive
+ * after a download does not keep 256 KiB.
  */
 const READ_SMALL = 16 * 1024;
 /**
- * Read buffer of a tunnel that has carried a full read. Measured on 2026-12-01 (bench/README.md, "CONNECT:
- * 2026-12-01"), bare relay on Node 24, raw bulk: 256 KiB reads 0.47-0.68 ms CPU per MiB, 64 KiB 0.74-0.82.
+ * Read buffer of a tunnel during a bulk transfer. Measured on 2026-12-01 (bench/README.md, "CONNECT: 2026-12-01"),
+ * bare relay on Node 24, raw bulk: 256 KiB reads 0.47-0.68 ms CPU per MiB, 64 KiB 0.74-0.82.
  */
 const READ_BIG = 256 * 1024;
+/** Consecutive short reads after which a tunnel counts as interactive again and reads into READ_SMALL. */
+const SHORT_READS_TO_SHRINK = 8;
 
 /**
  * The upstream side of a tunnel read through net's `onread` into a buffer reused from read to read, instead of a
@@ -46,6 +49,8 @@ const READ_BIG = 256 * 1024;
 export class UpstreamReads {
   #buffer: Buffer | null = null;
   #size = READ_SMALL;
+  /** Consecutive reads shorter than READ_SMALL. */
+  #shortReads = 0;
   /** The current buffer is referenced by a write still in progress. */
   #lent = false;
   #early: Buffer[] = [];
@@ -66,8 +71,17 @@ export class UpstreamReads {
   }
 
   #onRead(n: number, buf: Buffer): boolean {
-    // A read that filled the buffer says more is coming: read bigger from the next read on.
-    if (n === buf.length) this.#size = READ_BIG;
+    // A read that filled the buffer says more is coming: read bigger from the next read on. Only a run of short
+    // reads goes back to small: a bulk transfer has single short reads (a TLS record split across segments), and
+    // going small on each would allocate a big buffer again on the next full read.
+    if (n === buf.length) {
+      this.#size = READ_BIG;
+      this.#shortReads = 0;
+    } else if (n < READ_SMALL && ++this.#shortReads >= SHORT_READS_TO_SHRINK) {
+      this.#size = READ_SMALL;
+    } else if (n >= READ_SMALL) {
+      this.#shortReads = 0;
+    }
     const sink = this.#sink;
     if (sink === null) {
       this.#early.push(Buffer.from(buf.subarray(0, n)));
@@ -188,7 +202,10 @@ export function startRelay(
   // Once one socket is closed nothing more can reach it: the other one gets our pending bytes, a FIN, and is
   // destroyed after the flush (a socket that already sent its FIN and flushed just closes).
   const endThenDestroy = (socket: Duplex): void => {
-    socket.end(() => socket.destroy());
+    // Already flushed (our FIN went out on its 'end'): end() would only build an ERR_STREAM_ALREADY_FINISHED for
+    // its callback, a captured stack per tunnel (2.4% of the proxy's busy time in the TLS set-up profile).
+    if (socket.writableFinished) process.nextTick(() => socket.destroy());
+    else socket.end(() => socket.destroy());
   };
   const onClientClose = (): void => {
     if (clientClosed) return;
