@@ -5,9 +5,17 @@
 
 import { existsSync, renameSync } from 'node:fs';
 import * as http from 'node:http';
-import { type Origin, type ProxyProcess, startOrigin, startProxy } from '@cuttle/test-support';
+import { type Origin, type ProxyProcess, startOrigin, startProxy, waitFor } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessFileOf, linesOf } from './ops-support.js';
+import { accessFileOf, httpGet, linesOf, metricsPortOf } from './ops-support.js';
+
+/** cuttle_requests_total over every label set. */
+function requestsTotal(metrics: string): number {
+  let n = 0;
+  for (const line of metrics.split('\n'))
+    if (line.startsWith('cuttle_requests_total{')) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return n;
+}
 
 /** `n` GETs through the proxy, `concurrency` at a time on kept-alive connections; resolves with their statuses. */
 async function burst(proxyPort: number, url: string, n: number, concurrency: number): Promise<number[]> {
@@ -41,6 +49,7 @@ describe('access log batching', () => {
       allow: ['origin.test'],
       dns: { hosts: { 'origin.test': ['127.0.0.1'] } },
       destinations: { allow_ranges: ['127.0.0.1/32'] },
+      metrics: { listen: '127.0.0.1:0' },
     });
 
   it('writes every line of a burst when stopped at once after it', async () => {
@@ -62,9 +71,17 @@ describe('access log batching', () => {
     expect(
       (await burst(proxy.port, `http://origin.test:${origin.port}/old/`, 50, 10)).every((s) => s === 200),
     ).toBe(true);
+    // Every request of the burst recorded (a client can see its response end before the proxy records it), so
+    // the 50 lines are made before the signal and, within the batch tick, most still queued when it comes.
+    const metricsPort = await metricsPortOf(proxy);
+    await waitFor(
+      'the burst recorded',
+      async () => requestsTotal((await httpGet(metricsPort, '/metrics')).body),
+      (n) => n === 50,
+    );
     renameSync(file, rotated);
     proxy.child.kill('SIGUSR1');
-    await new Promise((r) => setTimeout(r, 300));
+    await proxy.waitForStderr(/access log reopened/);
     expect(
       (await burst(proxy.port, `http://origin.test:${origin.port}/new/`, 5, 5)).every((s) => s === 200),
     ).toBe(true);

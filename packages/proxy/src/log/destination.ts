@@ -75,11 +75,17 @@ export async function openLogDestination(
   // a time (issue 12's profile). The length here is in characters: a batch is handed on at BATCH_BYTES characters
   // (at least that many bytes).
   let pending = '';
-  const hand = (): void => {
+  // Between SIGUSR1 and the reopen, lines recorded after the signal wait here: handed on then, they would be
+  // written to the renamed file along with the ones queued before it.
+  let reopening = false;
+  const handNow = (): void => {
     if (pending === '') return;
     const text = pending;
     pending = '';
     stream.write(text);
+  };
+  const hand = (): void => {
+    if (!reopening) handNow();
   };
   const flush = (): Promise<void> =>
     new Promise((resolve) => {
@@ -108,7 +114,7 @@ export async function openLogDestination(
     }
   };
   // At exit, before pino's hook writes sonic-boom's buffer synchronously (prepended: it runs first).
-  process.prependListener('exit', hand);
+  process.prependListener('exit', handNow);
   return {
     write(text) {
       pending += text;
@@ -120,19 +126,27 @@ export async function openLogDestination(
     },
     path,
     reopen() {
-      // What is queued belongs to the file as it was: written out before the path is opened again.
-      if (path !== null && !closed) void flush().then(() => !closed && stream.reopen());
+      // What is queued belongs to the file as it was: written out before the path is opened again; what comes
+      // after the signal is held until then and goes to the new file.
+      if (path === null || closed || reopening) return;
+      void flush().then(() => {
+        reopening = false;
+        if (closed) return;
+        stream.reopen();
+        hand();
+      });
+      reopening = true;
     },
     flush,
     async close() {
       if (closed) return;
-      process.off('exit', hand);
+      process.off('exit', handNow);
       if (path === null) {
         await flush();
         closed = true;
         return;
       }
-      hand();
+      handNow();
       closed = true;
       await new Promise<void>((resolve) => {
         stream.once('close', () => resolve());
