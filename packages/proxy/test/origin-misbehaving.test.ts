@@ -292,3 +292,47 @@ describe('forward: a pooled connection the origin closes as it is reused', () =>
     expect(o.heads.filter((h) => h.startsWith('POST /post '))).toHaveLength(1);
   });
 });
+
+describe('forward: an origin answer that does not keep its connection alive', () => {
+  const answers = {
+    close: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok',
+    http10: 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok',
+    brief: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=1\r\n\r\nok',
+  };
+  const origins = new Map<string, ScriptedOrigin>();
+  let proxy: ProxyProcess;
+
+  beforeAll(async () => {
+    // Each answers and then keeps its socket open: only cuttle can tell that the connection is done.
+    for (const [name, answer] of Object.entries(answers))
+      origins.set(name, await startScriptedOrigin(() => answer));
+    proxy = await startProxy({
+      ports: [...origins.values()].map((o) => o.port),
+      allow: ['.test'],
+      dns: { hosts: Object.fromEntries([...origins.keys()].map((n) => [`${n}.test`, ['127.0.0.1']])) },
+      destinations: { allow_ranges: ['127.0.0.1/32'] },
+    });
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    for (const o of origins.values()) await o.close();
+  });
+
+  it.each(Object.keys(answers))(
+    'sends the next request on a new connection, not as a retry (%s)',
+    async (name) => {
+      const o = origins.get(name) as ScriptedOrigin;
+      const url = `http://${name}.test:${o.port}/`;
+      for (const path of ['one', 'two']) {
+        const res = await proxyGet(proxy.port, `${url}${path}`);
+        expect(res.status).toBe(200);
+        expect(res.body).toBe('ok');
+      }
+      expect(o.connections).toBe(2);
+      expect(o.heads.filter((h) => h.startsWith('GET /two '))).toHaveLength(1);
+      const rec = await proxy.waitForRecord((r) => r.host === `${name}.test` && r.path === '/two');
+      expect(rec).toMatchObject({ status: 200, verdict: 'allow' });
+      expect(rec.retried).toBeUndefined();
+    },
+  );
+});

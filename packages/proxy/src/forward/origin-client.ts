@@ -40,6 +40,8 @@ import { ContinueFilter } from './continue-filter.js';
 interface Conn {
   readonly key: string;
   readonly client: Client;
+  /** Destroyed by undici once an answer did not keep it alive (it then is never handed out). */
+  readonly socket: Socket;
   readonly where: string;
   /** Drops the interim 100 heads undici would refuse; armed before each request. */
   readonly interim: ContinueFilter;
@@ -143,7 +145,9 @@ export class OriginClient implements OriginPool {
         const list = this.#idle.get(keyOf(address, target.port, target.tls));
         while (list !== undefined && list.length > 0) {
           const conn = list.pop() as Conn;
-          if (!conn.dead) {
+          if (conn.dead) continue;
+          if (conn.socket.destroyed) this.#forget(conn);
+          else {
             x.dispatch(conn);
             return;
           }
@@ -209,7 +213,7 @@ export class OriginClient implements OriginPool {
       keepAliveTimeoutThreshold: 1_000,
     });
     const interim = new ContinueFilter(socket, maxHeaderBytes);
-    const conn: Conn = { key, client, where, interim, served: 0, dead: false };
+    const conn: Conn = { key, client, socket, where, interim, served: 0, dead: false };
     this.#all.add(conn);
     return conn;
   }
@@ -228,13 +232,23 @@ export class OriginClient implements OriginPool {
     this.#checkEmpty();
   }
 
-  /** @internal A connection whose request completed and that the origin keeps alive. */
-  release(conn: Conn, keepAlive: boolean): void {
+  /**
+   * @internal A connection whose request completed. An answer that did not keep it alive (`Connection: close`,
+   * HTTP/1.0, a `Keep-Alive: timeout=` under undici's threshold) is closed by undici itself right after
+   * onComplete: its socket is destroyed by the time anyone picks it (its 'disconnect', which forgets it, comes a
+   * tick later), so a pick skips it, and no response header is scanned here for it. The `Connection` header scan
+   * this replaced saw only the first case; a connection picked in that tick in the other two cost a retry.
+   */
+  release(conn: Conn): void {
     conn.served++;
     if (conn.dead) return;
     let list = this.#idle.get(conn.key);
     // A retired pool hands nothing out again: its connections close as their requests end.
-    if (!keepAlive || this.#retired !== null || (list !== undefined && list.length >= MAX_IDLE_PER_KEY)) {
+    if (
+      conn.socket.destroyed ||
+      this.#retired !== null ||
+      (list !== undefined && list.length >= MAX_IDLE_PER_KEY)
+    ) {
       this.#forget(conn);
       return;
     }
@@ -304,7 +318,6 @@ export class OriginExchange implements Dispatcher.DispatchHandler, OriginCall {
   #headers = false;
   #retried = false;
   #done = false;
-  #keepAlive = true;
   aborted = false;
 
   constructor(pool: OriginClient, target: OriginTarget, req: OriginRequest, handler: OriginHandler) {
@@ -326,7 +339,6 @@ export class OriginExchange implements Dispatcher.DispatchHandler, OriginCall {
   dispatch(conn: Conn): void {
     this.#conn = conn;
     this.#abort = null;
-    this.#keepAlive = true;
     this.#handler.onUpstream(conn.where);
     conn.interim.arm();
     conn.client.dispatch(
@@ -365,13 +377,6 @@ export class OriginExchange implements Dispatcher.DispatchHandler, OriginCall {
       return false;
     }
     this.#headers = true;
-    for (let i = 0; i < rawHeaders.length; i += 2) {
-      const name = rawHeaders[i] as Buffer;
-      if (name.length === 10 && name.toString('latin1').toLowerCase() === 'connection') {
-        if (/(^|[\s,])close($|[\s,])/i.test((rawHeaders[i + 1] as Buffer).toString('latin1')))
-          this.#keepAlive = false;
-      }
-    }
     return this.#handler.onHeaders(status, rawHeaders, resume);
   }
 
@@ -381,7 +386,7 @@ export class OriginExchange implements Dispatcher.DispatchHandler, OriginCall {
 
   onComplete(): void {
     const conn = this.#conn;
-    if (conn !== null) this.#pool.release(conn, this.#keepAlive);
+    if (conn !== null) this.#pool.release(conn);
     if (this.#done) return;
     this.#done = true;
     this.#handler.onComplete();
