@@ -1,4 +1,4 @@
-import { normalizeHost } from '@cuttle/shared';
+import { isNormalName, normalizeHost } from '@cuttle/shared';
 import { describe, expect, it } from 'vitest';
 
 type Row = readonly [input: string, kind: string, hostOrReason: string];
@@ -152,6 +152,66 @@ describe('normalizeHost', () => {
     for (const [input] of [...NAMES, ...IDNA, ...IPV4]) {
       const n = normalizeHost(input);
       if (n.kind === 'name' || n.kind === 'ipv4') expect(normalizeHost(n.host)).toEqual(n);
+    }
+  });
+});
+
+describe('isNormalName', () => {
+  // Seeded, so a failure reproduces: strings near the edges (dots, digits, case, `xn--`, lengths around 63/253).
+  function randomHosts(count: number): string[] {
+    let seed = 12345;
+    const r = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 4294967296;
+    };
+    const pieces = [
+      'a',
+      'z',
+      '0',
+      '9',
+      '-',
+      '_',
+      '.',
+      '..',
+      'A',
+      'xn--',
+      'xn--bcher-kva',
+      '0x',
+      '1',
+      ':',
+      '%',
+      '\u00e4',
+    ];
+    const out: string[] = [];
+    for (let i = 0; i < count; i++) {
+      let s = '';
+      const n = Math.floor(r() * 12);
+      for (let j = 0; j < n; j++) s += pieces[Math.floor(r() * pieces.length)];
+      if (r() < 0.05) s = `${'b'.repeat(60 + Math.floor(r() * 6))}.${s}`;
+      if (r() < 0.05) s = `${'c.'.repeat(120 + Math.floor(r() * 10))}${s}`;
+      out.push(s);
+    }
+    return out;
+  }
+  const tableInputs = [...NAMES, ...IDNA, ...IPV4, ...IPV6].map(([input]) => input);
+
+  it('says true only where normalizeHost gives the input back as a name', () => {
+    let trues = 0;
+    for (const input of [...tableInputs, ...randomHosts(20_000)]) {
+      if (!isNormalName(input)) continue;
+      trues++;
+      expect({ input, n: normalizeHost(input) }).toEqual({ input, n: { kind: 'name', host: input } });
+    }
+    expect(trues).toBeGreaterThan(500);
+  });
+
+  it('says true for the names normalizeHost makes, unless they start a last label with a digit or hold xn--', () => {
+    for (const input of tableInputs) {
+      const n = normalizeHost(input);
+      if (n.kind !== 'name') continue;
+      const last = n.host.slice(n.host.lastIndexOf('.') + 1);
+      const expected = !/^[0-9]/.test(last) && !n.host.includes('xn--');
+      expect({ host: n.host, normal: isNormalName(n.host) }).toEqual({ host: n.host, normal: expected });
     }
   });
 });

@@ -1,5 +1,10 @@
 export { DomainMatcher } from './domain-matcher.js';
-export { type InvalidHostReason, type NormalizedHost, normalizeHost } from './normalize-host.js';
+export {
+  type InvalidHostReason,
+  isNormalName,
+  type NormalizedHost,
+  normalizeHost,
+} from './normalize-host.js';
 export { type ParentUrl, type ParentUrlResult, parseParentUrl } from './parent-url.js';
 export {
   type ProxyTarget,

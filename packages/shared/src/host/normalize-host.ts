@@ -133,6 +133,31 @@ function hasValidAceLabels(name: string): boolean {
 }
 
 /**
+ * True when `raw` is already what normalizeHost makes of a name: lowercase LDH-or-underscore labels of 1-63
+ * octets, 253 octets at most, no trailing dot, no `xn--`, a last label that does not start with a digit. Then
+ * normalizeHost(raw) is `{ kind: 'name', host: raw }`, and a caller on the hot path can skip building it (the
+ * common case: clients send names as they are listed). False says nothing: call normalizeHost.
+ */
+export function isNormalName(raw: string): boolean {
+  const len = raw.length;
+  if (len === 0 || len > MAX_NAME_LENGTH) return false;
+  let labelStart = 0;
+  for (let i = 0; i < len; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 0x2e) {
+      if (i === labelStart || i - labelStart > MAX_LABEL_LENGTH) return false;
+      labelStart = i + 1;
+    } else if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f)) {
+      return false;
+    }
+  }
+  if (labelStart === len || len - labelStart > MAX_LABEL_LENGTH) return false;
+  const first = raw.charCodeAt(labelStart);
+  if (first >= 0x30 && first <= 0x39) return false;
+  return !raw.includes('xn--');
+}
+
+/**
  * Normalises a destination host as received (URL host or CONNECT host, brackets allowed): lowercase, IDNA to
  * ASCII (UTS 46, only when non-ASCII or `xn--` is present), one trailing dot stripped, LDH plus underscore labels
  * of 1-63 octets, 253 octets at most. IPv4 literals in every inet_aton form and IPv6 literals (zone `%eth0` or

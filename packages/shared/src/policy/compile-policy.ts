@@ -9,7 +9,7 @@
  * `would_deny`, see report-mode.ts).
  */
 import type { Config } from '../config/schema.js';
-import { normalizeHost } from '../host/normalize-host.js';
+import { isNormalName, normalizeHost } from '../host/normalize-host.js';
 import { type IpAddress, parseIpAddress } from '../net/address.js';
 import { PortSet } from '../net/port-set.js';
 import { compileContainerGrants } from './container-grants.js';
@@ -83,14 +83,19 @@ export function compilePolicy(config: Config): Policy {
     return lastParsed;
   };
 
-  /**
-   * The verdict of the lists alone. `skipped.label` is set to the first report-only deny rule that matched and was
-   * passed over (a report rule under an enforcing policy): the request is a would-deny if the rest allows it.
-   */
-  const evaluate = (input: DecisionInput, skipped: { label: string | null }): Decision => {
-    const n = normalizeHost(input.host);
-    const host = n.kind === 'invalid' ? input.host : n.host;
-    const hostKind = n.kind;
+  // The first report-only deny rule that matched and was passed over (a report rule under an enforcing policy):
+  // the request is a would-deny if the rest allows it. Set by `evaluate`, read by `decide` right after (one
+  // variable instead of an object per decision: allocation is what a large list makes expensive, see
+  // bench/README.md "Allowlist flatness").
+  let skippedLabel: string | null = null;
+
+  /** The verdict of the lists alone. */
+  const evaluate = (input: DecisionInput): Decision => {
+    const raw = input.host;
+    // Most hosts arrive already normal: then no NormalizedHost is built for them.
+    const n = isNormalName(raw) ? null : normalizeHost(raw);
+    const hostKind = n === null ? 'name' : n.kind;
+    const host = n === null || n.kind === 'invalid' ? raw : n.host;
     const listener = input.listener ?? NO_LISTENER;
 
     let client: IpAddress | null = null;
@@ -106,22 +111,22 @@ export function compilePolicy(config: Config): Policy {
     } else if (!ports.has(input.port)) {
       return denyOf('port_denied', null, host, hostKind);
     }
-    if (n.kind === 'invalid') return denyOf('invalid_host', null, host, hostKind);
+    if (hostKind === 'invalid') return denyOf('invalid_host', null, host, hostKind);
 
-    const ip = n.kind === 'name' ? null : n.address;
+    const ip = n !== null && (n.kind === 'ipv4' || n.kind === 'ipv6') ? n.address : null;
     if (rules.length > 0) {
-      const subject: RuleSubject = { client, method, port: input.port, name: ip ? null : n.host, ip };
+      const subject: RuleSubject = { client, method, port: input.port, name: ip ? null : host, ip };
       for (let i = 0; i < rules.length; i++) {
         const rule = rules[i] as CompiledRule;
         if (!rule.matches(subject)) continue;
         if (rule.action === 'allow')
-          return { verdict: 'allow', reason: 'rule_allowed', rule: rule.label, host, hostKind: n.kind };
+          return { verdict: 'allow', reason: 'rule_allowed', rule: rule.label, host, hostKind };
         switch (report.ruleModes[i]) {
           case 'skip':
-            skipped.label ??= rule.label;
+            skippedLabel ??= rule.label;
             continue;
           case 'report':
-            return { verdict: 'would_deny', reason: 'rule_denied', rule: rule.label, host, hostKind: n.kind };
+            return { verdict: 'would_deny', reason: 'rule_denied', rule: rule.label, host, hostKind };
           default:
             return denyOf('rule_denied', rule.label, host, hostKind);
         }
@@ -130,22 +135,22 @@ export function compilePolicy(config: Config): Policy {
     if (ip !== null) {
       const range = allowIps.find(ip);
       if (range === null) return denyOf('ip_literal', null, host, hostKind);
-      return { verdict: 'allow', reason: 'ip_allowed', rule: range.text, host, hostKind: n.kind };
+      return { verdict: 'allow', reason: 'ip_allowed', rule: range.text, host, hostKind };
     }
-    const entry = allow.match(n.host);
+    const entry = allow.match(host);
     if (entry === null) return denyOf('not_allowlisted', null, host, hostKind);
     return { verdict: 'allow', reason: 'allowlisted', rule: entry, host, hostKind: 'name' };
   };
 
   const decide = (input: DecisionInput): Decision => {
-    const skipped = { label: null as string | null };
-    const d = evaluate(input, skipped);
+    skippedLabel = null;
+    const d = evaluate(input);
     // The grants add names to `allow` for one container, so they answer exactly what `allow` would have.
     if (d.verdict === 'deny' && d.reason === 'not_allowlisted') {
       const granted = grant(d.host, input.identity);
       if (granted !== null) return granted;
     }
-    return report.apply(d, skipped.label);
+    return report.apply(d, skippedLabel);
   };
   return { decide };
 }
