@@ -24,6 +24,8 @@ export interface CompiledGlob {
   readonly left: readonly LabelMatcher[];
   readonly minLabels: number;
   readonly hasMany: boolean;
+  /** Every left label is `*` or `**` (`*.name`, `**.name`): the label count alone decides. */
+  readonly countOnly: boolean;
 }
 
 /** A compiled glob and its fixed suffix (normalised; '' when the rightmost label is a wildcard). */
@@ -73,7 +75,8 @@ export function compileGlob(pattern: string): GlobParts | string {
     suffix = n.host;
   }
   const hasMany = left.some((m) => m.t === 'many');
-  return { glob: { entry: pattern, left, minLabels: left.length, hasMany }, suffix };
+  const countOnly = left.every((m) => m.t === 'one' || m.t === 'many');
+  return { glob: { entry: pattern, left, minLabels: left.length, hasMany, countOnly }, suffix };
 }
 
 /**
@@ -141,7 +144,7 @@ export function matchGlobBucket(
 ): string | null {
   for (const g of bucket) {
     if (g.hasMany ? leftCount < g.minLabels : leftCount !== g.minLabels) continue;
-    if (matchLabels(g.left, 0, at, 0, leftCount)) return g.entry;
+    if (g.countOnly || matchLabels(g.left, 0, at, 0, leftCount)) return g.entry;
   }
   return null;
 }
