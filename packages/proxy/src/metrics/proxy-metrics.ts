@@ -28,12 +28,6 @@ export type DnsResult = 'ok' | 'private_address' | 'dns_failure' | 'dns_timeout'
 /** The metrics of one proxy process. */
 export class ProxyMetrics {
   readonly registry = new client.Registry();
-  readonly #requests: client.Counter<'method' | 'verdict' | 'reason'>;
-  readonly #duration: client.Histogram<'verdict'>;
-  readonly #tunnelDuration: client.Histogram<'close_reason'>;
-  readonly #bytes: client.Counter<'direction' | 'kind'>;
-  readonly #dns: client.Histogram<'result'>;
-  readonly #connect: client.Histogram<'result'>;
   readonly #sni: client.Counter;
   readonly #reloads: client.Counter<'result'>;
   readonly #reloadOk: client.Gauge;
@@ -62,7 +56,7 @@ export class ProxyMetrics {
     const self = this;
     client.collectDefaultMetrics({ register: this.registry });
     for (const name of NON_COUNTER_TOTALS) this.registry.removeSingleMetric(name);
-    this.#requests = new client.Counter({
+    new client.Counter({
       name: 'cuttle_requests_total',
       help: 'Finished requests and tunnels by method, verdict (allow, deny, would_deny, error) and reason.',
       labelNames: ['method', 'verdict', 'reason'],
@@ -71,7 +65,7 @@ export class ProxyMetrics {
         mergeCounters(this, self.#requestOrder);
       },
     });
-    this.#duration = new client.Histogram({
+    new client.Histogram({
       name: 'cuttle_request_duration_seconds',
       help: 'Time from request head to the end of the response, plain HTTP.',
       labelNames: ['verdict'],
@@ -81,7 +75,7 @@ export class ProxyMetrics {
         for (const t of self.#durationTallies.values()) t.mergeInto(this);
       },
     });
-    this.#tunnelDuration = new client.Histogram({
+    new client.Histogram({
       name: 'cuttle_tunnel_duration_seconds',
       help: 'Lifetime of CONNECT tunnels (and refused CONNECTs), by close reason.',
       labelNames: ['close_reason'],
@@ -91,7 +85,7 @@ export class ProxyMetrics {
         for (const t of self.#tunnelTallies.values()) t.mergeInto(this);
       },
     });
-    this.#bytes = new client.Counter({
+    new client.Counter({
       name: 'cuttle_bytes_total',
       help: 'Body and tunnel bytes relayed: up (client to origin) and down (origin to client), by kind (http, connect).',
       labelNames: ['direction', 'kind'],
@@ -142,7 +136,7 @@ export class ProxyMetrics {
         this.set(self.#activeTunnels());
       },
     });
-    this.#dns = new client.Histogram({
+    new client.Histogram({
       name: 'cuttle_dns_lookup_duration_seconds',
       help: 'Time to resolve and check a destination name, by result.',
       labelNames: ['result'],
@@ -152,7 +146,7 @@ export class ProxyMetrics {
         for (const t of self.#dnsTallies.values()) t.mergeInto(this);
       },
     });
-    this.#connect = new client.Histogram({
+    new client.Histogram({
       name: 'cuttle_upstream_connect_duration_seconds',
       help: 'Time to open a TCP connection to an origin or parent, by result (ok, error).',
       labelNames: ['result'],
