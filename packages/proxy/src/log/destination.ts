@@ -103,6 +103,13 @@ export async function openLogDestination(
     });
   // The batch timer: armed by the first line after a flush, so an idle proxy runs no timer at all.
   let armed = false;
+  const arm = (): void => {
+    if (armed) return;
+    armed = true;
+    setTimeout(tick, FLUSH_TICK_MS).unref();
+  };
+  // The reopen under way, if any: a close waits for it, so the lines held for the new file are written there.
+  let reopened: Promise<void> | null = null;
   const tick = (): void => {
     armed = false;
     if (closed) return;
@@ -119,26 +126,42 @@ export async function openLogDestination(
     write(text) {
       pending += text;
       if (pending.length >= BATCH_BYTES) hand();
-      if (!armed) {
-        armed = true;
-        setTimeout(tick, FLUSH_TICK_MS).unref();
-      }
+      arm();
     },
     path,
     reopen() {
       // What is queued belongs to the file as it was: written out before the path is opened again; what comes
       // after the signal is held until then and goes to the new file.
       if (path === null || closed || reopening) return;
-      void flush().then(() => {
-        reopening = false;
-        if (closed) return;
-        stream.reopen();
-        hand();
-      });
+      reopened = flush().then(
+        () =>
+          new Promise<void>((resolve) => {
+            // Once the path is open again (or failed to open): the held lines go on, a tick writes them out.
+            const done = (): void => {
+              stream.off('ready', done);
+              stream.off('error', done);
+              reopening = false;
+              handNow();
+              arm();
+              resolve();
+            };
+            if (closed) return done();
+            stream.once('ready', done);
+            stream.once('error', done);
+            try {
+              stream.reopen();
+            } catch (err) {
+              onError(err as Error);
+              done();
+            }
+          }),
+      );
       reopening = true;
     },
     flush,
     async close() {
+      if (closed) return;
+      if (reopened !== null) await reopened;
       if (closed) return;
       process.off('exit', handNow);
       if (path === null) {
