@@ -37,6 +37,8 @@ type Push = (chunk: unknown, encoding?: BufferEncoding) => boolean;
  * status or not HTTP: left to llhttp), 0 when too few bytes have come to tell.
  */
 function interimStatus(data: Buffer, pos: number): number {
+  // The usual case first: a final status (its first digit is not 1).
+  if (data.length - pos > 9 && data[pos + 9] !== 0x31) return -1;
   const n = Math.min(data.length - pos, 12);
   for (let i = 0; i < n; i++) {
     const b = data[pos + i] as number;

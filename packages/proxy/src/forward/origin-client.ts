@@ -8,6 +8,17 @@
  * Content-Length-only parser 24 µs (unsafe: a floor, not a design). The strict parser is worth more than the 8 µs a
  * hand-written one would save; bench/README.md has cuttle's own figures with this client.
  *
+ * Re-measured 2026-12-02 (the machine shared, load 3-8): in one process (a loopback origin with nginx's 1 KiB
+ * answer, 50 request loops, user CPU per request, 5 alternating rounds, Node 24) this client costs 11.1 µs, undici
+ * `Pool.dispatch` 13.6, the toy parser 7.3; pinned e2e the same hour (../shared/perf-floor/run.sh): the dispatch
+ * prototype 36-44 µs, the toy 29-37, cuttle 52-56, Squid 60-69. This file adds about 1 µs over a bare undici Client
+ * (the idle lookup, the 1xx filter, release, one handler hop: CPU profile at 100 µs, per request). Taken out after
+ * that profile: a string key built per request (0.2-1.1 µs), the `Connection` scan of every response (0.7 µs) and
+ * undici's server name derived from Host per request (0.2 µs). The rest of the gap to the toy is undici itself (a JS
+ * callback per header field and value from llhttp, a Request object with its header checks, and a setImmediate
+ * before each request on a reused socket: its check for bytes an idle socket got, GHSA-35p6-xmwp-9g52). A strict
+ * hand-written parser must redo llhttp's checks, so it would win back part of ~4 µs of cuttle's ~52: not its risk.
+ *
  *   request(target, spec, handler)
  *     idle connection to one of the checked addresses (in the guard's order, same port and TLS name)? reuse it
  *     else connectAddresses(all checked addresses, in order, one connect deadline) [+ TLS, verified, under the
@@ -38,7 +49,9 @@ import { ContinueFilter } from './continue-filter.js';
 
 /** One idle or busy pooled connection. */
 interface Conn {
-  readonly key: string;
+  /** Its idle list is #idle[address][sub]. */
+  readonly address: string;
+  readonly sub: SubKey;
   readonly client: Client;
   /** Destroyed by undici once an answer did not keep it alive (it then is never handed out). */
   readonly socket: Socket;
@@ -66,8 +79,11 @@ const STALE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 
 /** Idle connections kept per (address, port, TLS name and CAs); more are closed when released. */
 const MAX_IDLE_PER_KEY = 256;
 
-function keyOf(address: string, port: number, tls: OriginTls | null): string {
-  return tls === null ? `${address} ${port}` : `${address} ${port} ${tls.servername ?? ''} ${tls.host}`;
+/** A connection's key below its address: the port for plain HTTP (no string built per request), the port and TLS names for https. */
+type SubKey = number | string;
+
+function subKeyOf(port: number, tls: OriginTls | null): SubKey {
+  return tls === null ? port : `${port} ${tls.servername ?? ''} ${tls.host}`;
 }
 
 /** What a pool is built with (lifecycle/prepare.ts, once per loaded config). */
@@ -83,7 +99,8 @@ export interface OriginClientOptions {
  * one). `request` never throws; `close` destroys every connection (idle and busy).
  */
 export class OriginClient implements OriginPool {
-  readonly #idle = new Map<string, Conn[]>();
+  /** Idle connections: address -> sub key -> list (the last released last). */
+  readonly #idle = new Map<string, Map<SubKey, Conn[]>>();
   readonly #all = new Set<Conn>();
   readonly #ca: string[] | undefined;
   /** @internal */
@@ -105,7 +122,7 @@ export class OriginClient implements OriginPool {
   /** Idle connections right now (for tests and metrics). */
   get idleCount(): number {
     let n = 0;
-    for (const list of this.#idle.values()) n += list.length;
+    for (const bySub of this.#idle.values()) for (const list of bySub.values()) n += list.length;
     return n;
   }
 
@@ -115,7 +132,8 @@ export class OriginClient implements OriginPool {
 
   retire(onEmpty: () => void): void {
     this.#retired = onEmpty;
-    for (const list of [...this.#idle.values()]) for (const conn of [...list]) this.#forget(conn);
+    for (const bySub of [...this.#idle.values()])
+      for (const list of [...bySub.values()]) for (const conn of [...list]) this.#forget(conn);
     this.#idle.clear();
     this.#checkEmpty();
   }
@@ -141,8 +159,9 @@ export class OriginClient implements OriginPool {
   start(x: OriginExchange, reuse: boolean): void {
     const { target } = x;
     if (reuse) {
+      const sub = subKeyOf(target.port, target.tls);
       for (const address of target.addresses) {
-        const list = this.#idle.get(keyOf(address, target.port, target.tls));
+        const list = this.#idle.get(address)?.get(sub);
         while (list !== undefined && list.length > 0) {
           const conn = list.pop() as Conn;
           if (conn.dead) continue;
@@ -186,13 +205,13 @@ export class OriginClient implements OriginPool {
       }
       socket = secured;
     }
-    const conn = this.#adopt(socket, keyOf(tcp.address, target.port, target.tls), req.maxHeaderBytes);
+    const conn = this.#adopt(socket, tcp.address, subKeyOf(target.port, target.tls), req.maxHeaderBytes);
     conn.client.on('disconnect', () => this.#forget(conn));
     x.dispatch(conn);
   }
 
   /** A Client that owns `socket` and will never open another one. */
-  #adopt(socket: Socket, key: string, maxHeaderBytes: number): Conn {
+  #adopt(socket: Socket, address: string, sub: SubKey, maxHeaderBytes: number): Conn {
     let handed = false;
     const where = formatHostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
     const client = new Client('http://origin.invalid', {
@@ -213,7 +232,7 @@ export class OriginClient implements OriginPool {
       keepAliveTimeoutThreshold: 1_000,
     });
     const interim = new ContinueFilter(socket, maxHeaderBytes);
-    const conn: Conn = { key, client, socket, where, interim, served: 0, dead: false };
+    const conn: Conn = { address, sub, client, socket, where, interim, served: 0, dead: false };
     this.#all.add(conn);
     return conn;
   }
@@ -223,11 +242,15 @@ export class OriginClient implements OriginPool {
     conn.dead = true;
     this.#all.delete(conn);
     conn.client.destroy().catch(() => {});
-    const list = this.#idle.get(conn.key);
-    if (list !== undefined) {
+    const bySub = this.#idle.get(conn.address);
+    const list = bySub?.get(conn.sub);
+    if (bySub !== undefined && list !== undefined) {
       const i = list.indexOf(conn);
       if (i !== -1) list.splice(i, 1);
-      if (list.length === 0) this.#idle.delete(conn.key);
+      if (list.length === 0) {
+        bySub.delete(conn.sub);
+        if (bySub.size === 0) this.#idle.delete(conn.address);
+      }
     }
     this.#checkEmpty();
   }
@@ -242,7 +265,8 @@ export class OriginClient implements OriginPool {
   release(conn: Conn): void {
     conn.served++;
     if (conn.dead) return;
-    let list = this.#idle.get(conn.key);
+    let bySub = this.#idle.get(conn.address);
+    let list = bySub?.get(conn.sub);
     // A retired pool hands nothing out again: its connections close as their requests end.
     if (
       conn.socket.destroyed ||
@@ -252,9 +276,13 @@ export class OriginClient implements OriginPool {
       this.#forget(conn);
       return;
     }
+    if (bySub === undefined) {
+      bySub = new Map();
+      this.#idle.set(conn.address, bySub);
+    }
     if (list === undefined) {
       list = [];
-      this.#idle.set(conn.key, list);
+      bySub.set(conn.sub, list);
     }
     list.push(conn);
   }
@@ -350,7 +378,10 @@ export class OriginExchange implements Dispatcher.DispatchHandler, OriginCall {
         body: this.req.body,
         headersTimeout: this.req.responseTimeoutMs,
         bodyTimeout: this.req.responseTimeoutMs,
-      },
+        // undici derives a TLS server name from the Host header per request unless given one; the Client's own
+        // socket (TLS done by cuttle, or plain) never uses it.
+        servername: 'origin.invalid',
+      } as Dispatcher.DispatchOptions,
       this,
     );
   }
