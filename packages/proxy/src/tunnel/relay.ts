@@ -40,8 +40,8 @@ const SHORT_READS_TO_SHRINK = 8;
  * The upstream side of a tunnel read through net's `onread` into a buffer reused from read to read, instead of a
  * new Buffer per read pushed through a Readable: the relay writes each read straight to the client. A buffer whose
  * write did not complete at once (the client socket still holds it) is never read into again: the next read gets a
- * fresh one. This is what brought cuttle's relay from 1.5-3 ms of CPU per MiB to about Squid's (bench/README.md,
- * "CONNECT: 2026-12-01": most of the difference was the garbage collector freeing a 64 KiB Buffer per read).
+ * fresh one. Measured (bench/README.md, "CONNECT: 2026-12-01"), Node 24, same run: 1.72-1.97 ms of CPU per MiB
+ * before, 0.62-0.84 after, Squid 0.68-0.76; most of the difference was the GC freeing a 64 KiB Buffer per read.
  *
  * Bytes that arrive before the relay starts (a server that speaks first, during the SNI check) are copied aside
  * and reading stops until `attach`, as a paused socket would hold them.
