@@ -7,9 +7,13 @@ const alias = {
 };
 
 // One project per package. Tests that touch the system (namespaces, LXD, Squid) run their files one at a time.
+// Two files at a time overall (vitest's default on 2 CPUs is one): most of a test's time is spent waiting on the
+// child processes, sockets and daemons it drives, so the serial LXD files overlap with the proxy's (CI: a pass
+// took about 620 s one file at a time).
 export default defineConfig({
   resolve: { alias },
   test: {
+    maxWorkers: 2,
     projects: [
       { resolve: { alias }, test: { name: 'shared', include: ['packages/shared/test/**/*.test.ts'] } },
       {
