@@ -1,19 +1,9 @@
 import { compilePolicy, configSchema, normalizeHost, parseProxyTarget } from '@cuttle/shared';
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../test-support/seeded-random.js';
 
 // Bounded and seeded: the same 2000 cases every run, so a failure reproduces.
 const CASES = 2000;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = [
   ...'abcdefghijklmnopqrstuvwxyz0123456789',
@@ -44,7 +34,7 @@ const POLICY = compilePolicy(
 
 describe('policy fuzz (bounded)', () => {
   it(`decide and parseProxyTarget never throw on ${CASES} random hosts`, () => {
-    const r = rng(42);
+    const r = seededRandom(42);
     for (let i = 0; i < CASES; i++) {
       const len = 1 + Math.floor(r() * 24);
       let host = '';
@@ -59,7 +49,7 @@ describe('policy fuzz (bounded)', () => {
   });
 
   it('case, trailing-dot and fullwidth variants of a name get the same decision', () => {
-    const r = rng(7);
+    const r = seededRandom(7);
     const labels = [
       'archive',
       'ubuntu',

@@ -6,18 +6,8 @@
  */
 import { compilePolicy, configSchema, DomainMatcher, normalizeHost } from '@cuttle/shared';
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../test-support/seeded-random.js';
 import { hashName, NameTable } from '../src/host/name-table.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Labels as a config or a client may write them: cases, IDNA (both forms of one name), digits, `_`, `-`.
 const LABELS = [
@@ -158,7 +148,7 @@ function reference(patterns: readonly string[]): (host: string) => string | null
 // ---- the comparisons ----
 
 function generatedList(seed: number, size: number): { patterns: string[]; hosts: string[] } {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const patterns: string[] = [];
   for (let i = 0; i < size; i++) patterns.push(pattern(r));
   const hosts: string[] = [];
@@ -212,7 +202,7 @@ describe('DomainMatcher against the reference', () => {
     const { patterns, hosts } = generatedList(seed, size);
     const policy = compilePolicy(configSchema.parse({ listen: ['127.0.0.1:3128'], allow: patterns }));
     const referenceMatch = reference(patterns);
-    const r = rng(seed + 100);
+    const r = seededRandom(seed + 100);
     for (const h of hosts) {
       const raw = variant(r, h);
       const n = normalizeHost(raw);
