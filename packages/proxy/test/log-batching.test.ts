@@ -1,6 +1,7 @@
 /**
  * Access-log lines are written in batches (32 KiB or 50 ms): nothing queued may be lost when the process stops
- * right after a burst, or when SIGUSR1 arrives with lines still queued (they belong to the renamed file).
+ * right after a burst, when the reader of a stdout pipe falls behind, or when SIGUSR1 arrives with lines still
+ * queued (they belong to the renamed file).
  */
 
 import { existsSync, renameSync } from 'node:fs';
@@ -61,6 +62,32 @@ describe('access log batching', () => {
     const paths = linesOf(file).map((l) => (JSON.parse(l) as { path: string }).path);
     expect(paths).toHaveLength(300);
     expect(new Set(paths).size).toBe(300);
+    await proxy.close();
+  });
+
+  it('writes every line to stdout through a pipe the reader left full for a while', async () => {
+    const proxy = await startProxy({
+      ports: [origin.port],
+      allow: ['origin.test'],
+      dns: { hosts: { 'origin.test': ['127.0.0.1'] } },
+      destinations: { allow_ranges: ['127.0.0.1/32'] },
+      log: { file: 'stdout', format: 'json' },
+    });
+    // 600 lines of ~400 bytes are more than a pipe holds (64 KiB): the writes wait for the reader (a write that
+    // blocks on the thread pool, or EAGAIN on a non-blocking pipe and a retry).
+    proxy.child.stdout?.pause();
+    const statuses = await burst(proxy.port, `http://origin.test:${origin.port}/p/`, 600, 20);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    await new Promise((r) => setTimeout(r, 300));
+    proxy.child.stdout?.resume();
+    expect(await proxy.stop()).toBe(0);
+    const paths = proxy
+      .stdout()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => (JSON.parse(l) as { path: string }).path);
+    expect(paths).toHaveLength(600);
+    expect(new Set(paths).size).toBe(600);
     await proxy.close();
   });
 

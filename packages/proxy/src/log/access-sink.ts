@@ -54,8 +54,8 @@ export async function createAccessSink(
     };
   } else {
     // The line is the record's start time (not the time of writing) and its fields, as pino wrote it before with
-    // `base: null` and no level; one native JSON.stringify instead of pino's serialiser (a third less per line),
-    // and the ISO time formatted once per millisecond.
+    // `base: null` and no level (access-line.ts builds the same text without JSON.stringify), and the ISO time
+    // formatted once per millisecond.
     let lastTime = Number.NaN;
     let lastIso = '';
     write = (entry) => {

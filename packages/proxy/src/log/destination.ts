@@ -1,22 +1,37 @@
 /**
- * The access log's destination: pino's asynchronous sonic-boom writer on stdout, stderr or an appended file. Lines
- * are batched: one write once BATCH_BYTES are queued, or FLUSH_TICK_MS after the first line of a batch, whichever
- * comes first (one timer per batch, never one per line), so a busy proxy does not pay a thread-pool write and a
- * futex wake-up per line (issue 12: 14% of busy CPU at 1 KiB GETs before). Nothing queued is lost on drain, reload
- * or SIGUSR1 (each flushes first) or on a normal exit (pino's exit hook writes the rest synchronously); a crash
- * that kills the process outright loses at most what is queued: under BATCH_BYTES of lines, FLUSH_TICK_MS worth
- * (docs/operations.md). `reopen` (SIGUSR1, logrotate) opens the path again; `flush` is for drain and exit.
+ * The access log's destination: stdout, stderr or an appended file, written asynchronously from reused buffers.
+ *
+ *   write(line) --UTF-8 into the current buffer--> BATCH_BYTES full, or FLUSH_TICK_MS after its first line
+ *     --> sealed, queued in order --> fs.write on the thread pool, one at a time (partial writes continued,
+ *         EAGAIN retried) --> the buffer is reused
+ *   reopen (SIGUSR1): a marker in the same queue: what was queued before it goes to the file as it was, then the
+ *     path is opened again and everything after it goes to the new file
+ *
+ * A busy proxy pays one write per batch (~80 JSON lines), not a thread-pool write and a futex wake-up per line
+ * (issue 12: 14% of busy CPU at 1 KiB GETs before batching). Nothing queued is lost on drain, reload or SIGUSR1
+ * (each waits for the queue) or on a normal exit (what is still queued is written synchronously in the 'exit'
+ * hook); a crash that kills the process outright loses at most what is queued: under BATCH_BYTES of lines,
+ * FLUSH_TICK_MS worth (docs/operations.md).
+ *
+ * Why not pino's sonic-boom any more (it wrote these lines until 2026-12-02): it takes strings, so every batch was
+ * counted (Buffer.byteLength), appended to its own string and encoded again by fs.write on the main thread; here
+ * each line is encoded once, into a buffer that is written as it is and then reused. Measured (issue 12, the same
+ * JSON lines handed over 50 per event-loop turn, pinned to one CPU, Node 20, warm rounds): the main thread's part
+ * 300-340 -> 180-230 ns per line, the whole process's CPU (thread pool included) 710-790 -> 570-610 ns per line.
  */
-import { open } from 'node:fs/promises';
-import { pino } from 'pino';
+import { closeSync, close as fsClose, open as fsOpen, write as fsWrite, openSync, writeSync } from 'node:fs';
 import { fsCause } from '../core/fs-cause.js';
 
-type SonicBoom = ReturnType<typeof pino.destination>;
-
-/** A write is issued once this much is queued (sonic-boom `minLength`). */
+/** A batch is written once this many bytes are queued ... */
 export const BATCH_BYTES = 32 * 1024;
 /** ... or this long after the first line of a batch. */
 export const FLUSH_TICK_MS = 50;
+/** A buffer holds a batch and the line that completes it (a longer line gets a buffer of its own). */
+const BUFFER_BYTES = 2 * BATCH_BYTES;
+/** Wait before writing again to a stdout/stderr pipe that is full (EAGAIN), as sonic-boom did. */
+const BUSY_RETRY_MS = 100;
+/** At exit, how often a full pipe is waited for (BUSY_RETRY_MS each) before the rest is given up. */
+const EXIT_RETRIES = 50;
 
 /** An opened access-log destination. */
 export interface LogDestination {
@@ -26,10 +41,30 @@ export interface LogDestination {
   readonly path: string | null;
   /** Opens the file again at its path (after a rename by logrotate); a no-op for stdout/stderr. */
   reopen(): void;
-  /** Resolves once everything queued so far was written. */
+  /** Resolves once everything queued so far was written (or failed: reported through onError). */
   flush(): Promise<void>;
   /** Flushes and closes (stdout/stderr are flushed, not closed). */
   close(): Promise<void>;
+}
+
+/** One sealed batch: `buf[off..len)` still to be written. */
+interface Batch {
+  readonly buf: Buffer;
+  off: number;
+  readonly len: number;
+}
+
+/** In the queue, after the batches that belong to the file as it was. */
+const REOPEN = 'reopen';
+type Item = Batch | typeof REOPEN;
+
+function openFd(path: string): Promise<number> {
+  return new Promise((resolve, reject) => fsOpen(path, 'a', (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+/** Blocks for `ms` (the exit hook only: nothing else may run then). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** Opens `file` (`stdout`, `stderr` or a path, appended). Rejects, naming the real cause, if it cannot be opened. */
@@ -38,144 +73,205 @@ export async function openLogDestination(
   onError: (err: Error) => void,
 ): Promise<LogDestination> {
   const path = file === 'stdout' || file === 'stderr' ? null : file;
-  // Tried first with a plain open: a destination that never opened would stay registered in pino's exit hook,
-  // whose flushSync then throws "sonic boom is not ready yet" at exit, however clean.
-  if (path !== null) {
+  let fd: number;
+  if (path === null) fd = file === 'stdout' ? 1 : 2;
+  else {
     try {
-      await (await open(path, 'a')).close();
+      fd = await openFd(path);
     } catch (err) {
       throw new Error(fsCause(err, path), { cause: err });
     }
   }
-  const stream: SonicBoom = pino.destination({
-    dest: path ?? (file === 'stdout' ? 1 : 2),
-    sync: false,
-    minLength: BATCH_BYTES,
-    maxWrite: 4 * BATCH_BYTES,
-    append: true,
-  });
-  if (path !== null) {
-    await new Promise<void>((resolve, reject) => {
-      stream.once('ready', () => {
-        stream.off('error', onOpenError);
-        resolve();
-      });
-      const onOpenError = (err: Error): void => {
-        // The file went away between the two opens: 'close' takes the stream out of pino's exit hook.
-        stream.emit('close');
-        reject(new Error(fsCause(err, path), { cause: err }));
-      };
-      stream.once('error', onOpenError);
-    });
+  return new BufferedDestination(fd, path, onError);
+}
+
+/** The queue of sealed batches and its one writer. */
+class BufferedDestination implements LogDestination {
+  readonly path: string | null;
+  #fd: number;
+  readonly #onError: (err: Error) => void;
+  #buf: Buffer = Buffer.allocUnsafeSlow(BUFFER_BYTES);
+  #len = 0;
+  /** A written buffer kept for the next batch. */
+  #spare: Buffer | null = null;
+  readonly #queue: Item[] = [];
+  /** A write (or a reopen) of `#queue[0]` is under way, or waits for a full pipe. */
+  #busy = false;
+  /** Items sealed so far and items done (written, failed or reopened): a flush waits for its count. */
+  #sealed = 0;
+  #done = 0;
+  #waiters: { readonly until: number; readonly resolve: () => void }[] = [];
+  /** The batch timer runs: armed by the first line after a seal, so an idle proxy runs no timer. */
+  #armed = false;
+  #closed = false;
+  readonly #tick = (): void => {
+    this.#armed = false;
+    this.#seal();
+    this.#kick();
+  };
+  readonly #onWritten = (err: NodeJS.ErrnoException | null, n: number): void => this.#written(err, n);
+  readonly #atExit = (): void => this.#writeRestSync();
+
+  constructor(fd: number, path: string | null, onError: (err: Error) => void) {
+    this.#fd = fd;
+    this.path = path;
+    this.#onError = onError;
+    process.on('exit', this.#atExit);
   }
-  stream.on('error', onError);
-  let closed = false;
-  // Lines are joined here and handed to sonic-boom a batch at a time: sonic-boom counts the bytes of every string
-  // it is given (Buffer.byteLength, which also flattens a concatenated line), 5% of busy CPU when given one line at
-  // a time (issue 12's profile). The length here is in characters: a batch is handed on at BATCH_BYTES characters
-  // (at least that many bytes).
-  let pending = '';
-  // Between SIGUSR1 and the reopen, lines recorded after the signal wait here: handed on then, they would be
-  // written to the renamed file along with the ones queued before it.
-  let reopening = false;
-  const handNow = (): void => {
-    if (pending === '') return;
-    const text = pending;
-    pending = '';
-    stream.write(text);
-  };
-  const hand = (): void => {
-    if (!reopening) handNow();
-  };
-  const flush = (): Promise<void> =>
-    new Promise((resolve) => {
-      if (closed) return resolve();
-      hand();
-      try {
-        stream.flush((err) => {
-          if (err) onError(err);
-          resolve();
-        });
-      } catch (err) {
-        onError(err as Error);
-        resolve();
-      }
-    });
-  // The batch timer: armed by the first line after a flush, so an idle proxy runs no timer at all.
-  let armed = false;
-  const arm = (): void => {
-    if (armed) return;
-    armed = true;
-    setTimeout(tick, FLUSH_TICK_MS).unref();
-  };
-  // The reopen under way, if any: a close waits for it, so the lines held for the new file are written there.
-  let reopened: Promise<void> | null = null;
-  const tick = (): void => {
-    armed = false;
-    if (closed) return;
-    hand();
-    try {
-      stream.flush();
-    } catch (err) {
-      onError(err as Error);
-    }
-  };
-  // At exit, before pino's hook writes sonic-boom's buffer synchronously (prepended: it runs first).
-  process.prependListener('exit', handNow);
-  return {
-    write(text) {
-      pending += text;
-      if (pending.length >= BATCH_BYTES) hand();
-      arm();
-    },
-    path,
-    reopen() {
-      // What is queued belongs to the file as it was: written out before the path is opened again; what comes
-      // after the signal is held until then and goes to the new file.
-      if (path === null || closed || reopening) return;
-      reopened = flush().then(
-        () =>
-          new Promise<void>((resolve) => {
-            // Once the path is open again (or failed to open): the held lines go on, a tick writes them out.
-            const done = (): void => {
-              stream.off('ready', done);
-              stream.off('error', done);
-              reopening = false;
-              handNow();
-              arm();
-              resolve();
-            };
-            if (closed) return done();
-            stream.once('ready', done);
-            stream.once('error', done);
-            try {
-              stream.reopen();
-            } catch (err) {
-              onError(err as Error);
-              done();
-            }
-          }),
-      );
-      reopening = true;
-    },
-    flush,
-    async close() {
-      if (closed) return;
-      if (reopened !== null) await reopened;
-      if (closed) return;
-      process.off('exit', handNow);
-      if (path === null) {
-        await flush();
-        closed = true;
+
+  write(text: string): void {
+    // A UTF-16 code unit is at most 3 bytes of UTF-8 (a pair, 2 units, is 4): `3 * length` always fits.
+    const most = 3 * text.length;
+    if (this.#len + most > this.#buf.length) {
+      this.#seal();
+      if (most > this.#buf.length) {
+        this.#push({ buf: Buffer.from(text), off: 0, len: Buffer.byteLength(text) });
+        this.#kick();
         return;
       }
-      handNow();
-      closed = true;
-      await new Promise<void>((resolve) => {
-        stream.once('close', () => resolve());
-        stream.once('error', () => resolve());
-        stream.end();
-      });
-    },
-  };
+    }
+    this.#len += this.#buf.write(text, this.#len);
+    if (this.#len >= BATCH_BYTES) {
+      this.#seal();
+      this.#kick();
+    } else if (!this.#armed) {
+      this.#armed = true;
+      setTimeout(this.#tick, FLUSH_TICK_MS).unref();
+    }
+  }
+
+  reopen(): void {
+    if (this.path === null || this.#closed) return;
+    // What is queued belongs to the file as it was; what comes after the signal goes to the new file.
+    this.#seal();
+    this.#push(REOPEN);
+    this.#kick();
+  }
+
+  flush(): Promise<void> {
+    this.#seal();
+    this.#kick();
+    return this.#settled();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.flush();
+    process.off('exit', this.#atExit);
+    if (this.path !== null) await new Promise<void>((resolve) => fsClose(this.#fd, () => resolve()));
+  }
+
+  /** Resolves once every item sealed so far is done. */
+  #settled(): Promise<void> {
+    if (this.#done === this.#sealed) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ until: this.#sealed, resolve }));
+  }
+
+  /** The current buffer's lines become a batch in the queue; the next lines go to another buffer. */
+  #seal(): void {
+    if (this.#len === 0) return;
+    this.#push({ buf: this.#buf, off: 0, len: this.#len });
+    this.#buf = this.#spare ?? Buffer.allocUnsafeSlow(BUFFER_BYTES);
+    this.#spare = null;
+    this.#len = 0;
+  }
+
+  #push(item: Item): void {
+    this.#queue.push(item);
+    this.#sealed++;
+  }
+
+  /** Starts on the queue's first item unless one is under way. */
+  #kick(): void {
+    if (this.#busy) return;
+    const item = this.#queue[0];
+    if (item === undefined) return;
+    this.#busy = true;
+    if (item === REOPEN) this.#reopenNow();
+    else fsWrite(this.#fd, item.buf, item.off, item.len - item.off, null, this.#onWritten);
+  }
+
+  #written(err: NodeJS.ErrnoException | null, n: number): void {
+    const batch = this.#queue[0] as Batch;
+    if (err) {
+      if (err.code === 'EAGAIN' || err.code === 'EBUSY') {
+        // A full stdout/stderr pipe: the same bytes again, a little later. Not unref'd: a close waiting for these
+        // lines must keep the process alive until they are written.
+        setTimeout(() => {
+          this.#busy = false;
+          this.#kick();
+        }, BUSY_RETRY_MS);
+        return;
+      }
+      // Reported (once per distinct message, by the sink), and the batch dropped: the next one is tried afresh.
+      this.#onError(err);
+    } else {
+      batch.off += n;
+      if (batch.off < batch.len) {
+        fsWrite(this.#fd, batch.buf, batch.off, batch.len - batch.off, null, this.#onWritten);
+        return;
+      }
+    }
+    if (batch.buf.length === BUFFER_BYTES) this.#spare = batch.buf;
+    this.#next();
+  }
+
+  /** The queue's first item is done: the next one, and any flush that waited for it. */
+  #next(): void {
+    this.#queue.shift();
+    this.#done++;
+    this.#busy = false;
+    if (this.#waiters.length > 0) {
+      const ready = this.#waiters.filter((w) => w.until <= this.#done);
+      if (ready.length > 0) {
+        this.#waiters = this.#waiters.filter((w) => w.until > this.#done);
+        for (const w of ready) w.resolve();
+      }
+    }
+    this.#kick();
+  }
+
+  /** Opens the path again; on failure the lines go on to the file as it was (and the failure is reported). */
+  #reopenNow(): void {
+    fsOpen(this.path as string, 'a', (err, fd) => {
+      if (err) this.#onError(new Error(fsCause(err, this.path as string), { cause: err }));
+      else {
+        fsClose(this.#fd, () => {});
+        this.#fd = fd;
+      }
+      this.#next();
+    });
+  }
+
+  /**
+   * The 'exit' hook (an uncaught error, process.exit): everything queued is written synchronously. A write already
+   * on the thread pool is left to finish there; the rest follows it.
+   */
+  #writeRestSync(): void {
+    this.#seal();
+    for (let i = this.#busy ? 1 : 0; i < this.#queue.length; i++) {
+      const item = this.#queue[i] as Item;
+      try {
+        if (item === REOPEN) {
+          const fd = openSync(this.path as string, 'a');
+          closeSync(this.#fd);
+          this.#fd = fd;
+          continue;
+        }
+        let busy = 0;
+        while (item.off < item.len) {
+          try {
+            item.off += writeSync(this.#fd, item.buf, item.off, item.len - item.off);
+          } catch (err) {
+            const code = (err as NodeJS.ErrnoException).code;
+            if ((code !== 'EAGAIN' && code !== 'EBUSY') || ++busy > EXIT_RETRIES) throw err;
+            sleepSync(BUSY_RETRY_MS);
+          }
+        }
+      } catch (err) {
+        this.#onError(err as Error);
+      }
+    }
+  }
 }
