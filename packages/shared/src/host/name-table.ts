@@ -5,9 +5,10 @@
  * and each lookup passes (hash, host, start).
  *
  * Laid out for a list that does not fit in the CPU's caches (bench/README.md, "Allowlist flatness"): a bit filter
- * of 16 bits per name answers most absent names from one small array; a slot is 16 bytes of one Int32Array
- * (hash, index, key offset, key length and what the entry holds), so a present name costs the slot's cache line
- * and its key bytes in one Uint8Array, and the entry's strings are read only when the name is the one wanted.
+ * of 16 bits per name answers most absent names from one small array; a slot is 64 bytes of one Int32Array, a
+ * cache line (hash, index, key length and what the entry holds, then the key's first 48 bytes), so a present name
+ * costs the filter's line and its slot's line, and the entry's strings are read only when the name is the one
+ * wanted. Keys longer than 48 bytes are compared in one Uint8Array beside the slots.
  */
 import type { CompiledGlob } from './label-glob.js';
 
@@ -48,16 +49,25 @@ export function hashName(name: string): number {
   return finishHash(h);
 }
 
+/** Int32s per slot: 16, 64 bytes (one cache line when the buffer is line-aligned). */
+const SLOT_INTS = 16;
+/** Where the key's bytes start in a slot, in bytes, and how many fit there. */
+const KEY_AT = 16;
+const INLINE_KEY = SLOT_INTS * 4 - KEY_AT;
+
 /**
- * Names (normalised, so ASCII) to entries. Slot `i` is `slots[4i .. 4i+3]` = (hash, index + 1, key offset in
- * `arena`, key length | entry bits); hash 0 = empty. Entries are dense arrays by index.
+ * Names (normalised, so ASCII) to entries. Slot `i` is `slots[16i .. 16i+15]` = (hash, index + 1, key length |
+ * entry bits, key offset in `arena` or -1, then the key's bytes when it is at most 48 long); hash 0 = empty.
+ * Entries are dense arrays by index.
  */
 export class NameTable {
   #slots: Int32Array;
+  /** The same memory as `#slots`, as bytes: the inline keys. */
+  #slotBytes: Uint8Array;
   #mask: number;
   #filter: Int32Array;
   #filterShift: number;
-  #arena = new Uint8Array(256);
+  #arena = new Uint8Array(64);
   #arenaUsed = 0;
   readonly #keys: string[] = [];
   readonly #exact: (string | null)[] = [];
@@ -67,7 +77,8 @@ export class NameTable {
   /** `expected`: about how many names will be added (the table grows past it anyway). */
   constructor(expected: number) {
     const capacity = powerOfTwoAtLeast(expected * 2, 8);
-    this.#slots = new Int32Array(capacity * 4);
+    this.#slots = new Int32Array(capacity * SLOT_INTS);
+    this.#slotBytes = new Uint8Array(this.#slots.buffer);
     this.#mask = capacity - 1;
     const bits = powerOfTwoAtLeast(expected * 16, 32);
     this.#filter = new Int32Array(bits >>> 5);
@@ -119,19 +130,19 @@ export class NameTable {
     const mask = this.#mask;
     const length = host.length - start;
     for (let i = hash & mask; ; i = (i + 1) & mask) {
-      const s = i * 4;
+      const s = i * SLOT_INTS;
       const h = slots[s] as number;
       if (h === 0) return -1;
-      const meta = slots[s + 3] as number;
+      const meta = slots[s + 2] as number;
       // A slot without a wanted bit is passed over: if it is this name, no later slot is, and -1 follows.
       if (h !== hash || (meta & wanted) === 0 || (meta & LENGTH_MASK) !== length) continue;
-      if (this.#keyEquals(slots[s + 2] as number, host, start, length)) return s;
+      if (this.#keyEquals(s, host, start, length)) return s;
     }
   }
 
   /** The entry bits of a slot `find` returned. */
   bitsAt(slot: number): number {
-    return (this.#slots[slot + 3] as number) & ~LENGTH_MASK;
+    return (this.#slots[slot + 2] as number) & ~LENGTH_MASK;
   }
 
   /** The exact entry at a slot `find` returned (HAS_EXACT set). */
@@ -150,13 +161,18 @@ export class NameTable {
   }
 
   #setBits(slot: number, bits: number): void {
-    this.#slots[slot + 3] = (this.#slots[slot + 3] as number) | bits;
+    this.#slots[slot + 2] = (this.#slots[slot + 2] as number) | bits;
   }
 
-  #keyEquals(offset: number, host: string, start: number, length: number): boolean {
-    const arena = this.#arena;
+  #keyEquals(slot: number, host: string, start: number, length: number): boolean {
+    let bytes = this.#slotBytes;
+    let at = slot * 4 + KEY_AT;
+    if (length > INLINE_KEY) {
+      bytes = this.#arena;
+      at = this.#slots[slot + 3] as number;
+    }
     for (let k = 0; k < length; k++) {
-      if (arena[offset + k] !== host.charCodeAt(start + k)) return false;
+      if (bytes[at + k] !== host.charCodeAt(start + k)) return false;
     }
     return true;
   }
@@ -172,13 +188,19 @@ export class NameTable {
     this.#exact.push(null);
     this.#suffix.push(null);
     this.#globs.push(null);
-    return this.#place(hash, this.#keys.length - 1, this.#store(name), name.length);
+    const offset = name.length > INLINE_KEY ? this.#store(name) : -1;
+    const slot = this.#place(hash, this.#keys.length - 1, name.length, offset);
+    if (offset === -1) {
+      const at = slot * 4 + KEY_AT;
+      for (let k = 0; k < name.length; k++) this.#slotBytes[at + k] = name.charCodeAt(k);
+    }
+    return slot;
   }
 
-  /** Copies `name` into the arena and returns its offset. */
+  /** Copies a long `name` into the arena and returns its offset. */
   #store(name: string): number {
     if (this.#arenaUsed + name.length > this.#arena.length) {
-      const bigger = new Uint8Array(powerOfTwoAtLeast((this.#arenaUsed + name.length) * 2, 256));
+      const bigger = new Uint8Array(powerOfTwoAtLeast((this.#arenaUsed + name.length) * 2, 64));
       bigger.set(this.#arena);
       this.#arena = bigger;
     }
@@ -188,33 +210,41 @@ export class NameTable {
     return offset;
   }
 
-  #place(hash: number, index: number, offset: number, meta: number): number {
+  /** Takes the first free slot from `hash` on for the header; the caller writes an inline key. */
+  #place(hash: number, index: number, meta: number, offset: number): number {
     const slots = this.#slots;
     const mask = this.#mask;
     let i = hash & mask;
-    while (slots[i * 4] !== 0) i = (i + 1) & mask;
-    const s = i * 4;
+    while (slots[i * SLOT_INTS] !== 0) i = (i + 1) & mask;
+    const s = i * SLOT_INTS;
     slots[s] = hash;
     slots[s + 1] = index + 1;
-    slots[s + 2] = offset;
-    slots[s + 3] = meta;
+    slots[s + 2] = meta;
+    slots[s + 3] = offset;
     const bit = hash >>> this.#filterShift;
     this.#filter[bit >>> 5] = (this.#filter[bit >>> 5] as number) | (1 << (bit & 31));
     return s;
   }
 
-  /** Doubles the slots and the filter and places every name again, keeping its offset and bits. */
+  /** Doubles the slots and the filter and places every name again, keeping its bits and key. */
   #grow(): void {
     const old = this.#slots;
     const capacity = (this.#mask + 1) * 2;
-    this.#slots = new Int32Array(capacity * 4);
+    this.#slots = new Int32Array(capacity * SLOT_INTS);
+    this.#slotBytes = new Uint8Array(this.#slots.buffer);
     this.#mask = capacity - 1;
     const bits = this.#filter.length * 32 * 2;
     this.#filter = new Int32Array(bits >>> 5);
     this.#filterShift = 32 - Math.log2(bits);
-    for (let s = 0; s < old.length; s += 4) {
+    for (let s = 0; s < old.length; s += SLOT_INTS) {
       if (old[s] === 0) continue;
-      this.#place(old[s] as number, (old[s + 1] as number) - 1, old[s + 2] as number, old[s + 3] as number);
+      const to = this.#place(
+        old[s] as number,
+        (old[s + 1] as number) - 1,
+        old[s + 2] as number,
+        old[s + 3] as number,
+      );
+      this.#slots.set(old.subarray(s + KEY_AT / 4, s + SLOT_INTS), to + KEY_AT / 4);
     }
   }
 }
