@@ -282,3 +282,69 @@ describe('NameTable', () => {
     expect(t.find(hashName('n5000.grow.test'), 'n5000.grow.test', 0, ~0)).toBe(-1);
   });
 });
+
+describe('long names and many labels', () => {
+  // A slot holds a key of up to 48 bytes; longer ones are compared elsewhere. The label-count masks give 31 or
+  // more labels one bit.
+  const label = (n: number, c: string) => c.repeat(n);
+  const long = (n: number) => `${label(n - 5, 'l')}.test`;
+  const many = (n: number, first = 'a') =>
+    [first, ...Array.from({ length: n - 2 }, (_, i) => `l${i}`), 'test'].join('.');
+  const patterns = [
+    long(47),
+    long(48),
+    long(49),
+    long(63),
+    `.${label(60, 'm')}.${label(60, 'n')}.${label(60, 'o')}.test`,
+    `**.${label(55, 'g')}.test`,
+    many(31),
+    `.${many(33)}`,
+    `*.${many(40)}`,
+    `.${many(29, 'b')}`,
+  ];
+  const hosts = [
+    ...patterns.filter((p) => !p.startsWith('.') && !p.includes('*')),
+    long(47).replace('.test', 'x.test'),
+    `${long(49).slice(0, -6)}k.test`,
+    `${long(63).slice(0, -6)}k.test`,
+    `x.${label(60, 'm')}.${label(60, 'n')}.${label(60, 'o')}.test`,
+    `x.${label(60, 'm')}.${label(60, 'n')}.${label(59, 'o')}.test`,
+    `a.b.${label(55, 'g')}.test`,
+    many(32),
+    many(30),
+    `x.${many(31)}`,
+    `x.y.${many(33)}`,
+    many(33),
+    `x.${many(40)}`,
+    `x.y.${many(40)}`,
+    many(29, 'b'),
+    `x.${many(29, 'b')}`,
+    `x.${many(29, 'c')}`,
+  ];
+  it.each(hosts)('%s gets the same entry as from the reference', (host) => {
+    const m = new DomainMatcher(patterns, () => {});
+    expect(m.match(norm(host))).toBe(reference(patterns)(host));
+  });
+
+  it('tells apart two names longer than a slot with the same 32-bit hash, after the table grew', () => {
+    const prefix = 'k'.repeat(50);
+    const seen = new Map<number, string>();
+    let pair: [string, string] | null = null;
+    for (let i = 0; pair === null; i++) {
+      const n = `${prefix}${i.toString(36)}.test`;
+      const other = seen.get(hashName(n));
+      if (other !== undefined) pair = [other, n];
+      else seen.set(hashName(n), n);
+    }
+    const [first, second] = pair;
+    const t = new NameTable(1);
+    const names = Array.from({ length: 300 }, (_, i) => `${'j'.repeat(40 + (i % 30))}${i}.test`);
+    t.addExact(first, first);
+    for (const n of names) t.addExact(n, n);
+    expect(t.find(hashName(second), second, 0, ~0)).toBe(-1);
+    t.addSuffix(second, `.${second}`);
+    expect(t.suffixAt(t.find(hashName(second), `x.${second}`, 2, ~0))).toBe(`.${second}`);
+    expect(t.exactAt(t.find(hashName(first), first, 0, ~0))).toBe(first);
+    for (const n of names) expect(t.exactAt(t.find(hashName(n), `x.${n}`, 2, ~0))).toBe(n);
+  });
+});

@@ -55,6 +55,18 @@ function hashSuffixes(host: string): void {
   scratch.count = count;
 }
 
+/** The bit of a label count in DomainMatcher's label-count masks: bit n for n labels, bit 31 for 31 or more. */
+function countBit(labels: number): number {
+  return 1 << Math.min(labels, 31);
+}
+
+/** `countBit` of a normalised name's label count. */
+function labelCountBit(name: string): number {
+  let labels = 1;
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) === 0x2e) labels++;
+  return countBit(labels);
+}
+
 /** A compiled set of domain patterns. `match` returns the pattern as written in the config, or null. */
 export class DomainMatcher {
   readonly #names: NameTable;
@@ -62,6 +74,13 @@ export class DomainMatcher {
   #rootGlobs: CompiledGlob[] | null = null;
   /** False when the list holds only exact names: then only the whole host is probed. */
   #hasSuffixOrGlob = false;
+  /**
+   * Label counts (bit `n` for n labels, bit 31 for 31 or more) of the names listed with an exact or `.name` entry,
+   * probed with the whole host, and of those with a `.name` entry or globs, probed below it: a suffix whose label
+   * count no name has is not looked up (at 100k rules each lookup reads a line of the filter).
+   */
+  #wholeCounts = 0;
+  #partCounts = 0;
   readonly size: number;
 
   /** Compiles `patterns`; `onError(index, message)` receives each invalid one (which is then skipped). */
@@ -81,8 +100,11 @@ export class DomainMatcher {
     if (n.kind === 'invalid') return `invalid domain "${pattern}" (${n.reason})`;
     if (n.kind !== 'name')
       return `"${pattern}" is an IP literal: list addresses in allow_ips or a rule's dst`;
+    const bit = labelCountBit(n.host);
+    this.#wholeCounts |= bit;
     if (isSuffix) {
       this.#names.addSuffix(n.host, pattern);
+      this.#partCounts |= bit;
       this.#hasSuffixOrGlob = true;
     } else {
       this.#names.addExact(n.host, pattern);
@@ -94,8 +116,10 @@ export class DomainMatcher {
     const compiled = compileGlob(pattern);
     if (typeof compiled === 'string') return compiled;
     this.#hasSuffixOrGlob = true;
-    if (compiled.suffix !== '') this.#names.addGlob(compiled.suffix, compiled.glob);
-    else if (this.#rootGlobs === null) this.#rootGlobs = [compiled.glob];
+    if (compiled.suffix !== '') {
+      this.#names.addGlob(compiled.suffix, compiled.glob);
+      this.#partCounts |= labelCountBit(compiled.suffix);
+    } else if (this.#rootGlobs === null) this.#rootGlobs = [compiled.glob];
     else this.#rootGlobs.push(compiled.glob);
     return null;
   }
@@ -109,7 +133,10 @@ export class DomainMatcher {
     hashSuffixes(host);
     const names = this.#names;
     const { starts, hashes, count } = scratch;
-    const whole = names.find(hashes[0] as number, host, 0, HAS_EXACT | HAS_SUFFIX);
+    const whole =
+      (this.#wholeCounts & countBit(count)) === 0
+        ? -1
+        : names.find(hashes[0] as number, host, 0, HAS_EXACT | HAS_SUFFIX);
     if (whole !== -1) {
       const bits = names.bitsAt(whole);
       // An exact entry written as the normalised name is equal to `host`: no need to read the entry.
@@ -118,8 +145,10 @@ export class DomainMatcher {
     }
     if (!this.#hasSuffixOrGlob) return null;
     let globHit: string | null = null;
-    // j: the suffix starting at label j, which has j labels of the host left of it.
+    const partCounts = this.#partCounts;
+    // j: the suffix starting at label j, which has j labels of the host left of it (and count - j of its own).
     for (let j = 1; j < count; j++) {
+      if ((partCounts & countBit(count - j)) === 0) continue;
       const wanted = globHit === null ? HAS_SUFFIX | HAS_GLOBS : HAS_SUFFIX;
       const slot = names.find(hashes[j] as number, host, starts[j] as number, wanted);
       if (slot === -1) continue;
