@@ -1,5 +1,7 @@
 import { isNormalName, normalizeHost } from '@cuttle/shared';
+import * as ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../test-support/seeded-random.js';
 
 type Row = readonly [input: string, kind: string, hostOrReason: string];
 
@@ -213,5 +215,65 @@ describe('isNormalName', () => {
       const expected = !/^[0-9]/.test(last) && !n.host.includes('xn--');
       expect({ host: n.host, normal: isNormalName(n.host) }).toEqual({ host: n.host, normal: expected });
     }
+  });
+});
+
+describe('normalizeHost on IP literals in every form gives the canonical text', () => {
+  // The canonical forms are taken as they come (no new string); every other form is parsed and formatted. Both
+  // must give the same host and address.
+  const r = seededRandom(4242);
+  const group = () => (r() < 0.4 ? 0 : r() < 0.3 ? Math.floor(r() * 16) : Math.floor(r() * 65536));
+
+  it('IPv6: canonical, uppercase, leading zeros, uncompressed, bracketed (2000 seeded addresses)', () => {
+    for (let i = 0; i < 2000; i++) {
+      const parts = Array.from({ length: 8 }, group);
+      if (parts.slice(0, 5).every((p) => p === 0) && parts[5] === 0xffff) continue; // mapped: its own form
+      const canonical = new ipaddr.IPv6(parts).toRFC5952String();
+      const forms = [
+        canonical,
+        canonical.toUpperCase(),
+        parts.map((p) => p.toString(16).padStart(4, '0')).join(':'),
+        parts.map((p) => p.toString(16)).join(':'),
+        `[${canonical}]`,
+      ];
+      for (const form of forms) {
+        const n = normalizeHost(form);
+        expect({ form, n }).toEqual({
+          form,
+          n: { kind: 'ipv6', host: canonical, address: { kind: 'ipv6', parts } },
+        });
+      }
+    }
+  });
+
+  it('IPv4: dotted quad, one decimal number, hex (2000 seeded addresses)', () => {
+    for (let i = 0; i < 2000; i++) {
+      const value = Math.floor(r() * 2 ** 32);
+      const canonical = [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.');
+      for (const form of [canonical, `${value}`, `0x${value.toString(16)}`, `${canonical}.`]) {
+        const n = normalizeHost(form);
+        expect({ form, n }).toEqual({
+          form,
+          n: { kind: 'ipv4', host: canonical, address: { kind: 'ipv4', value } },
+        });
+      }
+    }
+  });
+
+  it.each([
+    ['::ffff:1.2.3.4', '::ffff:1.2.3.4'],
+    ['::ffff:102:304', '::ffff:1.2.3.4'],
+    ['::', '::'],
+    ['::1', '::1'],
+    ['1::', '1::'],
+    ['1:0:0:2:0:0:0:3', '1:0:0:2::3'],
+    ['1:0:0:2::3', '1:0:0:2::3'],
+    ['1::2:0:0:0:3', '1:0:0:2::3'],
+    ['1:0:2:3:4:5:6:7', '1:0:2:3:4:5:6:7'],
+    ['1::2:3:4:5:6:7', '1:0:2:3:4:5:6:7'],
+    ['fe80::1%eth0', 'fe80::1'],
+  ])('%s -> %s', (form, host) => {
+    const n = normalizeHost(form);
+    expect(n.kind === 'ipv6' && n.host).toBe(host);
   });
 });

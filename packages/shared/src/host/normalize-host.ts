@@ -11,6 +11,8 @@ import {
   parseIpv4Literal,
   parseIpv6,
 } from '../net/index.js';
+import { parseDottedQuadAt } from '../net/ipv4.js';
+import { isFormattedIpv6 } from '../net/ipv6.js';
 
 /** Why a host was refused; shown in `cuttle check` and logs next to reason `invalid_host`. */
 export type InvalidHostReason =
@@ -77,7 +79,8 @@ function normalizeIpv6(inner: string): NormalizedHost {
   }
   const parts = parseIpv6(text);
   if (parts === null) return INVALID.bad_ipv6;
-  const host = formatIpv6(parts);
+  // Already canonical (the common case): the text is the host, no new string.
+  const host = isFormattedIpv6(text, parts) ? text : formatIpv6(parts);
   return zone === undefined
     ? { kind: 'ipv6', host, address: { kind: 'ipv6', parts } }
     : { kind: 'ipv6', host, zone, address: { kind: 'ipv6', parts, zone } };
@@ -167,7 +170,14 @@ export function normalizeHost(raw: string): NormalizedHost {
   const len = raw.length;
   if (len === 0) return INVALID.empty;
   if (len > MAX_RAW_LENGTH) return INVALID.too_long;
-  if (raw.charCodeAt(0) === 0x5b) {
+  const first = raw.charCodeAt(0);
+  if (first >= 0x30 && first <= 0x39) {
+    // A dotted quad without leading zeros is already canonical (what every other form is made into below): the
+    // text is the host, and nothing is split, matched or formatted.
+    const quad = parseDottedQuadAt(raw, 0);
+    if (quad !== -1) return { kind: 'ipv4', host: raw, address: { kind: 'ipv4', value: quad } };
+  }
+  if (first === 0x5b) {
     return raw.charCodeAt(len - 1) === 0x5d ? normalizeIpv6(raw.slice(1, -1)) : INVALID.bad_ipv6;
   }
   if (raw.indexOf(':') !== -1) return normalizeIpv6(raw);

@@ -51,3 +51,32 @@ export function parseIpv4Strict(text: string): number | null {
 export function formatIpv4(value: number): string {
   return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
 }
+
+/**
+ * The value of the strict dotted quad (four decimal octets, no leading zeros: what formatIpv4 writes) that is
+ * `text[from..]`, all of it, or -1. By char codes, allocating nothing.
+ */
+export function parseDottedQuadAt(text: string, from: number): number {
+  let value = 0;
+  let octets = 0;
+  let i = from;
+  while (octets < 4) {
+    const start = i;
+    let v = 0;
+    while (i < text.length) {
+      const c = text.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) break;
+      v = v * 10 + (c - 0x30);
+      i++;
+    }
+    const len = i - start;
+    if (len === 0 || len > 3 || v > 255 || (len > 1 && text.charCodeAt(start) === 0x30)) return -1;
+    value = value * 256 + v;
+    octets++;
+    if (octets < 4) {
+      if (text.charCodeAt(i) !== 0x2e) return -1;
+      i++;
+    }
+  }
+  return i === text.length ? value : -1;
+}

@@ -3,6 +3,8 @@
  * the IPv4-compatible `::127.0.0.1` as the IPv4-mapped `::ffff:127.0.0.1`, and only accepts zones of [0-9a-z].
  */
 
+import { parseDottedQuadAt } from './ipv4.js';
+
 /** Interface names as zones: what Linux allows in practice (IFNAMSIZ 16) and numeric indexes. */
 const ZONE = /^[0-9A-Za-z_.-]{1,15}$/;
 
@@ -18,32 +20,6 @@ function hexValue(c: number): number {
   return -1;
 }
 
-/** Parses a strict dotted quad at text[from..] (the whole rest); returns the 32-bit value or -1. */
-function dottedTail(text: string, from: number): number {
-  let value = 0;
-  let octets = 0;
-  let i = from;
-  while (octets < 4) {
-    const start = i;
-    let v = 0;
-    while (i < text.length) {
-      const c = text.charCodeAt(i);
-      if (c < 0x30 || c > 0x39) break;
-      v = v * 10 + (c - 0x30);
-      i++;
-    }
-    const len = i - start;
-    if (len === 0 || len > 3 || v > 255 || (len > 1 && text.charCodeAt(start) === 0x30)) return -1;
-    value = value * 256 + v;
-    octets++;
-    if (octets < 4) {
-      if (text.charCodeAt(i) !== 0x2e) return -1;
-      i++;
-    }
-  }
-  return i === text.length ? value : -1;
-}
-
 /**
  * Parses IPv6 text without brackets or zone into eight 16-bit groups, or null. A dotted-quad tail
  * (`::ffff:127.0.0.1`) is accepted in strict dotted form only. One pass over the characters: this runs for every
@@ -52,17 +28,19 @@ function dottedTail(text: string, from: number): number {
 export function parseIpv6(text: string): number[] | null {
   const n = text.length;
   if (n < 2 || n > 45) return null;
-  const out: number[] = [];
+  // Eight groups from the start, filled in place (one allocation of the size it ends at: this runs per request).
+  const out: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
+  let count = 0; // groups read
   let gap = -1; // index in `out` where `::` stands
   let i = 0;
   if (text.charCodeAt(0) === 0x3a) {
     if (text.charCodeAt(1) !== 0x3a) return null;
     gap = 0;
     i = 2;
-    if (i === n) return [0, 0, 0, 0, 0, 0, 0, 0];
+    if (i === n) return out;
   }
   for (;;) {
-    if (out.length >= 8) return null;
+    if (count >= 8) return null;
     const start = i;
     let v = 0;
     while (i < n && i - start < 5) {
@@ -74,32 +52,33 @@ export function parseIpv6(text: string): number[] | null {
     const len = i - start;
     if (i < n && text.charCodeAt(i) === 0x2e) {
       // dotted tail: must be the last thing and leave room for two groups
-      if (len === 0 || out.length > 6) return null;
-      const v4 = dottedTail(text, start);
+      if (len === 0 || count > 6) return null;
+      const v4 = parseDottedQuadAt(text, start);
       if (v4 < 0) return null;
-      out.push(v4 >>> 16, v4 & 0xffff);
+      out[count++] = v4 >>> 16;
+      out[count++] = v4 & 0xffff;
       break;
     }
     if (len === 0 || len > 4) return null;
-    out.push(v);
+    out[count++] = v;
     if (i === n) break;
     if (text.charCodeAt(i) !== 0x3a) return null;
     i++;
     if (i < n && text.charCodeAt(i) === 0x3a) {
       if (gap !== -1) return null;
-      gap = out.length;
+      gap = count;
       i++;
       if (i === n) break;
     } else if (i === n) {
       return null; // trailing single colon
     }
   }
-  if (gap === -1) return out.length === 8 ? out : null;
-  const missing = 8 - out.length;
+  if (gap === -1) return count === 8 ? out : null;
+  const missing = 8 - count;
   if (missing < 1) return null;
-  const zeros: number[] = [];
-  for (let k = 0; k < missing; k++) zeros.push(0);
-  out.splice(gap, 0, ...zeros);
+  // The groups after `::` move right by `missing`, zeros fill the gap.
+  for (let k = 7; k >= gap + missing; k--) out[k] = out[k - missing] as number;
+  for (let k = gap; k < gap + missing; k++) out[k] = 0;
   return out;
 }
 
@@ -120,15 +99,8 @@ export function low32(parts: readonly number[]): number {
   return ((parts[6] as number) * 65536 + (parts[7] as number)) >>> 0;
 }
 
-/**
- * RFC 5952 text: lowercase, no leading zeros, the longest run (two or more) of zero groups as `::`, and the
- * IPv4-mapped form as `::ffff:a.b.c.d` (RFC 5952 section 5).
- */
-export function formatIpv6(parts: readonly number[]): string {
-  if (isIpv4Mapped(parts)) {
-    const v = low32(parts);
-    return `::ffff:${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-  }
+/** Where RFC 5952's `::` stands: the start of the first longest run of two or more zero groups, or -1. */
+function zeroRunStart(parts: readonly number[]): number {
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
@@ -144,7 +116,59 @@ export function formatIpv6(parts: readonly number[]): string {
     }
     i = j;
   }
+  return bestStart;
+}
+
+/** How many zero groups run from `start`. */
+function zeroRunLength(parts: readonly number[], start: number): number {
+  let j = start;
+  while (j < 8 && parts[j] === 0) j++;
+  return j - start;
+}
+
+/**
+ * True when `text` is exactly what formatIpv6(parts) gives, found without building that text: most IPv6 literals
+ * arrive already canonical, and then the text itself serves as the canonical host (formatting allocated ~0.9 KB
+ * per literal, bench/README.md "Allowlist flatness").
+ */
+export function isFormattedIpv6(text: string, parts: readonly number[]): boolean {
+  if (isIpv4Mapped(parts)) return false;
+  const zeroStart = zeroRunStart(parts);
+  const zeroLen = zeroStart === -1 ? 0 : zeroRunLength(parts, zeroStart);
+  let at = 0;
+  for (let g = 0; g < 8; g++) {
+    if (g === zeroStart) {
+      if (text.charCodeAt(at) !== 0x3a || text.charCodeAt(at + 1) !== 0x3a) return false;
+      at += 2;
+      g += zeroLen - 1;
+      continue;
+    }
+    if (g > 0 && g !== zeroStart + zeroLen) {
+      if (text.charCodeAt(at) !== 0x3a) return false;
+      at++;
+    }
+    const v = parts[g] as number;
+    let shift = v >= 0x1000 ? 12 : v >= 0x100 ? 8 : v >= 0x10 ? 4 : 0;
+    for (; shift >= 0; shift -= 4) {
+      const d = (v >>> shift) & 15;
+      if (text.charCodeAt(at) !== (d < 10 ? 0x30 + d : 0x57 + d)) return false;
+      at++;
+    }
+  }
+  return at === text.length;
+}
+
+/**
+ * RFC 5952 text: lowercase, no leading zeros, the longest run (two or more) of zero groups as `::`, and the
+ * IPv4-mapped form as `::ffff:a.b.c.d` (RFC 5952 section 5).
+ */
+export function formatIpv6(parts: readonly number[]): string {
+  if (isIpv4Mapped(parts)) {
+    const v = low32(parts);
+    return `::ffff:${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  }
+  const bestStart = zeroRunStart(parts);
   const hex = parts.map((p) => p.toString(16));
   if (bestStart === -1) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + zeroRunLength(parts, bestStart)).join(':')}`;
 }
