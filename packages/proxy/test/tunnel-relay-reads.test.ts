@@ -62,6 +62,50 @@ describe('tunnel relay reads', () => {
     expect(Buffer.concat(received).equals(Buffer.concat(PIECES))).toBe(true);
   });
 
+  it('reads into the same buffer again only after the client drained what was written from it', async () => {
+    // The origin sends one 1000-byte piece per 2 ms, so each one arrives as a read of its own.
+    server = createServer((s) => {
+      let i = 0;
+      const next = (): void => {
+        const piece = PIECES[i++];
+        if (piece === undefined) {
+          s.end();
+          return;
+        }
+        s.write(piece);
+        setTimeout(next, 2);
+      };
+      next();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+
+    const reads = new UpstreamReads();
+    const upstream: Socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true, onread: reads.onread });
+    await once(upstream, 'connect');
+
+    // Every write is over the high-water mark (the relay stops reading until 'drain') and completes 10 ms late;
+    // the bytes are taken when it completes, as a socket hands them to the kernel then.
+    const received: Buffer[] = [];
+    const client = new Duplex({
+      writableHighWaterMark: 1,
+      read() {},
+      write(chunk: Buffer, _encoding, callback) {
+        setTimeout(() => {
+          received.push(Buffer.from(chunk));
+          callback();
+        }, 10);
+      },
+    });
+    const finished = once(client, 'finish');
+    const relay = startRelay(client, upstream, { idleMs: 10_000, reads }, () => {});
+    await finished;
+    relay.close('client_end');
+
+    expect(Buffer.concat(received).equals(Buffer.concat(PIECES))).toBe(true);
+  });
+
   it.each([
     ['a first line and a FIN', '220 banner\r\n'],
     ['a FIN alone', ''],

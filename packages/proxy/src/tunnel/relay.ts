@@ -176,9 +176,15 @@ export function startRelay(
     stats.bytesDown += chunk.length;
     lastActivity = Date.now();
     const flowing = client.write(chunk);
-    // The chunk is in the client socket's queue, not yet in the kernel: its buffer must not be read into again.
-    if (reads !== undefined && client.writableLength > 0) reads.lend();
-    if (!flowing) upstream.pause();
+    if (!flowing) {
+      // Reading stops until the client's 'drain', when every queued chunk is written: the next read can go into
+      // the same buffer (a fresh 256 KiB one here was most of the relay's allocations in a bulk transfer).
+      upstream.pause();
+    } else if (reads !== undefined && client.writableLength > 0) {
+      // The chunk is in the client socket's queue, not yet in the kernel, and reading goes on: its buffer must not
+      // be read into again.
+      reads.lend();
+    }
   };
   const reads = options.reads;
   const early = reads === undefined ? [] : reads.attach(down);
