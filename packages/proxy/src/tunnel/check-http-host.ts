@@ -72,15 +72,20 @@ function loggable(value: string): string {
   return value.slice(0, 255).replace(/[^\x21-\x7e]/g, '?');
 }
 
-/** Reads the first request head from `socket` (nothing is forwarded) and checks it against the CONNECT host. */
-export async function checkHttpHost(socket: Duplex, options: CheckHttpHostOptions): Promise<HttpHostCheck> {
-  const read = await readHttpHead(socket, {
-    head: options.head,
-    timeoutMs: options.timeoutMs,
-    maxBytes: options.maxBytes,
+/**
+ * Reads the first request head from `socket` (nothing is forwarded), checks it against the CONNECT host and calls
+ * `done` with the outcome.
+ */
+export function checkHttpHost(
+  socket: Duplex,
+  options: CheckHttpHostOptions,
+  done: (check: HttpHostCheck) => void,
+): void {
+  const read = { head: options.head, timeoutMs: options.timeoutMs, maxBytes: options.maxBytes };
+  readHttpHead(socket, read, (got) => {
+    if (got.kind !== 'head') return done({ kind: got.kind, requestHost: null, buffered: got.buffered });
+    const verdict = checkRequestHead(got.head, options.host, options.port);
+    const kind = verdict.ok ? 'pass' : verdict.http ? 'mismatch' : 'not_http';
+    done({ kind, requestHost: verdict.requestHost, buffered: got.buffered });
   });
-  if (read.kind !== 'head') return { kind: read.kind, requestHost: null, buffered: read.buffered };
-  const verdict = checkRequestHead(read.head, options.host, options.port);
-  const kind = verdict.ok ? 'pass' : verdict.http ? 'mismatch' : 'not_http';
-  return { kind, requestHost: verdict.requestHost, buffered: read.buffered };
 }

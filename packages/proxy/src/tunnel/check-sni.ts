@@ -8,7 +8,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { normalizeSni } from './client-hello.js';
-import { readClientHello } from './read-client-hello.js';
+import { type ClientHelloRead, readClientHello } from './read-client-hello.js';
 
 export interface CheckSniOptions {
   readonly head: Buffer;
@@ -44,9 +44,8 @@ export function isSniAcceptable(
   return normalizeSni(sni) === host;
 }
 
-/** Reads the ClientHello from `socket` (nothing is forwarded) and checks its SNI against the CONNECT host. */
-export async function checkSni(socket: Duplex, options: CheckSniOptions): Promise<SniCheck> {
-  const read = await readClientHello(socket, { head: options.head, timeoutMs: options.timeoutMs });
+/** The verdict on what readClientHello read. */
+function verdict(read: ClientHelloRead, options: CheckSniOptions): SniCheck {
   if (read.kind !== 'result') return { kind: read.kind, sni: null, buffered: read.buffered };
   const { result } = read;
   if (result.kind === 'hello') {
@@ -59,4 +58,14 @@ export async function checkSni(socket: Duplex, options: CheckSniOptions): Promis
     sni: null,
     buffered: read.buffered,
   };
+}
+
+/**
+ * Reads the ClientHello from `socket` (nothing is forwarded), checks its SNI against the CONNECT host and calls
+ * `done` with the outcome.
+ */
+export function checkSni(socket: Duplex, options: CheckSniOptions, done: (check: SniCheck) => void): void {
+  readClientHello(socket, { head: options.head, timeoutMs: options.timeoutMs }, (read) =>
+    done(verdict(read, options)),
+  );
 }

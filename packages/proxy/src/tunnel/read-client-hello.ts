@@ -21,13 +21,23 @@ export type ClientHelloRead =
   | { readonly kind: 'result'; readonly result: ClientHelloResult; readonly buffered: Buffer }
   | { readonly kind: 'too_large' | 'timeout' | 'closed'; readonly buffered: Buffer };
 
-/** Waits for enough client bytes to decide on the ClientHello (see peekFirstBytes). */
-export function readClientHello(socket: Duplex, options: ReadClientHelloOptions): Promise<ClientHelloRead> {
+/** Waits for enough client bytes to decide on the ClientHello, then calls `done` (see peekFirstBytes). */
+export function readClientHello(
+  socket: Duplex,
+  options: ReadClientHelloOptions,
+  done: (read: ClientHelloRead) => void,
+): void {
   const maxBytes = options.maxBytes ?? CLIENT_HELLO_MAX_BYTES;
-  return peekFirstBytes<ClientHelloRead>(socket, options.head, options.timeoutMs, (buffered) => {
-    const result = parseClientHello(buffered);
-    if (result.kind !== 'need_more') return { kind: 'result', result, buffered };
-    if (buffered.length >= maxBytes) return { kind: 'too_large', buffered };
-    return null;
-  });
+  peekFirstBytes<ClientHelloRead>(
+    socket,
+    options.head,
+    options.timeoutMs,
+    (buffered) => {
+      const result = parseClientHello(buffered);
+      if (result.kind !== 'need_more') return { kind: 'result', result, buffered };
+      if (buffered.length >= maxBytes) return { kind: 'too_large', buffered };
+      return null;
+    },
+    done,
+  );
 }

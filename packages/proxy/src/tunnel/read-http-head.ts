@@ -31,15 +31,25 @@ function looksLikeRequestStart(data: Buffer): boolean {
   return data.length < 16;
 }
 
-/** Waits for the first request head (see peekFirstBytes). */
-export function readHttpHead(socket: Duplex, options: ReadHttpHeadOptions): Promise<HttpHeadRead> {
-  return peekFirstBytes<HttpHeadRead>(socket, options.head, options.timeoutMs, (buffered) => {
-    if (!looksLikeRequestStart(buffered)) return { kind: 'not_http', buffered };
-    const end = buffered.indexOf(END_OF_HEAD);
-    if (end !== -1 && end + END_OF_HEAD.length <= options.maxBytes) {
-      return { kind: 'head', head: buffered.toString('latin1', 0, end), buffered };
-    }
-    if (buffered.length >= options.maxBytes) return { kind: 'too_large', buffered };
-    return null;
-  });
+/** Waits for the first request head, then calls `done` (see peekFirstBytes). */
+export function readHttpHead(
+  socket: Duplex,
+  options: ReadHttpHeadOptions,
+  done: (read: HttpHeadRead) => void,
+): void {
+  peekFirstBytes<HttpHeadRead>(
+    socket,
+    options.head,
+    options.timeoutMs,
+    (buffered) => {
+      if (!looksLikeRequestStart(buffered)) return { kind: 'not_http', buffered };
+      const end = buffered.indexOf(END_OF_HEAD);
+      if (end !== -1 && end + END_OF_HEAD.length <= options.maxBytes) {
+        return { kind: 'head', head: buffered.toString('latin1', 0, end), buffered };
+      }
+      if (buffered.length >= options.maxBytes) return { kind: 'too_large', buffered };
+      return null;
+    },
+    done,
+  );
 }

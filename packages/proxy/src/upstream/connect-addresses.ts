@@ -39,61 +39,100 @@ export function formatHostPort(host: string, port: number): string {
  * attaches its error handling as soon as the promise settles. Never rejects.
  */
 export function connectAddresses(options: ConnectAddressesOptions): Promise<ConnectResult> {
-  const deadline = Date.now() + options.timeoutMs;
-  const { addresses, port, signal } = options;
+  const { signal } = options;
   return new Promise((resolve) => {
-    let index = 0;
-    let last = failure('upstream_unreachable', 'no address to connect to');
-    const next = (): void => {
-      const address = addresses[index++];
-      const left = deadline - Date.now();
-      if (signal?.aborted) resolve(failure('aborted', 'client closed'));
-      else if (address === undefined) resolve(last);
-      else if (left <= 0)
-        resolve(failure('upstream_timeout', `connect to ${formatHostPort(address, port)} timed out`));
-      else attempt(address, left);
-    };
-    const attempt = (address: string, timeoutMs: number): void => {
-      const where = formatHostPort(address, port);
-      const socket = connect({
-        host: address,
-        port,
-        allowHalfOpen: true,
-        noDelay: true,
-        ...(options.onread ? { onread: options.onread } : {}),
-      });
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        socket.off('connect', onConnect);
-        socket.off('error', onError);
-      };
-      const onConnect = (): void => {
-        cleanup();
-        resolve({ ok: true, socket, address });
-      };
-      const onError = (err: NodeJS.ErrnoException): void => {
-        cleanup();
-        socket.destroy();
-        const code = classifyUpstreamError(err);
-        last = failure(code, `connect to ${where}: ${err.code ?? err.message}`);
-        if (code === 'upstream_timeout') resolve(last);
-        else next();
-      };
-      const onAbort = (): void => {
-        cleanup();
-        socket.destroy();
-        resolve(failure('aborted', 'client closed'));
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        socket.destroy();
-        resolve(failure('upstream_timeout', `connect to ${where} timed out`));
-      }, timeoutMs);
-      socket.once('connect', onConnect);
-      socket.on('error', onError);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    };
-    next();
+    if (signal === undefined) {
+      openConnection(options, resolve);
+      return;
+    }
+    const onAbort = (): void => cancel();
+    const cancel = openConnection(options, (result) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(result);
+    });
+    if (signal.aborted) cancel();
+    else signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * `connectAddresses` without a promise or an AbortSignal, for the CONNECT path (an AbortController per tunnel, its
+ * EventTarget and its listener were a measurable part of a tunnel's set-up: bench/README.md, "CONNECT set-up rate:
+ * 2026-12-02"). `done` is called exactly once (at once only when there is nothing to try); the returned function
+ * cancels the attempt (`done` then gets `aborted`, unless it was already called; later calls do nothing).
+ */
+export function openConnection(
+  options: Omit<ConnectAddressesOptions, 'signal'>,
+  done: (result: ConnectResult) => void,
+): () => void {
+  const deadline = Date.now() + options.timeoutMs;
+  const { addresses, port } = options;
+  let index = 0;
+  let last = failure('upstream_unreachable', 'no address to connect to');
+  let settled = false;
+  let aborted = false;
+  /** Undoes the attempt in flight (timer, listeners, socket), or null between attempts. */
+  let stopAttempt: (() => void) | null = null;
+  const finish = (result: ConnectResult): void => {
+    if (settled) return;
+    settled = true;
+    done(result);
+  };
+  const next = (): void => {
+    const address = addresses[index++];
+    const left = deadline - Date.now();
+    if (aborted) finish(failure('aborted', 'client closed'));
+    else if (address === undefined) finish(last);
+    else if (left <= 0)
+      finish(failure('upstream_timeout', `connect to ${formatHostPort(address, port)} timed out`));
+    else attempt(address, left);
+  };
+  const attempt = (address: string, timeoutMs: number): void => {
+    const where = formatHostPort(address, port);
+    const socket = connect({
+      host: address,
+      port,
+      allowHalfOpen: true,
+      noDelay: true,
+      ...(options.onread ? { onread: options.onread } : {}),
+    });
+    const cleanup = (): void => {
+      stopAttempt = null;
+      clearTimeout(timer);
+      socket.off('connect', onConnect);
+      socket.off('error', onError);
+    };
+    const onConnect = (): void => {
+      cleanup();
+      finish({ ok: true, socket, address });
+    };
+    const onError = (err: NodeJS.ErrnoException): void => {
+      cleanup();
+      socket.destroy();
+      const code = classifyUpstreamError(err);
+      last = failure(code, `connect to ${where}: ${err.code ?? err.message}`);
+      if (code === 'upstream_timeout') finish(last);
+      else next();
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      socket.destroy();
+      finish(failure('upstream_timeout', `connect to ${where} timed out`));
+    }, timeoutMs);
+    stopAttempt = () => {
+      cleanup();
+      socket.destroy();
+    };
+    socket.once('connect', onConnect);
+    socket.on('error', onError);
+  };
+  next();
+  return () => {
+    if (settled || aborted) return;
+    aborted = true;
+    if (stopAttempt !== null) {
+      stopAttempt();
+      finish(failure('aborted', 'client closed'));
+    }
+  };
 }
