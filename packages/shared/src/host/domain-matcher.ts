@@ -12,6 +12,9 @@ import { type CompiledGlob, compileGlob, matchGlobBucket } from './label-glob.js
 import {
   EXACT_IS_NAME,
   finishHash,
+  GLOB_COUNT_ONLY,
+  GLOB_MANY,
+  GLOB_MIN_SHIFT,
   HAS_EXACT,
   HAS_GLOBS,
   HAS_SUFFIX,
@@ -152,8 +155,15 @@ export class DomainMatcher {
       const wanted = globHit === null ? HAS_SUFFIX | HAS_GLOBS : HAS_SUFFIX;
       const slot = names.find(hashes[j] as number, host, starts[j] as number, wanted);
       if (slot === -1) continue;
-      if ((names.bitsAt(slot) & HAS_SUFFIX) !== 0) return names.suffixAt(slot);
-      globHit = matchGlobBucket(names.globsAt(slot), scratch, j);
+      const bits = names.bitsAt(slot);
+      if ((bits & HAS_SUFFIX) !== 0) return names.suffixAt(slot);
+      if ((bits & GLOB_COUNT_ONLY) !== 0) {
+        // One `*`/`**` glob: what matchGlobBucket decides from the label count, without reading the glob.
+        const min = (bits >>> GLOB_MIN_SHIFT) & 0xff;
+        if ((bits & GLOB_MANY) !== 0 ? j >= min : j === min) globHit = names.globEntryAt(slot);
+      } else {
+        globHit = matchGlobBucket(names.globsAt(slot), scratch, j);
+      }
     }
     if (globHit === null && this.#rootGlobs !== null)
       globHit = matchGlobBucket(this.#rootGlobs, scratch, count);

@@ -18,6 +18,15 @@ export const HAS_SUFFIX = 1 << 17;
 export const HAS_GLOBS = 1 << 18;
 /** The exact entry is written as the normalised name itself (so it equals the host that matched it). */
 export const EXACT_IS_NAME = 1 << 19;
+/**
+ * The globs are one glob of only `*` and `**` labels (`*.name`, `**.name`), decided by the label count alone:
+ * GLOB_MANY says it has a `**`, and the 8 bits from GLOB_MIN_SHIFT hold its least count. Then a hit reads no
+ * CompiledGlob, only its pattern (`globEntryAt`).
+ */
+export const GLOB_COUNT_ONLY = 1 << 20;
+export const GLOB_MANY = 1 << 21;
+export const GLOB_MIN_SHIFT = 22;
+const GLOB_SHAPE = GLOB_COUNT_ONLY | GLOB_MANY | (0xff << GLOB_MIN_SHIFT);
 const LENGTH_MASK = 0xffff;
 
 const FNV_OFFSET = 0x811c9dc5 | 0;
@@ -73,6 +82,8 @@ export class NameTable {
   readonly #exact: (string | null)[] = [];
   readonly #suffix: (string | null)[] = [];
   readonly #globs: (CompiledGlob[] | null)[] = [];
+  /** The pattern of the first glob, for GLOB_COUNT_ONLY. */
+  readonly #globEntry: (string | null)[] = [];
 
   /** `expected`: about how many names will be added (the table grows past it anyway). */
   constructor(expected: number) {
@@ -113,9 +124,18 @@ export class NameTable {
     const slot = this.#slotFor(name);
     const index = (this.#slots[slot + 1] as number) - 1;
     const bucket = this.#globs[index];
-    if (bucket === null || bucket === undefined) this.#globs[index] = [glob];
-    else bucket.push(glob);
-    this.#setBits(slot, HAS_GLOBS);
+    if (bucket === null || bucket === undefined) {
+      this.#globs[index] = [glob];
+      this.#globEntry[index] = glob.entry;
+      const countOnly = glob.countOnly && glob.minLabels <= 0xff;
+      const shape = countOnly
+        ? GLOB_COUNT_ONLY | (glob.hasMany ? GLOB_MANY : 0) | (glob.minLabels << GLOB_MIN_SHIFT)
+        : 0;
+      this.#setBits(slot, HAS_GLOBS | shape);
+    } else {
+      bucket.push(glob);
+      this.#slots[slot + 2] = (this.#slots[slot + 2] as number) & ~GLOB_SHAPE;
+    }
   }
 
   /**
@@ -160,6 +180,11 @@ export class NameTable {
     return this.#globs[(this.#slots[slot + 1] as number) - 1] as CompiledGlob[];
   }
 
+  /** The pattern of the only glob at a slot `find` returned (GLOB_COUNT_ONLY set). */
+  globEntryAt(slot: number): string {
+    return this.#globEntry[(this.#slots[slot + 1] as number) - 1] as string;
+  }
+
   #setBits(slot: number, bits: number): void {
     this.#slots[slot + 2] = (this.#slots[slot + 2] as number) | bits;
   }
@@ -188,6 +213,7 @@ export class NameTable {
     this.#exact.push(null);
     this.#suffix.push(null);
     this.#globs.push(null);
+    this.#globEntry.push(null);
     const offset = name.length > INLINE_KEY ? this.#store(name) : -1;
     const slot = this.#place(hash, this.#keys.length - 1, name.length, offset);
     if (offset === -1) {
