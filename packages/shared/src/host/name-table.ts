@@ -5,7 +5,8 @@
  * and each lookup passes (hash, host, start).
  *
  * Laid out for a list that does not fit in the CPU's caches (bench/README.md, "Allowlist flatness"): a bit filter
- * of 16 bits per name answers most absent names from one small array; a slot is 64 bytes of one Int32Array, a
+ * of 8 bits per name (two bits of one 32-bit word each, ~5% false positives) answers most absent names from one
+ * small array; a slot is 64 bytes of one Int32Array, a
  * cache line (hash, index, key length and what the entry holds, then the key's first 48 bytes), so a present name
  * costs the filter's line and its slot's line, and the entry's strings are read only when the name is the one
  * wanted. Keys longer than 48 bytes are compared in one Uint8Array beside the slots.
@@ -91,9 +92,10 @@ export class NameTable {
     this.#slots = new Int32Array(capacity * SLOT_INTS);
     this.#slotBytes = new Uint8Array(this.#slots.buffer);
     this.#mask = capacity - 1;
-    const bits = powerOfTwoAtLeast(expected * 16, 32);
-    this.#filter = new Int32Array(bits >>> 5);
-    this.#filterShift = 32 - Math.log2(bits);
+    // At least 2 words: the word is `hash >>> (32 - log2(words))`, and a shift by 32 is a shift by 0.
+    const words = powerOfTwoAtLeast(expected / 4, 2);
+    this.#filter = new Int32Array(words);
+    this.#filterShift = 32 - Math.log2(words);
   }
 
   /** How many names the table holds. */
@@ -143,9 +145,8 @@ export class NameTable {
    * entry has any of the `wanted` bits; else -1. Slices nothing; compares key bytes only on a hash and bits match.
    */
   find(hash: number, host: string, start: number, wanted: number): number {
-    const filter = this.#filter;
-    const bit = hash >>> this.#filterShift;
-    if (((filter[bit >>> 5] as number) & (1 << (bit & 31))) === 0) return -1;
+    const bits = filterBits(hash);
+    if (((this.#filter[hash >>> this.#filterShift] as number) & bits) !== bits) return -1;
     const slots = this.#slots;
     const mask = this.#mask;
     const length = host.length - start;
@@ -247,8 +248,8 @@ export class NameTable {
     slots[s + 1] = index + 1;
     slots[s + 2] = meta;
     slots[s + 3] = offset;
-    const bit = hash >>> this.#filterShift;
-    this.#filter[bit >>> 5] = (this.#filter[bit >>> 5] as number) | (1 << (bit & 31));
+    const word = hash >>> this.#filterShift;
+    this.#filter[word] = (this.#filter[word] as number) | filterBits(hash);
     return s;
   }
 
@@ -259,9 +260,9 @@ export class NameTable {
     this.#slots = new Int32Array(capacity * SLOT_INTS);
     this.#slotBytes = new Uint8Array(this.#slots.buffer);
     this.#mask = capacity - 1;
-    const bits = this.#filter.length * 32 * 2;
-    this.#filter = new Int32Array(bits >>> 5);
-    this.#filterShift = 32 - Math.log2(bits);
+    const words = this.#filter.length * 2;
+    this.#filter = new Int32Array(words);
+    this.#filterShift = 32 - Math.log2(words);
     for (let s = 0; s < old.length; s += SLOT_INTS) {
       if (old[s] === 0) continue;
       const to = this.#place(
@@ -273,6 +274,11 @@ export class NameTable {
       this.#slots.set(old.subarray(s + KEY_AT / 4, s + SLOT_INTS), to + KEY_AT / 4);
     }
   }
+}
+
+/** A name's two bits in its filter word (the word is chosen by the hash's top bits, these by its low ten). */
+function filterBits(hash: number): number {
+  return (1 << (hash & 31)) | (1 << ((hash >>> 5) & 31));
 }
 
 /** The least power of two >= max(min, n); `min` a power of two. */
