@@ -45,7 +45,18 @@ describe('forward: origin responses', () => {
 
   beforeAll(async () => {
     good = await startOrigin({
-      respond: (_req, res) => {
+      respond: (req, res) => {
+        if (req.url === '/solo') {
+          // One token, no comma: the header it names goes all the same.
+          res.writeHead(200, {
+            'Content-Type': 'text/plain',
+            Connection: ' X-Solo ',
+            'X-Solo': 's',
+            'X-Kept': 'k',
+          });
+          res.end('solo');
+          return;
+        }
         res.writeHead(200, {
           'Content-Type': 'text/plain',
           Connection: 'close, X-Hop',
@@ -100,6 +111,17 @@ describe('forward: origin responses', () => {
     expect(res.body).toContain('fine');
     expect(res.headers['x-hop']).toBeUndefined();
     expect(res.headers['keep-alive']).toBeUndefined();
+    expect(res.headers['x-kept']).toBe('k');
+  });
+
+  it('strips the header a one-token Connection names', async () => {
+    const res = await sendRaw(
+      proxy.port,
+      `GET http://good.test:${good.port}/solo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toContain('solo');
+    expect(res.headers['x-solo']).toBeUndefined();
     expect(res.headers['x-kept']).toBe('k');
   });
 });

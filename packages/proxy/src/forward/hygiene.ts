@@ -76,14 +76,25 @@ export function checkFraming(
   return null;
 }
 
-/** The lowercase header names listed in every `Connection` header (`Connection: close, X-Secret`). */
+/**
+ * The lowercase header names listed in every `Connection` header (`Connection: close, X-Secret`) that are not
+ * hop-by-hop already (those go anyway), or null. The usual value, one token (`keep-alive`, `close`), is not split.
+ */
 function connectionNamed(rawHeaders: readonly string[], lower: readonly string[]): Set<string> | null {
   let named: Set<string> | null = null;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     if (lower[i >> 1] !== 'connection') continue;
-    for (const token of (rawHeaders[i + 1] as string).split(',')) {
+    const value = rawHeaders[i + 1] as string;
+    if (!value.includes(',')) {
+      const t = value.trim().toLowerCase();
+      if (t === '' || HOP_BY_HOP.has(t)) continue;
+      named ??= new Set();
+      named.add(t);
+      continue;
+    }
+    for (const token of value.split(',')) {
       const t = token.trim().toLowerCase();
-      if (t === '') continue;
+      if (t === '' || HOP_BY_HOP.has(t)) continue;
       named ??= new Set();
       named.add(t);
     }
