@@ -8,7 +8,7 @@ import { type AllowlistReport, formatAllowlist, runAllowlist } from './allowlist
 import type { E2eReport } from './e2e/e2e-report.js';
 
 const USAGE = `usage: pnpm bench allowlist [--json] [--quick] [--sizes 10,1000]
-       pnpm bench e2e [--json] [--quick] [--duration S] [--rounds N] [--connect-mib N]
+       pnpm bench e2e [--json] [--quick] [--duration S] [--rounds N] [--connect-rounds N] [--connect-mib N]
                       [--targets direct,squid,tinyproxy,proxy-chain,cuttle-node20,cuttle-node24 (default; also
                                  bare-relay,bare-relay-node24, floor-node20,floor-node24, cuttle-base-node20,cuttle-base-node24)]
                       [--sections rps,latency,mix,connect,idle] [--cpu-prof DIR]
@@ -31,6 +31,13 @@ function positiveNumber(name: string, value: string | undefined): number | undef
   return n;
 }
 
+function positiveInteger(name: string, value: string | undefined): number | undefined {
+  const n = positiveNumber(name, value);
+  if (n !== undefined && !Number.isInteger(n))
+    throw new UsageError(`--${name} wants a whole number, got "${value}"`);
+  return n;
+}
+
 class UsageError extends Error {
   override readonly name = 'UsageError';
 }
@@ -47,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
       sizes: { type: 'string' },
       duration: { type: 'string' },
       rounds: { type: 'string' },
+      'connect-rounds': { type: 'string' },
       'connect-mib': { type: 'string' },
       targets: { type: 'string' },
       sections: { type: 'string' },
@@ -75,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
       quick: values.quick,
       durationS: positiveNumber('duration', values.duration),
       rounds: positiveNumber('rounds', values.rounds),
+      connectRounds: positiveInteger('connect-rounds', values['connect-rounds']),
       connectMiB: positiveNumber('connect-mib', values['connect-mib']),
       targets: parseList(values.targets),
       sections: parseList(values.sections),

@@ -198,7 +198,7 @@ export function formatE2e(r: E2eReport): string {
     const squid = find(r.connect, 'squid');
     out.push(
       '',
-      `#### CONNECT: one bulk tunnel (${formatNumber(Number(s.connectBytes) / 2 ** 20)} MiB) and set-up rate (${s.setupConcurrency} at a time)`,
+      `#### CONNECT: one bulk tunnel (${formatNumber(Number(s.connectBytes) / 2 ** 20)} MiB) and set-up rate (${s.setupConcurrency} at a time)${s.connectRounds === undefined ? '' : `, ${s.connectRounds} alternating rounds`}`,
       '',
     );
     out.push(

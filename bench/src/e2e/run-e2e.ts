@@ -42,6 +42,8 @@ export interface E2eOptions {
   readonly quick: boolean;
   readonly durationS?: number | undefined;
   readonly rounds?: number | undefined;
+  /** Rounds of the CONNECT section (default: --rounds, at most 2: a 1 GiB bulk round is long). */
+  readonly connectRounds?: number | undefined;
   readonly connectMiB?: number | undefined;
   readonly targets?: readonly string[] | undefined;
   readonly sections?: readonly string[] | undefined;
@@ -129,6 +131,7 @@ export async function runE2e(o: E2eOptions): Promise<E2eReport> {
   const settings = {
     durationS: o.durationS ?? (o.quick ? 1 : 5),
     rounds: o.rounds ?? (o.quick ? 1 : 3),
+    connectRounds: o.connectRounds ?? Math.max(1, Math.min(2, o.rounds ?? (o.quick ? 1 : 3))),
     connections: 50,
     connectBytes: Math.round((o.connectMiB ?? (o.quick ? 16 : 1024)) * 2 ** 20),
     setupConcurrency: 16,
@@ -172,6 +175,7 @@ export async function runE2e(o: E2eOptions): Promise<E2eReport> {
 type Settings = {
   durationS: number;
   rounds: number;
+  connectRounds: number;
   connections: number;
   connectBytes: number;
   setupConcurrency: number;
@@ -352,7 +356,7 @@ async function measure(
   // The floor programs speak plain HTTP only.
   const tunnelling = live.filter((t) => !HTTP_ONLY_TARGETS.has(t));
   if (sections.has('connect')) {
-    const rounds = Math.max(1, Math.min(2, s.rounds));
+    const rounds = s.connectRounds;
     const setupS = Math.min(3, s.durationS);
     log(
       `CONNECT: bulk ${s.connectBytes / 2 ** 20} MiB and set-up rate (${setupS} s), TLS and raw, ${rounds} rounds`,
