@@ -376,7 +376,7 @@ async function measure(
     };
     // Warm-up, as for plain HTTP: 1 s of TLS and raw set-ups per target, not recorded. Without it the first round
     // of a freshly started Node proxy measured its JIT warming up on the set-up path (which no bulk transfer or
-    // HTTP warm-up touches; the raw cuttle is a process of its own): in a pinned run of 2026-12-02 cuttle's CPU per
+    // HTTP warm-up touches; the raw cuttle is a process of its own): in pinned runs of 2026-12-02 cuttle's CPU per
     // raw set-up was 445 µs in its first 3 s and 242-260 after on Node 20, 295-315 and 207-239 on Node 24, Squid's
     // 199 and 166-185 (the bench's own TLS client warms up in it too).
     for (const t of tunnelling) {
