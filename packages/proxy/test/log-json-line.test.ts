@@ -133,6 +133,26 @@ describe('JSON access line', () => {
     }
   });
 
+  it('has room for the longest text a field can become (every code unit escaped, or 3 bytes of UTF-8)', () => {
+    for (const unit of ['\u0001', '\ud800', '\u20ac', '"', 'x']) {
+      const long = unit.repeat(300);
+      const rec: AccessRecord = {
+        ...BASE,
+        client: long,
+        container: long,
+        method: long,
+        host: long,
+        path: long,
+        rule: long,
+        upstream: long,
+        answers: [long, long],
+        sni: long,
+        contentType: long,
+      };
+      expect(formatJsonLine(rec, ISO), JSON.stringify(unit)).toBe(reference(rec));
+    }
+  });
+
   it('escapes hostile values in the list of answers', () => {
     const rec = { ...BASE, answers: [...HOSTILE] };
     expect(formatJsonLine(rec, ISO)).toBe(reference(rec));

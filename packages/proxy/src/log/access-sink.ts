@@ -11,6 +11,7 @@ import type { AccessRecord } from '../core/context.js';
 import type { ProxyMetrics } from '../metrics/index.js';
 import { formatJsonLine, formatSquidLine } from './access-line.js';
 import { type LogDestination, openLogDestination } from './destination.js';
+import { encodeJsonLine, jsonLineBound } from './json-line.js';
 
 /** Where access records go. */
 export interface AccessSink {
@@ -54,7 +55,7 @@ export async function createAccessSink(
     };
   } else {
     // The line is the record's start time (not the time of writing) and its fields, as pino wrote it before with
-    // `base: null` and no level (access-line.ts builds the same text without JSON.stringify), and the ISO time
+    // `base: null` and no level (json-line.ts writes the same text without JSON.stringify), and the ISO time
     // formatted once per millisecond.
     let lastTime = Number.NaN;
     let lastIso = '';
@@ -63,7 +64,10 @@ export async function createAccessSink(
         lastTime = entry.time;
         lastIso = new Date(entry.time).toISOString();
       }
-      dest.write(`${formatJsonLine(entry, lastIso)}\n`);
+      // Written as bytes into the destination's buffer (json-line.ts); a line too long for one goes as a string.
+      const buf = dest.reserve(jsonLineBound(entry, lastIso));
+      if (buf === null) dest.write(`${formatJsonLine(entry, lastIso)}\n`);
+      else dest.commit(encodeJsonLine(entry, lastIso, buf, dest.end));
     };
   }
   // A line recorded after close (a tunnel torn down at the very end of a drain) is appended synchronously instead:

@@ -37,6 +37,15 @@ const EXIT_RETRIES = 50;
 export interface LogDestination {
   /** Queues one line (or several, newline-terminated). */
   write(text: string): void;
+  /**
+   * The buffer in which the next `bytes` bytes can be written from `end` on, without a string (json-line.ts), or
+   * null when that is more than a buffer holds (write the line as a string then). `commit` queues what was written.
+   */
+  reserve(bytes: number): Buffer | null;
+  /** Where the next line starts in the buffer `reserve` returned. */
+  readonly end: number;
+  /** The bytes up to `end` are lines, queued as if written. */
+  commit(end: number): void;
   /** The file path, or null for stdout/stderr. */
   readonly path: string | null;
   /** Opens the file again at its path (after a rename by logrotate); a no-op for stdout/stderr. */
@@ -121,16 +130,27 @@ class BufferedDestination implements LogDestination {
 
   write(text: string): void {
     // A UTF-16 code unit is at most 3 bytes of UTF-8 (a pair, 2 units, is 4): `3 * length` always fits.
-    const most = 3 * text.length;
-    if (this.#len + most > this.#buf.length) {
-      this.#seal();
-      if (most > this.#buf.length) {
-        this.#push({ buf: Buffer.from(text), off: 0, len: Buffer.byteLength(text) });
-        this.#kick();
-        return;
-      }
+    const buf = this.reserve(3 * text.length);
+    if (buf === null) {
+      this.#push({ buf: Buffer.from(text), off: 0, len: Buffer.byteLength(text) });
+      this.#kick();
+      return;
     }
-    this.#len += this.#buf.write(text, this.#len);
+    this.commit(this.#len + buf.write(text, this.#len));
+  }
+
+  reserve(bytes: number): Buffer | null {
+    if (this.#len + bytes <= this.#buf.length) return this.#buf;
+    this.#seal();
+    return bytes <= this.#buf.length ? this.#buf : null;
+  }
+
+  get end(): number {
+    return this.#len;
+  }
+
+  commit(end: number): void {
+    this.#len = end;
     if (this.#len >= BATCH_BYTES) {
       this.#seal();
       this.#kick();
