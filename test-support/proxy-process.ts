@@ -37,6 +37,12 @@ export interface ProxyProcess extends AsyncDisposable {
   waitForStderr(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /**
+   * Resolves with the exit code once the process exits, sending nothing: after a signal already sent, use this,
+   * not `stop()`, whose second signal may land in Node's own teardown (after the last handle closed), where no
+   * handler runs any more and the signal kills the process (exit code null).
+   */
+  exited(): Promise<number | null>;
   close(): Promise<void>;
 }
 
@@ -186,6 +192,7 @@ export async function startProxy(
     },
     waitForStderr,
     stop,
+    exited: () => exit,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -100,7 +100,7 @@ describe('drain on SIGTERM and SIGINT', () => {
         }),
       ).rejects.toMatchObject({ code: 'ECONNREFUSED' });
       expect(await download).toEqual({ status: 200, length: CHUNKS * CHUNK.length });
-      expect(await p.stop()).toBe(0);
+      expect(await p.exited()).toBe(0);
       const rec = p.accessLog().find((r) => r.path === '/slow');
       expect(rec).toMatchObject({ verdict: 'allow', status: 200, bytesDown: CHUNKS * CHUNK.length });
       expect(p.stderr()).toMatch(/stopped/);
@@ -118,7 +118,7 @@ describe('drain on SIGTERM and SIGINT', () => {
     socket.on('error', () => {});
     p.child.kill('SIGTERM');
     await closed;
-    expect(await p.stop()).toBe(0);
+    expect(await p.exited()).toBe(0);
     expect(p.stderr()).not.toMatch(/Error|at /);
     expect(p.accessLog().find((r) => r.method === 'CONNECT')).toMatchObject({
       verdict: 'allow',
@@ -127,6 +127,30 @@ describe('drain on SIGTERM and SIGINT', () => {
       bytesDown: 2,
     });
     expect(p.stderr()).toMatch(/drain time over: closed 1 tunnel/);
+  });
+
+  it('more signals while it stops (a second Ctrl-C, a repeated SIGTERM) still end in exit 0', async () => {
+    const p = await start(120_000);
+    proxy = p;
+    const { socket, status } = await openTunnel(p.port, `tunnel.test:${echo.port}`);
+    expect(status).toBe(200);
+    socket.on('error', () => {});
+    let exited = false;
+    const code = p.stop('SIGTERM').finally(() => {
+      exited = true;
+    });
+    // The second signal cuts the drain short; the ones after it fall into the shutdown itself, up to the moment
+    // it says it stopped (after that only the process's own teardown is left, which no handler can cover).
+    const repeat = setInterval(() => {
+      if (!exited && !p.stderr().includes('cuttle: stopped')) p.child.kill('SIGINT');
+    }, 1);
+    try {
+      expect(await code).toBe(0);
+    } finally {
+      clearInterval(repeat);
+    }
+    expect(p.stderr()).toMatch(/stopped/);
+    expect(p.accessLog().find((r) => r.method === 'CONNECT')).toMatchObject({ closeReason: 'drain' });
   });
 
   it('does not wait for idle keep-alive connections', async () => {

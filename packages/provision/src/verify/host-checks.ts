@@ -120,14 +120,20 @@ async function bridgeChecks(client: LxdClient, config: HostConfig): Promise<Chec
   );
   out.push(
     await check(`proxy listens only on [${addr}%${br}]:${port}`, () => {
-      const lines = run('ss', ['-Hltn', `sport = :${port}`])
+      const lines = run('ss', ['-Hltnp', `sport = :${port}`])
         .trim()
         .split('\n')
         .filter(Boolean);
       const locals = lines.map((l) => l.split(/\s+/)[3] ?? '');
       const want = `[${addr}]%${br}:${port}`;
       const ok = locals.length > 0 && locals.every((l) => l === want);
-      return [ok, locals.length === 0 ? 'nothing listens on the port' : locals.join(', ')];
+      // A listener that should not be there is named with its process (`ss -p`), so the finding says who.
+      const shown = lines.map((l, i) => {
+        const local = locals[i] ?? '';
+        const owner = /users:\(\("([^"]*)",pid=(\d+)/.exec(l);
+        return local === want || owner === null ? local : `${local} (${owner[1]} pid ${owner[2]})`;
+      });
+      return [ok, locals.length === 0 ? 'nothing listens on the port' : shown.join(', ')];
     }),
   );
   return out;
