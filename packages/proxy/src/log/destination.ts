@@ -32,6 +32,10 @@ const BUFFER_BYTES = 2 * BATCH_BYTES;
 const BUSY_RETRY_MS = 100;
 /** At exit, how often a full pipe is waited for (BUSY_RETRY_MS each) before the rest is given up. */
 const EXIT_RETRIES = 50;
+/** A write that failed (a full disk, EIO) is tried again this much later, the batch kept ... */
+const FAILED_RETRY_MS = 1000;
+/** ... while what waits in the queue stays under this; past it the oldest batch is given up (and counted). */
+const MAX_BACKLOG_BYTES = 64 * 1024 * 1024;
 
 /** An opened access-log destination. */
 export interface LogDestination {
@@ -71,6 +75,14 @@ function openFd(path: string): Promise<number> {
   return new Promise((resolve, reject) => fsOpen(path, 'a', (err, fd) => (err ? reject(err) : resolve(fd))));
 }
 
+/** The lines in what is left of a batch. */
+function linesIn(batch: Batch): number {
+  let n = 0;
+  for (let i = batch.buf.indexOf(10, batch.off); i !== -1 && i < batch.len; i = batch.buf.indexOf(10, i + 1))
+    n++;
+  return n;
+}
+
 /** Blocks for `ms` (the exit hook only: nothing else may run then). */
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -104,12 +116,16 @@ class BufferedDestination implements LogDestination {
   /** A written buffer kept for the next batch. */
   #spare: Buffer | null = null;
   readonly #queue: Item[] = [];
-  /** A write (or a reopen) of `#queue[0]` is under way, or waits for a full pipe. */
+  /** A write (or a reopen) of `#queue[0]` is under way, or waits for a full pipe or a failed write's retry. */
   #busy = false;
+  /** `#busy` only waits for a timer (no write of `#queue[0]` is on the thread pool). */
+  #waiting = false;
   /** Items sealed so far and items done (written, failed or reopened): a flush waits for its count. */
   #sealed = 0;
   #done = 0;
   #waiters: { readonly until: number; readonly resolve: () => void }[] = [];
+  /** Bytes of the sealed batches not yet written (the backlog a failing disk builds up). */
+  #queuedBytes = 0;
   /** The batch timer runs: armed by the first line after a seal, so an idle proxy runs no timer. */
   #armed = false;
   #closed = false;
@@ -199,6 +215,7 @@ class BufferedDestination implements LogDestination {
 
   #push(item: Item): void {
     this.#queue.push(item);
+    if (item !== REOPEN) this.#queuedBytes += item.len;
     this.#sealed++;
   }
 
@@ -216,16 +233,19 @@ class BufferedDestination implements LogDestination {
     const batch = this.#queue[0] as Batch;
     if (err) {
       if (err.code === 'EAGAIN' || err.code === 'EBUSY') {
-        // A full stdout/stderr pipe: the same bytes again, a little later. Not unref'd: a close waiting for these
-        // lines must keep the process alive until they are written.
-        setTimeout(() => {
-          this.#busy = false;
-          this.#kick();
-        }, BUSY_RETRY_MS);
+        // A full stdout/stderr pipe: the same bytes again, a little later.
+        this.#retryIn(BUSY_RETRY_MS);
         return;
       }
-      // Reported (once per distinct message, by the sink), and the batch dropped: the next one is tried afresh.
+      // Reported (once per distinct message, by the sink); the batch is kept and tried again a little later (the
+      // disk may get room), unless the destination is closing (a stop must not wait for a disk that stays full)
+      // or the backlog is over its bound: then it is given up, and how many lines that were is said.
       this.#onError(err);
+      if (!this.#closed && this.#queuedBytes <= MAX_BACKLOG_BYTES) {
+        this.#retryIn(FAILED_RETRY_MS);
+        return;
+      }
+      this.#onError(new Error(`${linesIn(batch)} line(s) not written (${err.message})`, { cause: err }));
     } else {
       batch.off += n;
       if (batch.off < batch.len) {
@@ -237,9 +257,23 @@ class BufferedDestination implements LogDestination {
     this.#next();
   }
 
+  /**
+   * The same bytes again in `ms`. Not unref'd: a close waiting for these lines must keep the process alive until
+   * they are written (or, closing, given up).
+   */
+  #retryIn(ms: number): void {
+    this.#waiting = true;
+    setTimeout(() => {
+      this.#waiting = false;
+      this.#busy = false;
+      this.#kick();
+    }, ms);
+  }
+
   /** The queue's first item is done: the next one, and any flush that waited for it. */
   #next(): void {
-    this.#queue.shift();
+    const item = this.#queue.shift();
+    if (item !== undefined && item !== REOPEN) this.#queuedBytes -= item.len;
     this.#done++;
     this.#busy = false;
     if (this.#waiters.length > 0) {
@@ -270,7 +304,7 @@ class BufferedDestination implements LogDestination {
    */
   #writeRestSync(): void {
     this.#seal();
-    for (let i = this.#busy ? 1 : 0; i < this.#queue.length; i++) {
+    for (let i = this.#busy && !this.#waiting ? 1 : 0; i < this.#queue.length; i++) {
       const item = this.#queue[i] as Item;
       try {
         if (item === REOPEN) {
