@@ -12,34 +12,39 @@ import { startRelay, UpstreamReads } from '../src/tunnel/relay.js';
 
 const PIECES = Array.from({ length: 60 }, (_, i) => Buffer.alloc(1000, i + 1));
 
+/** An origin that sends one 1000-byte piece per 2 ms (each arrives as a read of its own), and the relay's upstream to it. */
+async function pacedUpstream(): Promise<{ reads: UpstreamReads; upstream: Socket }> {
+  server = createServer((s) => {
+    let i = 0;
+    const next = (): void => {
+      const piece = PIECES[i++];
+      if (piece === undefined) {
+        s.end();
+        return;
+      }
+      s.write(piece);
+      setTimeout(next, 2);
+    };
+    next();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  const reads = new UpstreamReads();
+  const upstream: Socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true, onread: reads.onread });
+  await once(upstream, 'connect');
+  return { reads, upstream };
+}
+
+let server: Server | undefined;
+
 describe('tunnel relay reads', () => {
-  let server: Server | undefined;
   afterEach(() => {
     server?.close();
   });
 
   it('never reads into a buffer that a pending client write still holds', async () => {
-    // The origin sends one 1000-byte piece per 2 ms, so each one arrives as a read of its own.
-    server = createServer((s) => {
-      let i = 0;
-      const next = (): void => {
-        const piece = PIECES[i++];
-        if (piece === undefined) {
-          s.end();
-          return;
-        }
-        s.write(piece);
-        setTimeout(next, 2);
-      };
-      next();
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const { port } = server.address() as { port: number };
-
-    const reads = new UpstreamReads();
-    const upstream: Socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true, onread: reads.onread });
-    await once(upstream, 'connect');
+    const { reads, upstream } = await pacedUpstream();
 
     // Each write completes 10 ms late, and the high-water mark is far above the total: the relay is never told to
     // stop reading, while the chunks it wrote wait in the client's queue.
@@ -63,27 +68,7 @@ describe('tunnel relay reads', () => {
   });
 
   it('reads into the same buffer again only after the client drained what was written from it', async () => {
-    // The origin sends one 1000-byte piece per 2 ms, so each one arrives as a read of its own.
-    server = createServer((s) => {
-      let i = 0;
-      const next = (): void => {
-        const piece = PIECES[i++];
-        if (piece === undefined) {
-          s.end();
-          return;
-        }
-        s.write(piece);
-        setTimeout(next, 2);
-      };
-      next();
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const { port } = server.address() as { port: number };
-
-    const reads = new UpstreamReads();
-    const upstream: Socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true, onread: reads.onread });
-    await once(upstream, 'connect');
+    const { reads, upstream } = await pacedUpstream();
 
     // Every write is over the high-water mark (the relay stops reading until 'drain') and completes 10 ms late;
     // the bytes are taken when it completes, as a socket hands them to the kernel then.
