@@ -38,6 +38,34 @@ async function pacedUpstream(): Promise<{ reads: UpstreamReads; upstream: Socket
 
 let server: Server | undefined;
 
+/**
+ * Relays `upstream` to a client stream whose every write completes 10 ms late, with `highWaterMark`; `take` is what
+ * the client keeps of a chunk when its write completes. Resolves with what it kept, once the origin's end arrived.
+ */
+async function relayToLateClient(
+  reads: UpstreamReads,
+  upstream: Socket,
+  highWaterMark: number,
+  take: (chunk: Buffer) => Buffer,
+): Promise<Buffer[]> {
+  const received: Buffer[] = [];
+  const client = new Duplex({
+    writableHighWaterMark: highWaterMark,
+    read() {},
+    write(chunk: Buffer, _encoding, callback) {
+      setTimeout(() => {
+        received.push(take(chunk));
+        callback();
+      }, 10);
+    },
+  });
+  const finished = once(client, 'finish');
+  const relay = startRelay(client, upstream, { idleMs: 10_000, reads }, () => {});
+  await finished;
+  relay.close('client_end');
+  return received;
+}
+
 describe('tunnel relay reads', () => {
   afterEach(() => {
     server?.close();
@@ -48,21 +76,7 @@ describe('tunnel relay reads', () => {
 
     // Each write completes 10 ms late, and the high-water mark is far above the total: the relay is never told to
     // stop reading, while the chunks it wrote wait in the client's queue.
-    const received: Buffer[] = [];
-    const client = new Duplex({
-      writableHighWaterMark: 1 << 20,
-      read() {},
-      write(chunk: Buffer, _encoding, callback) {
-        setTimeout(() => {
-          received.push(chunk);
-          callback();
-        }, 10);
-      },
-    });
-    const finished = once(client, 'finish');
-    const relay = startRelay(client, upstream, { idleMs: 10_000, reads }, () => {});
-    await finished;
-    relay.close('client_end');
+    const received = await relayToLateClient(reads, upstream, 1 << 20, (chunk) => chunk);
 
     expect(Buffer.concat(received).equals(Buffer.concat(PIECES))).toBe(true);
   });
@@ -72,21 +86,7 @@ describe('tunnel relay reads', () => {
 
     // Every write is over the high-water mark (the relay stops reading until 'drain') and completes 10 ms late;
     // the bytes are taken when it completes, as a socket hands them to the kernel then.
-    const received: Buffer[] = [];
-    const client = new Duplex({
-      writableHighWaterMark: 1,
-      read() {},
-      write(chunk: Buffer, _encoding, callback) {
-        setTimeout(() => {
-          received.push(Buffer.from(chunk));
-          callback();
-        }, 10);
-      },
-    });
-    const finished = once(client, 'finish');
-    const relay = startRelay(client, upstream, { idleMs: 10_000, reads }, () => {});
-    await finished;
-    relay.close('client_end');
+    const received = await relayToLateClient(reads, upstream, 1, (chunk) => Buffer.from(chunk));
 
     expect(Buffer.concat(received).equals(Buffer.concat(PIECES))).toBe(true);
   });
