@@ -7,6 +7,9 @@
  */
 import type { AccessRecord } from '../core/context.js';
 import { encodeJsonLine, jsonLineBound } from './json-line.js';
+import { stripQuery } from './strip-query.js';
+
+export { stripQuery };
 
 /** The JSON line's fields after `time` (written first by the sink), in order. No credentials, no request headers. */
 export interface AccessJsonFields {
@@ -32,16 +35,9 @@ export interface AccessJsonFields {
   retried?: true;
 }
 
-/** Path and query with the query's value removed (`/x?a=1` -> `/x?`), as Squid logs it by default. */
-export function stripQuery(path: string): string {
-  const q = path.indexOf('?');
-  return q === -1 ? path : path.slice(0, q + 1);
-}
-
-/** A JSON line's object: `time` first, then the fields, in a fixed shape (`retried` added only when set). */
-function lineObject(e: AccessRecord, time: string): AccessJsonFields & { time: string } {
-  const line: AccessJsonFields & { time: string } = {
-    time,
+/** The JSON fields of one record (without `time`), in the line's order (`retried` added only when set). */
+export function toJsonFields(e: AccessRecord): AccessJsonFields {
+  const fields: AccessJsonFields = {
     client: e.client,
     container: e.container,
     method: e.method,
@@ -61,13 +57,7 @@ function lineObject(e: AccessRecord, time: string): AccessJsonFields & { time: s
     sni: e.sni,
     content_type: e.contentType,
   };
-  if (e.retried) line.retried = true;
-  return line;
-}
-
-/** The JSON fields of one record (without `time`). */
-export function toJsonFields(e: AccessRecord): AccessJsonFields {
-  const { time: _time, ...fields } = lineObject(e, '');
+  if (e.retried) fields.retried = true;
   return fields;
 }
 

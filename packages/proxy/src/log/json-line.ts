@@ -11,6 +11,7 @@
  * 340 ns all told.
  */
 import type { AccessRecord } from '../core/context.js';
+import { stripQuery } from './strip-query.js';
 
 const latin1 = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
@@ -62,12 +63,6 @@ const CONSTANT_BYTES = [
 ].reduce((n, a) => n + a.length, 0);
 /** A number's text is at most this long (`-1.2345678901234567e+308`). */
 const NUMBER_BYTES = 25;
-
-/** The path without its query value, as logged (`/x?a=1` -> `/x?`). */
-function loggedPath(path: string): string {
-  const q = path.indexOf('?');
-  return q === -1 ? path : path.slice(0, q + 1);
-}
 
 /**
  * At most this many bytes: a code unit is at most 6 bytes escaped (`\u001f`, `\ud800`) and 3 as UTF-8, plus the
@@ -141,7 +136,7 @@ export function encodeJsonLine(e: AccessRecord, isoTime: string, buf: Buffer, o:
   o = putString(buf, put(buf, o, HOST), e.host);
   o = putNumber(buf, put(buf, o, PORT), e.port);
   o = put(buf, o, PATH);
-  o = e.path === null ? put(buf, o, NULL) : putString(buf, o, loggedPath(e.path));
+  o = e.path === null ? put(buf, o, NULL) : putString(buf, o, stripQuery(e.path));
   o = putAscii(buf, put(buf, o, VERDICT), e.verdict);
   o = putAscii(buf, put(buf, o, REASON), e.reason);
   o = putNullable(buf, put(buf, o, RULE), e.rule);
