@@ -6,7 +6,6 @@
 
 /** One inet_aton part: hex `0x..`, octal `0..`, or decimal. `0x` with no digits is refused (glibc takes it as 0). */
 const INET_ATON_PART = /^(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/;
-const DOTTED_QUAD = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 function partValue(part: string): number {
   if (part.length > 1 && (part.charCodeAt(1) | 0x20) === 0x78) return Number.parseInt(part.slice(2), 16);
@@ -43,8 +42,8 @@ export function parseIpv4Literal(text: string): number | null {
 
 /** Parses a dotted quad without leading zeros (`10.0.0.1`), as written in configs and resolver answers. */
 export function parseIpv4Strict(text: string): number | null {
-  if (!DOTTED_QUAD.test(text)) return null;
-  return parseIpv4Literal(text);
+  const value = parseDottedQuadAt(text, 0);
+  return value === -1 ? null : value;
 }
 
 /** Formats an unsigned 32-bit number as a dotted quad. */
