@@ -1,7 +1,8 @@
 /**
  * Origins that misbehave on purpose, on raw sockets: an unsolicited `101 Switching Protocols` or an unknown 1xx
  * (issue 16 item 1: a 502 `bad_response` at once, never a client left waiting), an interim `100 Continue` nothing
- * asked for (RFC 9110 15.2: passed over, the final answer relayed), and an origin that closes a pooled
+ * asked for (RFC 9110 15.2: passed over, the final answer relayed), interim heads without end (at most
+ * `limits.max_header_bytes` of them per response, then 502 and the connection closed), and an origin that closes a pooled
  * keep-alive connection just as cuttle reuses it (issue 16 item 5: one retry on a fresh connection for an idempotent
  * request that got no response byte, logged and counted; a POST is not retried).
  */
@@ -17,27 +18,40 @@ interface ScriptedOrigin extends AsyncDisposable {
   /** Every byte received, all connections together (latin1). */
   readonly received: string;
   readonly connections: number;
+  /** Connections that have closed (either side). */
+  readonly closedConnections: number;
   close(): Promise<void>;
+}
+
+/** An answer written again and again (`endless` every `everyMs`) until the connection closes. */
+interface Endless {
+  readonly endless: string;
+  readonly everyMs: number;
 }
 
 /**
  * An origin on raw sockets: `answer(connection number, request number on that connection, head)` returns the bytes to
- * write (an array: pieces written 50 ms apart, so they arrive as separate reads), or `null` to close the connection
+ * write (an array: pieces written 50 ms apart, so they arrive as separate reads; an `Endless`: one piece again and
+ * again until the connection closes), or `null` to close the connection
  * without a byte (`'hold'` writes nothing and keeps it open).
  */
 async function startScriptedOrigin(
-  answer: (conn: number, nth: number, head: string) => string | string[] | null | 'hold',
+  answer: (conn: number, nth: number, head: string) => string | string[] | Endless | null | 'hold',
 ): Promise<ScriptedOrigin> {
   const heads: string[] = [];
   let received = '';
   const sockets = new Set<net.Socket>();
   let connections = 0;
+  let closedConnections = 0;
   const server = net.createServer((s) => {
     const conn = ++connections;
     let nth = 0;
     let buf = '';
     sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+    s.on('close', () => {
+      sockets.delete(s);
+      closedConnections++;
+    });
     s.on('error', () => {});
     s.setNoDelay(true);
     s.on('data', (d: Buffer) => {
@@ -51,6 +65,12 @@ async function startScriptedOrigin(
         if (out === null) s.destroy();
         else if (typeof out === 'string') {
           if (out !== 'hold') s.write(out);
+        } else if (!Array.isArray(out)) {
+          const timer = setInterval(() => {
+            if (s.destroyed || s.writableEnded) clearInterval(timer);
+            else s.write(out.endless);
+          }, out.everyMs);
+          s.once('close', () => clearInterval(timer));
         } else {
           for (const [i, piece] of out.entries()) setTimeout(() => s.write(piece), 50 * i);
         }
@@ -71,6 +91,9 @@ async function startScriptedOrigin(
     },
     get connections() {
       return connections;
+    },
+    get closedConnections() {
+      return closedConnections;
     },
     close,
     [Symbol.asyncDispose]: close,
@@ -230,6 +253,84 @@ describe('forward: 1xx answers from an origin', () => {
     expect(res.headers['x-cuttle-error']).toBe('bad_response');
     const rec = await proxy.waitForRecord((r) => r.host === 'malformed.test');
     expect(rec).toMatchObject({ status: 502, reason: 'bad_response', verdict: 'error' });
+  });
+});
+
+describe('forward: an origin that answers with nothing but interim heads', () => {
+  const EARLY_HINTS = 'HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n';
+  const PROCESSING = 'HTTP/1.1 102 Processing\r\n\r\n';
+  // limits.max_header_bytes below: the interim heads of one response may take this many bytes together.
+  const LIMIT = 4096;
+  // The first connection of each misbehaves; every later one answers at once (the proxy opens it only if it
+  // discarded the first).
+  const scripts: Record<string, () => string | Endless> = {
+    // A flood of 100s, 20 heads every 5 ms: before the bound, dropped one by one until upstream_response_ms.
+    flood: () => ({ endless: CONTINUE.repeat(20), everyMs: 5 }),
+    // A 102 every 20 ms: undici restarts its response timer on each, so before the bound it never ended.
+    processing: () => ({ endless: PROCESSING, everyMs: 20 }),
+    // 103s without end, 4 every 10 ms.
+    hints: () => ({ endless: EARLY_HINTS.repeat(4), everyMs: 10 }),
+    // Just under the bound in total, then the final answer: relayed, and the connection kept.
+    under: () => `${CONTINUE.repeat(100)}${PROCESSING.repeat(20)}${EARLY_HINTS.repeat(10)}${OK}`,
+    // Over the bound in total (each head small), even with the final answer right behind.
+    over: () => `${CONTINUE.repeat(Math.ceil(LIMIT / CONTINUE.length) + 1)}${OK}`,
+  };
+  const origins = new Map<string, ScriptedOrigin>();
+  let proxy: ProxyProcess;
+
+  beforeAll(async () => {
+    expect(`${CONTINUE.repeat(100)}${PROCESSING.repeat(20)}${EARLY_HINTS.repeat(10)}`.length).toBeLessThan(
+      LIMIT,
+    );
+    for (const [name, script] of Object.entries(scripts))
+      origins.set(name, await startScriptedOrigin((conn) => (conn === 1 ? script() : OK)));
+    proxy = await startProxy({
+      ports: [...origins.values()].map((o) => o.port),
+      allow: ['.test'],
+      dns: { hosts: Object.fromEntries([...origins.keys()].map((n) => [`${n}.test`, ['127.0.0.1']])) },
+      destinations: { allow_ranges: ['127.0.0.1/32'] },
+      limits: { max_header_bytes: LIMIT },
+      // Longer than the client waits (10 s): the 502 must come from the bound, not from this timer.
+      timeouts: { upstream_response_ms: 20_000 },
+    });
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    for (const o of origins.values()) await o.close();
+  });
+
+  it.each(['flood', 'processing', 'hints', 'over'])(
+    'answers 502 bad_response once the interim heads pass max_header_bytes, and closes that connection (%s)',
+    async (name) => {
+      const o = origins.get(name) as ScriptedOrigin;
+      const url = `http://${name}.test:${o.port}/`;
+      const t0 = Date.now();
+      const res = await proxyGet(proxy.port, `${url}first`);
+      expect(res.status).toBe(502);
+      expect(res.headers['x-cuttle-error']).toBe('bad_response');
+      expect(res.body).not.toMatch(/ 10[0-3] /);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      const rec = await proxy.waitForRecord((r) => r.host === `${name}.test` && r.path === '/first');
+      expect(rec).toMatchObject({ status: 502, reason: 'bad_response', verdict: 'error', bytesDown: 0 });
+      // The connection is closed, never pooled: the next request opens a new one.
+      await expect.poll(() => o.closedConnections, { timeout: 5_000 }).toBe(1);
+      const next = await proxyGet(proxy.port, `${url}next`);
+      expect(next.status).toBe(200);
+      expect(next.body).toBe('ok');
+      expect(o.connections).toBe(2);
+    },
+  );
+
+  it('relays the final answer after interim heads under max_header_bytes in total, and keeps the connection', async () => {
+    const o = origins.get('under') as ScriptedOrigin;
+    const url = `http://under.test:${o.port}/`;
+    for (const path of ['one', 'two']) {
+      const res = await proxyGet(proxy.port, `${url}${path}`);
+      expect(res.status).toBe(200);
+      expect(res.body).toBe('ok');
+    }
+    // Both answers came on connection 1 (its second request got the same run of interim heads).
+    expect(o.connections).toBe(1);
   });
 });
 

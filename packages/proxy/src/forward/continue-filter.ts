@@ -12,13 +12,23 @@
  *   arm() before a request is sent: the next byte starts a response head
  *   armed, head is a well-formed `HTTP/1.x 100` head   --> dropped, still armed (another 1xx may follow)
  *   armed, head is a 102 or 103                         --> passed on, still armed
+ *   armed, the 100/102/103 heads of this response pass `maxHeadBytes` together
+ *                                                       --> the socket destroyed: 502 bad_response, never pooled
  *   armed, anything else (a final status, 101, 199, garbage, a malformed or oversized 100)
  *                                                       --> disarmed, passed on: llhttp and the handler judge it
  *   armed, too few bytes to tell                        --> held until the next read (or the end)
  *
  * Only bytes that form a whole, well-formed 100 head are ever removed; everything else reaches llhttp as sent.
+ *
+ * Why a bound on the interim heads together: each one alone is within the head limit, and nothing else ends a run
+ * of them. A dropped 100 does not restart undici's response timer, but a 102 or 103 does (client-h1.js,
+ * onHeadersComplete), so an origin sending a 102 every few seconds held the client forever (seen before this bound:
+ * no answer, whatever `timeouts.upstream_response_ms`), and a flood of 100s cost parsing until that timer fired.
+ * Go's net/http (1.24) counts all the 1xx heads of a response against `MaxResponseHeaderBytes` the same way; Squid
+ * and undici set no bound of their own (Squid's read timeout, like undici's timer, restarts with every read).
  */
 import type { Socket } from 'node:net';
+import { ProxyError } from '../core/errors.js';
 
 /** A 100 head (status line, header fields, blank line), every byte as RFC 9112 allows it; `latin1` text. */
 const CONTINUE_HEAD =
@@ -62,10 +72,15 @@ function interimStatus(data: Buffer, pos: number): number {
 export class ContinueFilter {
   readonly #socket: Socket;
   readonly #push: Push;
-  /** Longest head held back: beyond it the bytes go on (llhttp's own limit then refuses them). */
+  /**
+   * Longest head held back: beyond it the bytes go on (llhttp's own limit then refuses them). Also the most bytes
+   * the interim heads of one response may take together.
+   */
   readonly #maxHeadBytes: number;
   #armed = false;
   #held: Buffer | null = null;
+  /** Bytes of the 100/102/103 heads seen since arm(). */
+  #interimBytes = 0;
 
   constructor(socket: Socket, maxHeadBytes: number) {
     this.#socket = socket;
@@ -80,6 +95,7 @@ export class ContinueFilter {
   arm(): void {
     this.#armed = true;
     this.#held = null;
+    this.#interimBytes = 0;
   }
 
   #pass(chunk: unknown, encoding?: BufferEncoding): boolean {
@@ -118,6 +134,17 @@ export class ContinueFilter {
         break;
       }
       const next = end + END_OF_HEAD.length;
+      if (status === 100 || status === 102 || status === 103) {
+        this.#interimBytes += next - pos;
+        if (this.#interimBytes > this.#maxHeadBytes) {
+          // Nothing of it goes on: the request ends here with 502 (undici reports the socket's error).
+          this.#armed = false;
+          this.#socket.destroy(
+            new ProxyError('bad_response', `interim (1xx) heads over ${this.#maxHeadBytes} bytes`),
+          );
+          return false;
+        }
+      }
       if (
         status === 100 &&
         next - pos <= this.#maxHeadBytes &&

@@ -24,7 +24,8 @@
  *     else connectAddresses(all checked addresses, in order, one connect deadline) [+ TLS, verified, under the
  *          same deadline] --> a new Client that owns the socket; it never opens another one
  *   response: interim 100 heads dropped before undici sees them (forward/continue-filter.ts); 102/103 passed over;
- *     any other 1xx (undici itself refuses 101 without an upgrade) --> bad_response
+ *     100/102/103 heads over maxHeaderBytes together, or any other 1xx (undici itself refuses 101 without an
+ *     upgrade) --> bad_response
  *   a reused connection that fails before any response byte, for a retryable request --> once more, fresh
  *
  * Connections are keyed by (address, port, TLS server name): a connection is only ever reused for a request whose
