@@ -14,6 +14,12 @@ export interface ClientInfo {
   readonly listener: ListenerFacts;
   /** True on a unix socket listener: a client by definition (`clients` applies to IP listeners only). */
   readonly unix: boolean;
+  /**
+   * The header-count limit node gave this connection's parser when it was accepted: a reload does not change it,
+   * and on Node 20 the headers past it still frame the body, so a request is checked against the lower of it and
+   * the loaded `limits.max_header_count`.
+   */
+  readonly maxHeaderCount: number;
 }
 
 const INFO = Symbol('cuttle.client');
@@ -35,21 +41,34 @@ export function tagClient(
   socket: Socket,
   listenerZone: string | undefined,
   unixLabel?: string | undefined,
+  maxHeaderCount = Number.POSITIVE_INFINITY,
 ): ClientInfo {
   let info: ClientInfo;
   if (unixLabel !== undefined) {
-    info = { address: { address: unixLabel }, label: unixLabel, listener: UNIX_LISTENER, unix: true };
+    info = {
+      address: { address: unixLabel },
+      label: unixLabel,
+      listener: UNIX_LISTENER,
+      unix: true,
+      maxHeaderCount,
+    };
   } else {
     const remote = socket.remoteAddress ?? '';
     const address = parseClientAddress(remote);
-    info = { address, label: remote, listener: { zone: listenerZone }, unix: false };
+    info = { address, label: remote, listener: { zone: listenerZone }, unix: false, maxHeaderCount };
   }
   (socket as Tagged)[INFO] = info;
   return info;
 }
 
 // No address: the policy's client check denies it (fail closed).
-const UNKNOWN: ClientInfo = { address: { address: '' }, label: '', listener: {}, unix: false };
+const UNKNOWN: ClientInfo = {
+  address: { address: '' },
+  label: '',
+  listener: {},
+  unix: false,
+  maxHeaderCount: Number.POSITIVE_INFINITY,
+};
 
 /** The client facts of a socket accepted by the proxy server (fail closed for anything else). */
 export function clientOf(socket: Socket): ClientInfo {

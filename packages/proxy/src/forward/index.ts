@@ -66,7 +66,12 @@ export function handleRequest(
     return;
   }
   const limits = ctx.config.limits;
-  const framing = checkFraming(req.rawHeaders, limits.max_header_count, 'bad_request');
+  // The lower of the loaded limit and the one this connection's parser got at accept (a reload since cannot raise it).
+  const framing = checkFraming(
+    req.rawHeaders,
+    Math.min(limits.max_header_count, x.client.maxHeaderCount),
+    'bad_request',
+  );
   if (framing !== null) {
     markClosing(req.socket);
     fail(x, res, framing.code, true);

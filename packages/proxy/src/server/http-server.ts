@@ -112,7 +112,13 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
       socket.destroy();
       return;
     }
-    const info = tagClient(socket, options.zone, unixLabel);
+    // The count limit the parser attached below gets (node reads it now): the connection keeps it across reloads.
+    const info = tagClient(
+      socket,
+      options.zone,
+      unixLabel,
+      server.maxHeadersCount ?? Number.POSITIVE_INFINITY,
+    );
     const ctx = context();
     const { max_connections, max_connections_per_client, over_limit } = ctx.config.limits;
     if (!options.limits.admit(socket, info.address.address, max_connections, max_connections_per_client)) {

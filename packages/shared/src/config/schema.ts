@@ -112,7 +112,7 @@ export const limitsSchema = z
       .max(1000)
       .default(100)
       .describe(
-        'Header lines in a request or response head; reaching it is 431 (request) or 502 (response). On reload: applies to connections accepted after the reload (node fixes it per connection).',
+        'Header lines in a request or response head; reaching it is 431 (request) or 502 (response). On reload: a lower value applies to every request from then on, a higher one only to connections accepted after the reload (node fixes it per connection).',
       ),
     max_header_bytes: z
       .number()
