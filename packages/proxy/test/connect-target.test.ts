@@ -111,3 +111,75 @@ describe('CONNECT target forms and decisions', () => {
     expect(rec.upstream).toBeNull();
   });
 });
+
+describe('CONNECT to 443: names whose answers only reach this machine, and more target forms', () => {
+  let canary: RecordingServer;
+  let proxy: TestProxy;
+
+  beforeAll(async () => {
+    canary = await startRecordingServer('127.0.0.2');
+    proxy = await startTestProxy({
+      clients: ['127.0.0.0/8'],
+      allow: ['origin.test', '.wild.test'],
+      dns: {
+        hosts: {
+          'origin.test': ['127.0.0.1'],
+          'loop.wild.test': ['127.0.0.2'],
+          'meta.wild.test': ['169.254.169.254'],
+          'll6.wild.test': ['fe80::1'],
+          'zero.wild.test': ['0.0.0.0'],
+          'unspec.wild.test': ['::'],
+          'lo6.wild.test': ['::1'],
+          'hexmapped.wild.test': ['::ffff:7f00:2'],
+          'sixto4.wild.test': ['2002:7f00:2::1'],
+          'teredo.wild.test': ['2001:0:7f00:2::1'],
+          'ula.wild.test': ['fd00::1'],
+        },
+      },
+      // connect_ports is the default (443): the guard, not the port, must stop these.
+    });
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await canary?.close();
+  });
+
+  // [target, status, X-Cuttle-Deny or X-Cuttle-Error]
+  const rows: [string, number, string][] = [
+    ['loop.wild.test:443', 403, 'private_address'],
+    ['meta.wild.test:443', 403, 'private_address'],
+    ['ll6.wild.test:443', 403, 'private_address'],
+    ['zero.wild.test:443', 403, 'private_address'],
+    ['unspec.wild.test:443', 403, 'private_address'],
+    ['lo6.wild.test:443', 403, 'private_address'],
+    ['hexmapped.wild.test:443', 403, 'private_address'],
+    ['sixto4.wild.test:443', 403, 'private_address'],
+    ['teredo.wild.test:443', 403, 'private_address'],
+    ['ula.wild.test:443', 403, 'private_address'],
+    ['LOOP.Wild.Test.:443', 403, 'private_address'],
+    ['0:443', 403, 'ip_literal'],
+    ['0.0.0.0:443', 403, 'ip_literal'],
+    ['[::]:443', 403, 'ip_literal'],
+    ['[fe80::1%25lo]:443', 403, 'ip_literal'],
+    ['[::ffff:7f00:2]:443', 403, 'ip_literal'],
+    ['localhost:443', 403, 'not_allowlisted'],
+    ['origin.test..:443', 403, 'invalid_host'],
+    ['*.wild.test:443', 403, 'invalid_host'],
+    ['.wild.test:443', 403, 'invalid_host'],
+    ['a..wild.test:443', 403, 'invalid_host'],
+    ['origin.test:443:443', 400, 'bad_target'],
+    ['[origin.test]:443', 400, 'bad_target'],
+    ['origin.test%2e:443', 400, 'bad_target'],
+  ];
+
+  it.each(rows)('CONNECT %s -> %i %s, logged; nothing is connected', async (target, status, code) => {
+    const before = proxy.records.length;
+    const answer = await sendConnect(proxy.port, target);
+    await readAll(answer.socket, answer.rest);
+    expect(answer.status).toBe(status);
+    expect(headerOf(answer.head, status === 403 ? 'X-Cuttle-Deny' : 'X-Cuttle-Error')).toBe(code);
+    const rec = await proxy.record(before);
+    expect(rec).toMatchObject({ method: 'CONNECT', status, reason: code, upstream: null });
+    expect(canary.connections).toBe(0);
+  });
+});

@@ -147,22 +147,40 @@ describe('CONNECT SNI check (require_sni: true, the default)', () => {
   });
 
   it.each([
-    ['an SNI naming another host', 'other.test', 'other.test'],
-    ['no SNI at all', '', null],
-  ])('closes the tunnel on %s and the origin never receives a byte', async (_label, servername, sni) => {
-    const before = origin.bytesPerConnection.length;
-    const answer = await sendConnect(proxy.port, `origin.test:${origin.port}`);
-    expect(answer.status).toBe(200);
-    const tls = tlsConnect({ socket: answer.socket, servername, ca: pki.ca });
-    tls.on('error', () => {});
-    await once(answer.socket, 'close');
-    const rec = await proxy.record(n++);
-    expect(rec).toMatchObject({ verdict: 'deny', reason: 'sni_mismatch', closeReason: 'sni_mismatch', sni });
-    expect(rec.bytesUp).toBe(0);
-    // The upstream connection was opened (200 only once it is up) but closed without a byte.
-    while (origin.bytesPerConnection.length === before) await new Promise((r) => setTimeout(r, 20));
-    expect(origin.bytesPerConnection.slice(before)).toEqual([0]);
-  });
+    ['an SNI naming another host', 'origin.test', 'other.test', 'other.test'],
+    ['no SNI at all', 'origin.test', '', null],
+    // The CONNECT host is normalised (case, one trailing dot) for the decision; the SNI must still be that name.
+    ['another SNI after a CONNECT host with a trailing dot', 'origin.test.', 'other.test', 'other.test'],
+    ['another SNI after a CONNECT host in upper case', 'ORIGIN.TEST', 'other.test', 'other.test'],
+    [
+      'an SNI that only looks like the host (punycode)',
+      'origin.test',
+      'xn--rigin-c4a.test',
+      'xn--rigin-c4a.test',
+    ],
+    ['an SNI with the host as a prefix', 'origin.test', 'origin.test.other.test', 'origin.test.other.test'],
+  ])(
+    'closes the tunnel on %s and the origin never receives a byte',
+    async (_label, host, servername, sni) => {
+      const before = origin.bytesPerConnection.length;
+      const answer = await sendConnect(proxy.port, `${host}:${origin.port}`);
+      expect(answer.status).toBe(200);
+      const tls = tlsConnect({ socket: answer.socket, servername, ca: pki.ca });
+      tls.on('error', () => {});
+      await once(answer.socket, 'close');
+      const rec = await proxy.record(n++);
+      expect(rec).toMatchObject({
+        verdict: 'deny',
+        reason: 'sni_mismatch',
+        closeReason: 'sni_mismatch',
+        sni,
+      });
+      expect(rec.bytesUp).toBe(0);
+      // The upstream connection was opened (200 only once it is up) but closed without a byte.
+      while (origin.bytesPerConnection.length === before) await new Promise((r) => setTimeout(r, 20));
+      expect(origin.bytesPerConnection.slice(before)).toEqual([0]);
+    },
+  );
 
   it('closes a tunnel whose first bytes are not TLS', async () => {
     const before = raw.receivedBytes();

@@ -1,0 +1,236 @@
+/**
+ * More hostile request forms, one row each (forward-hostile.test.ts has the first table): host spellings a client
+ * may try (dots, case, UTF-8 and percent-encoded lookalikes, IP literals in the forms Linux connects to loopback
+ * with), names whose answers only reach this machine (0.0.0.0, ::, ::1, IPv4-compatible and hex v4-mapped), broken
+ * schemes and targets, h2c and HTTP/2, overlong lines and head bytes llhttp refuses. Every row asserts the status,
+ * the code in the answer and the access-log line, and that nothing reaches the origin; the canaries on
+ * 127.0.0.1, 127.0.0.2 and ::1 (where those answers lead) must never see a connection. No allow_ips: an IP literal stops at
+ * `ip_literal`, a name's answers at the guard.
+ */
+import {
+  type Canary,
+  type Origin,
+  type ProxyProcess,
+  sendRaw,
+  startCanary,
+  startOrigin,
+  startProxy,
+} from '@cuttle/test-support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+describe('forward: hostile request forms', () => {
+  let origin: Origin;
+  let canary4: Canary;
+  let canary6: Canary;
+  let canary2: Canary;
+  let proxy: ProxyProcess;
+  let O: string; // origin authority
+  let C4: number; // canary on 127.0.0.1: what 0.0.0.0 and ::ffff:127.0.0.1 reach
+  let C6: number; // canary on ::1: what :: reaches
+
+  beforeAll(async () => {
+    origin = await startOrigin();
+    canary4 = await startCanary('127.0.0.1');
+    canary6 = await startCanary('::1');
+    C4 = canary4.port;
+    // canary.test and the hex v4-mapped answer lead to 127.0.0.2, on the same port.
+    canary2 = await startCanary('127.0.0.2', C4);
+    C6 = canary6.port;
+    O = `origin.test:${origin.port}`;
+    proxy = await startProxy({
+      ports: [origin.port, C4, C6],
+      allow: ['origin.test', 'canary.test', 'bücher.test', '.wild.test'],
+      dns: {
+        hosts: {
+          'origin.test': ['127.0.0.1'],
+          'canary.test': ['127.0.0.2'],
+          'xn--bcher-kva.test': ['127.0.0.1'],
+          'zero.wild.test': ['0.0.0.0'],
+          'unspec.wild.test': ['::'],
+          'lo6.wild.test': ['::1'],
+          'compat.wild.test': ['::127.0.0.1'],
+          'hexmapped.wild.test': ['::ffff:7f00:2'],
+        },
+      },
+      // The origin's own address only: 127.0.0.1 as itself, never in another spelling.
+      destinations: { allow_ranges: ['127.0.0.1/32'] },
+    });
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await origin?.close();
+    await canary4?.close();
+    await canary6?.close();
+    await canary2?.close();
+  });
+
+  const get = (target: string, extra = ''): string =>
+    `GET ${target} HTTP/1.1\r\nHost: x\r\n${extra}Connection: close\r\n\r\n`;
+  const post = (path: string, te: string, body: string): string =>
+    `POST http://${O}${path} HTTP/1.1\r\nHost: x\r\n${te}Connection: close\r\n\r\n${body}`;
+
+  // [name, bytes (built lazily: ports are known only after start), status, X-Cuttle-Deny or X-Cuttle-Error]
+  const rows: [string, () => string | Buffer, number, string][] = [
+    ['a name with two trailing dots', () => get(`http://origin.test..:${origin.port}/`), 403, 'invalid_host'],
+    ['a name with a leading dot', () => get(`http://.origin.test:${origin.port}/`), 403, 'invalid_host'],
+    ['the canary name in upper case', () => get(`http://CANARY.TEST:${C4}/`), 403, 'private_address'],
+    ['the canary name with a trailing dot', () => get(`http://Canary.Test.:${C4}/`), 403, 'private_address'],
+    ['a name answering 0.0.0.0', () => get(`http://zero.wild.test:${C4}/`), 403, 'private_address'],
+    ['a name answering ::', () => get(`http://unspec.wild.test:${C6}/`), 403, 'private_address'],
+    ['a name answering ::1', () => get(`http://lo6.wild.test:${C6}/`), 403, 'private_address'],
+    ['a name answering ::127.0.0.1', () => get(`http://compat.wild.test:${C4}/`), 403, 'private_address'],
+    [
+      'a name answering ::ffff:7f00:2 (127.0.0.2 as hex v4-mapped)',
+      () => get(`http://hexmapped.wild.test:${C4}/`),
+      403,
+      'private_address',
+    ],
+    ['0.0.0.0', () => get(`http://0.0.0.0:${C4}/`), 403, 'ip_literal'],
+    ['0 (0.0.0.0 as a short form)', () => get(`http://0:${C4}/`), 403, 'ip_literal'],
+    ['[::]', () => get(`http://[::]:${C6}/`), 403, 'ip_literal'],
+    ['127.0.0.1 with a trailing dot', () => get(`http://127.0.0.1.:${C4}/`), 403, 'ip_literal'],
+    ['[::ffff:7f00:1]', () => get(`http://[::ffff:7f00:1]:${C4}/`), 403, 'ip_literal'],
+    ['[0:0:0:0:0:ffff:127.0.0.1]', () => get(`http://[0:0:0:0:0:ffff:127.0.0.1]:${C4}/`), 403, 'ip_literal'],
+    ['[::127.0.0.1] (IPv4-compatible)', () => get(`http://[::127.0.0.1]:${C4}/`), 403, 'ip_literal'],
+    ['localhost', () => get(`http://localhost:${C4}/`), 403, 'not_allowlisted'],
+    ['a port inside the IPv6 brackets', () => get(`http://[::1:${C6}]/`), 403, 'port_denied'],
+    [
+      'raw UTF-8 in the host',
+      () => Buffer.from(get(`http://bücher.test:${origin.port}/`)),
+      400,
+      'bad_request',
+    ],
+    [
+      'a fullwidth letter as raw UTF-8',
+      () => Buffer.from(get(`http://ｏrigin.test:${origin.port}/`)),
+      400,
+      'bad_request',
+    ],
+    [
+      'a fullwidth letter percent-encoded',
+      () => get(`http://%EF%BD%8Frigin.test:${origin.port}/`),
+      400,
+      'bad_target',
+    ],
+    [
+      'an ideographic full stop',
+      () => Buffer.from(get(`http://origin。test:${origin.port}/`)),
+      400,
+      'bad_request',
+    ],
+    ['a percent-encoded dot', () => get(`http://origin.test%2e:${origin.port}/`), 400, 'bad_target'],
+    ['an empty userinfo', () => get(`http://@origin.test:${origin.port}/`), 400, 'bad_target'],
+    ['a tab in the host', () => get(`http://origin.test\t:${origin.port}/`), 400, 'bad_request'],
+    ['an empty port', () => get('http://origin.test:/'), 400, 'bad_target'],
+    ['a scheme-relative target', () => get(`//origin.test:${origin.port}/`), 400, 'bad_target'],
+    ['http:/ with one slash', () => get(`http:/origin.test:${origin.port}/`), 400, 'bad_request'],
+    ['http:/// with three slashes', () => get(`http:///origin.test:${origin.port}/`), 400, 'bad_target'],
+    ['backslashes for slashes', () => get(`http:\\\\origin.test:${origin.port}/`), 400, 'bad_request'],
+    ['an ftp:// target', () => get(`ftp://origin.test:${origin.port}/`), 400, 'bad_target'],
+    ['a ws:// target', () => get(`ws://origin.test:${origin.port}/`), 400, 'bad_target'],
+    ['OPTIONS *', () => `OPTIONS * HTTP/1.1\r\nHost: ${O}\r\nConnection: close\r\n\r\n`, 400, 'bad_target'],
+    [
+      'CONNECT with an absolute-form target',
+      () => `CONNECT http://${O}/ HTTP/1.1\r\nHost: x\r\n\r\n`,
+      400,
+      'bad_target',
+    ],
+    ['the HTTP/2 preface', () => 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 400, 'bad_request'],
+    ['a NUL in the target', () => get(`http://${O}/\0`), 400, 'bad_request'],
+    ['a space in the target', () => get(`http://${O}/a b`), 400, 'bad_request'],
+    ['a space in a header name', () => get(`http://${O}/`, 'X A: b\r\n'), 400, 'bad_request'],
+    ['a NUL in a header value', () => get(`http://${O}/`, 'X-A: b\0c\r\n'), 400, 'bad_request'],
+    ['a 20 KB request line', () => get(`http://${O}/${'a'.repeat(20_000)}`), 431, 'headers_too_large'],
+    [
+      'a 20 KB header name',
+      () => get(`http://${O}/`, `X-${'a'.repeat(20_000)}: v\r\n`),
+      431,
+      'headers_too_large',
+    ],
+    [
+      'Transfer-Encoding: chunked twice',
+      () =>
+        post(
+          '/te',
+          'Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n',
+          '5\r\nhello\r\n0\r\n\r\n',
+        ),
+      400,
+      'bad_request',
+    ],
+    [
+      'Transfer-Encoding: chunked, chunked',
+      () => post('/te', 'Transfer-Encoding: chunked, chunked\r\n', '5\r\nhello\r\n0\r\n\r\n'),
+      400,
+      'bad_request',
+    ],
+    [
+      'a Content-Length past 2^64',
+      () => post('/cl', 'Content-Length: 99999999999999999999\r\n', 'hello'),
+      400,
+      'bad_request',
+    ],
+    [
+      'two differing Content-Length',
+      () => post('/cl', 'Content-Length: 5\r\nContent-Length: 6\r\n', 'hello!'),
+      400,
+      'bad_request',
+    ],
+  ];
+
+  it.each(rows)('%s -> %i %s, logged, nothing reaches the origin', async (_name, bytes, status, code) => {
+    const before = origin.requests.length;
+    const lines = proxy.accessLog().length;
+    const res = await sendRaw(proxy.port, bytes());
+    expect(res.status).toBe(status);
+    expect(res.headers[status === 403 ? 'x-cuttle-deny' : 'x-cuttle-error']).toBe(code);
+    if (status !== 403) expect(res.closed).toBe(true);
+    await expect.poll(() => proxy.accessLog().length).toBeGreaterThan(lines);
+    expect(proxy.accessLog()[lines]).toMatchObject({ status, reason: code });
+    expect(origin.requests.length).toBe(before);
+  });
+
+  it.each([
+    ['the allowed name with a trailing dot', (p: number) => `http://origin.test.:${p}/dot`],
+    [
+      'the allowed name in mixed case, the scheme in upper case',
+      (p: number) => `HTTP://OrIgIn.TeSt:${p}/case`,
+    ],
+    ['the allowed IDN as punycode', (p: number) => `http://xn--bcher-kva.test:${p}/idn`],
+  ])('forwards %s to the one origin it names', async (_name, target) => {
+    const before = origin.requests.length;
+    const res = await sendRaw(proxy.port, get(target(origin.port)));
+    expect(res.status).toBe(200);
+    expect(origin.requests.length).toBe(before + 1);
+  });
+
+  it('strips an h2c upgrade: the origin sees neither Upgrade nor HTTP2-Settings', async () => {
+    const before = origin.requests.length;
+    const res = await sendRaw(
+      proxy.port,
+      `GET http://${O}/h2c HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings, close\r\nUpgrade: h2c\r\n` +
+        'HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n',
+    );
+    expect(res.status).toBe(200);
+    expect(res.raw).not.toMatch(/^HTTP\/1\.1 101/);
+    const seen = origin.requests[before];
+    expect(seen?.url).toBe('/h2c');
+    expect(Object.keys(seen?.headers ?? {}).sort()).toEqual(['connection', 'host']);
+  });
+
+  it('decides a request pipelined behind an allowed one on its own: a canary target is denied', async () => {
+    const before = origin.requests.length;
+    const res = await sendRaw(
+      proxy.port,
+      `GET http://${O}/first HTTP/1.1\r\nHost: x\r\n\r\n` +
+        `GET http://zero.wild.test:${C4}/ HTTP/1.1\r\nHost: origin.test\r\nConnection: close\r\n\r\n`,
+    );
+    expect(res.raw.match(/^HTTP\/1\.1 \d{3}/gm)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 403']);
+    expect(res.raw).toMatch(/\r\nX-Cuttle-Deny: private_address\r\n/i);
+    expect(origin.requests.slice(before).map((r) => r.url)).toEqual(['/first']);
+  });
+
+  it('kept every canary silent', () => {
+    expect([canary4.connections, canary6.connections, canary2.connections]).toEqual([0, 0, 0]);
+  });
+});
