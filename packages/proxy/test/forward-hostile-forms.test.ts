@@ -230,6 +230,71 @@ describe('forward: hostile request forms', () => {
     expect(origin.requests.slice(before).map((r) => r.url)).toEqual(['/first']);
   });
 
+  // A body llhttp refuses once the head is in (the request may already be on its way to the origin): one answer,
+  // 400 and close, and one log line for the request, never a silent close or a second line without a method.
+  const brokenBodies: [string, () => string][] = [
+    [
+      'a chunk size past 2^64',
+      () => post('/b1', 'Transfer-Encoding: chunked\r\n', 'fffffffffffffffff5\r\nhello\r\n0\r\n\r\n'),
+    ],
+    [
+      'a chunk size with 0x',
+      () => post('/b2', 'Transfer-Encoding: chunked\r\n', '0x5\r\nhello\r\n0\r\n\r\n'),
+    ],
+    [
+      'a bare LF after the chunk size',
+      () => post('/b3', 'Transfer-Encoding: chunked\r\n', '5\nhello\r\n0\r\n\r\n'),
+    ],
+    [
+      'a bare LF in a chunk extension',
+      () => post('/b4', 'Transfer-Encoding: chunked\r\n', '5;a\nb\r\nhello\r\n0\r\n\r\n'),
+    ],
+    [
+      'a chunk without its CRLF',
+      () => post('/b5', 'Transfer-Encoding: chunked\r\n', '5\r\nhelloXX0\r\n\r\n'),
+    ],
+    [
+      'a Content-Length in the trailer',
+      () => post('/b6', 'Transfer-Encoding: chunked\r\n', '0\r\nContent-Length: 50\r\n\r\n'),
+    ],
+    [
+      'a good chunk, then garbage',
+      () => post('/b7', 'Transfer-Encoding: chunked\r\n', '5\r\nhello\r\nzz\r\n'),
+    ],
+    [
+      'Transfer-Encoding: xchunked',
+      () => post('/b8', 'Transfer-Encoding: xchunked\r\n', '5\r\nhello\r\n0\r\n\r\n'),
+    ],
+  ];
+
+  it.each(brokenBodies)('answers %s with 400 bad_request and logs the request once', async (_name, bytes) => {
+    await new Promise((r) => setTimeout(r, 300)); // the lines of the tests before are written by now
+    const before = origin.requests.length;
+    const lines = proxy.accessLog().length;
+    const request = bytes();
+    const res = await sendRaw(proxy.port, request);
+    expect(res.status).toBe(400);
+    expect(res.headers['x-cuttle-error']).toBe('bad_request');
+    expect(res.closed).toBe(true);
+    const posts = (): Record<string, unknown>[] =>
+      proxy
+        .accessLog()
+        .slice(lines)
+        .filter((r) => r.method === 'POST');
+    await expect.poll(() => posts().length).toBeGreaterThan(0);
+    // Anything logged late would be there by now: no second line for it, none without a method.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(posts()).toHaveLength(1);
+    expect(posts()[0]).toMatchObject({ status: 400, reason: 'bad_request', verdict: 'error' });
+    expect(
+      proxy
+        .accessLog()
+        .slice(lines)
+        .filter((r) => r.method === '-'),
+    ).toEqual([]);
+    expect(origin.requests.length).toBe(before);
+  });
+
   it('kept every canary silent', () => {
     expect([canary4.connections, canary6.connections, canary2.connections]).toEqual([0, 0, 0]);
   });

@@ -16,10 +16,12 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { parseProxyTarget } from '@cuttle/shared';
 import { sendDeny } from '../core/answers.js';
 import { isClosing, markClosing } from '../core/closing.js';
 import type { ProxyContext, ResolveResult } from '../core/context.js';
+import type { ErrorCode } from '../core/errors.js';
 import type { ParentProxy } from '../upstream/index.js';
 import { Exchange, fail } from './exchange.js';
 import { checkFraming, hasRequestBody } from './hygiene.js';
@@ -43,6 +45,29 @@ function onResponseClose(this: ExchangeResponse): void {
   }
   if (x.rec.status === 0 && this.headersSent) x.rec.status = this.statusCode;
   x.finish();
+}
+
+/**
+ * The client's request broke after its head was handed over (llhttp refused its body: bad chunking, a transfer
+ * coding it cannot frame): the origin request is torn down and the failure is this exchange's, answered (`code`,
+ * and close) if nothing was answered yet, and logged once on its line. False when `res` (the socket's response in
+ * flight) is not an exchange's.
+ */
+export function failMidRequest(socket: Socket, res: ServerResponse, code: ErrorCode): boolean {
+  const x = (res as ExchangeResponse)[EXCHANGE];
+  if (x === undefined) return false;
+  // Whatever llhttp parses after this on the connection is never forwarded.
+  markClosing(socket);
+  const call = x.call;
+  x.call = null;
+  call?.abort();
+  if (!res.headersSent) fail(x, res, code, true);
+  else if (!res.writableEnded) {
+    // Cut short while relaying: the client never takes a truncated body for a whole one.
+    if (x.rec.closeReason === null) x.rec.closeReason = 'error';
+    res.destroy();
+  }
+  return true;
 }
 
 /**

@@ -23,7 +23,7 @@ import type { AccessRecord, ProxyContext } from '../core/context.js';
 import { ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import { endLingering } from '../core/linger.js';
 import type { Reason } from '../core/outcomes.js';
-import { handleRequest } from '../forward/index.js';
+import { failMidRequest, handleRequest } from '../forward/index.js';
 import { handleConnect } from '../tunnel/index.js';
 import type { ConnectionLimits } from './connection-limits.js';
 
@@ -143,7 +143,10 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const code = clientErrorCode(err);
     const info = clientOf(socket);
-    if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+    const inFlight = (socket as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    // A body refused after its head became a request: that request's own answer and log line say so.
+    if (inFlight && failMidRequest(socket, inFlight, code)) return;
+    if (socket.writable && !inFlight) {
       const { status, message } = ERROR_CODES[code];
       socket.end(rawAnswer(status, { 'X-Cuttle-Error': code }, `${message}\n`));
       const ctx = context();
