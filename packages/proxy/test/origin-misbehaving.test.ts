@@ -2,7 +2,8 @@
  * Origins that misbehave on purpose, on raw sockets: an unsolicited `101 Switching Protocols` or an unknown 1xx
  * (issue 16 item 1: a 502 `bad_response` at once, never a client left waiting), an interim `100 Continue` nothing
  * asked for (RFC 9110 15.2: passed over, the final answer relayed), interim heads without end (at most
- * `limits.max_header_bytes` of them per response, then 502 and the connection closed), and an origin that closes a pooled
+ * `limits.max_header_bytes` of them per response, then 502 and the connection closed), bytes past the answer (never
+ * handed to the next request: the connection is not reused), and an origin that closes a pooled
  * keep-alive connection just as cuttle reuses it (issue 16 item 5: one retry on a fresh connection for an idempotent
  * request that got no response byte, logged and counted; a POST is not retried).
  */
@@ -332,6 +333,61 @@ describe('forward: an origin that answers with nothing but interim heads', () =>
     // Both answers came on connection 1 (its second request got the same run of interim heads).
     expect(o.connections).toBe(1);
   });
+});
+
+describe('forward: an origin that sends more than the answer (response queue poisoning)', () => {
+  const INJECTED = 'HTTP/1.1 200 OK\r\nContent-Length: 8\r\nX-Injected: yes\r\n\r\ninjected';
+  const REAL = 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal';
+  // What connection 1 sends after its first answer; every later connection answers REAL.
+  const extras: Record<string, string | string[]> = {
+    // A second answer in the same read as the first.
+    same: `${OK}${INJECTED}`,
+    // A second answer 50 ms later, while the connection sits idle in the pool.
+    idle: [OK, INJECTED],
+    // Half a head while idle, which the next request's answer would complete.
+    partial: [OK, 'HTTP/1.1 200 OK\r\nContent-Length: 8\r\nX-Inj'],
+    // A stray interim head while idle.
+    interim: [OK, CONTINUE],
+    // Bytes past the Content-Length body.
+    body: `${OK}EXTRA`,
+  };
+  const origins = new Map<string, ScriptedOrigin>();
+  let proxy: ProxyProcess;
+
+  beforeAll(async () => {
+    for (const [name, extra] of Object.entries(extras))
+      origins.set(name, await startScriptedOrigin((conn) => (conn === 1 ? extra : REAL)));
+    proxy = await startProxy({
+      ports: [...origins.values()].map((o) => o.port),
+      allow: ['.test'],
+      dns: { hosts: Object.fromEntries([...origins.keys()].map((n) => [`${n}.test`, ['127.0.0.1']])) },
+      destinations: { allow_ranges: ['127.0.0.1/32'] },
+    });
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    for (const o of origins.values()) await o.close();
+  });
+
+  it.each(Object.keys(extras))(
+    'relays the first answer and never hands the rest to the next request: that connection is not reused (%s)',
+    async (name) => {
+      const o = origins.get(name) as ScriptedOrigin;
+      const url = `http://${name}.test:${o.port}/`;
+      const first = await proxyGet(proxy.port, `${url}first`);
+      expect(first.status).toBe(200);
+      expect(first.body).toBe('ok');
+      // Past the 50 ms the late bytes take.
+      await new Promise((r) => setTimeout(r, 300));
+      const next = await proxyGet(proxy.port, `${url}next`);
+      expect(next.status).toBe(200);
+      expect(next.body).toBe('real');
+      expect(next.headers['x-injected']).toBeUndefined();
+      expect(o.connections).toBe(2);
+      const rec = await proxy.waitForRecord((r) => r.host === `${name}.test` && r.path === '/next');
+      expect(rec).toMatchObject({ status: 200, bytesDown: 4 });
+    },
+  );
 });
 
 describe('forward: a pooled connection the origin closes as it is reused', () => {
