@@ -1,5 +1,5 @@
 /**
- * Access-log lines are written in batches (32 KiB or 50 ms): nothing queued may be lost when the process stops
+ * Access-log lines are written in batches (128 KiB or 50 ms): nothing queued may be lost when the process stops
  * right after a burst, when the reader of a stdout pipe falls behind, or when SIGUSR1 arrives with lines still
  * queued (they belong to the renamed file).
  */
