@@ -66,6 +66,7 @@ describe('forward: hostile request forms', () => {
 
   const get = (target: string, extra = ''): string =>
     `GET ${target} HTTP/1.1\r\nHost: x\r\n${extra}Connection: close\r\n\r\n`;
+  const CHUNKED = 'Transfer-Encoding: chunked\r\n';
   const post = (path: string, te: string, body: string): string =>
     `POST http://${O}${path} HTTP/1.1\r\nHost: x\r\n${te}Connection: close\r\n\r\n${body}`;
 
@@ -310,7 +311,38 @@ describe('forward: hostile request forms', () => {
       'Transfer-Encoding: xchunked',
       () => post('/b8', 'Transfer-Encoding: xchunked\r\n', '5\r\nhello\r\n0\r\n\r\n'),
     ],
+    ['a CRLF in a quoted chunk extension', () => post('/b9', CHUNKED, '5;a="\r\n"\r\nhello\r\n0\r\n\r\n')],
+    ['a space before a chunk extension', () => post('/b10', CHUNKED, '5 ;a=b\r\nhello\r\n0\r\n\r\n')],
+    ['an empty chunk extension', () => post('/b11', CHUNKED, '5;\r\nhello\r\n0\r\n\r\n')],
+    [
+      'a 20 KB chunk extension',
+      () => post('/b12', CHUNKED, `5;a=${'x'.repeat(20_000)}\r\nhello\r\n0\r\n\r\n`),
+    ],
+    ['a tab after the chunk size', () => post('/b13', CHUNKED, '5\t\r\nhello\r\n0\r\n\r\n')],
+    [
+      'Transfer-Encoding in the trailer',
+      () => post('/b14', CHUNKED, '5\r\nhello\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n'),
+    ],
   ];
+
+  // Chunked forms llhttp takes: the origin gets the decoded body once, framed by cuttle (nothing of the client's
+  // framing, extensions or trailer passes on). [name, chunked body, what the origin must get]
+  const inner = 'GET http://canary.test/ HTTP/1.1\r\nHost: canary.test\r\n\r\n';
+  it.each([
+    ['two chunk extensions', '5;a=b;c\r\nhello\r\n0\r\n\r\n', 'hello'],
+    ['a quoted chunk extension with an escape', '5;a="b\\"c"\r\nhello\r\n0\r\n\r\n', 'hello'],
+    ['an extension on the last chunk', '5\r\nhello\r\n0;a=b\r\n\r\n', 'hello'],
+    ['a trailer field', '5\r\nhello\r\n0\r\nX-Trailer: 1\r\n\r\n', 'hello'],
+    ['a chunk size with leading zeros', '0005\r\nhello\r\n0\r\n\r\n', 'hello'],
+    ['a request inside a chunk', `${inner.length.toString(16)}\r\n${inner}\r\n0\r\n\r\n`, inner],
+  ])('re-frames a body with %s: the origin gets the decoded bytes, once', async (_name, body, decoded) => {
+    const before = origin.requests.length;
+    const res = await sendRaw(proxy.port, post('/reframed', CHUNKED, body));
+    expect(res.status).toBe(200);
+    expect(origin.requests.length).toBe(before + 1);
+    expect(origin.requests[before]?.body).toBe(decoded);
+    expect(origin.requests[before]?.headers['x-trailer']).toBeUndefined();
+  });
 
   it.each(brokenBodies)('answers %s with 400 bad_request and logs the request once', async (_name, bytes) => {
     await new Promise((r) => setTimeout(r, 300)); // the lines of the tests before are written by now
