@@ -7,6 +7,7 @@
  * 127.0.0.1, 127.0.0.2 and ::1 (where those answers lead) must never see a connection. No allow_ips: an IP literal stops at
  * `ip_literal`, a name's answers at the guard.
  */
+import * as net from 'node:net';
 import {
   type Canary,
   type Origin,
@@ -370,6 +371,40 @@ describe('forward: hostile request forms', () => {
         .filter((r) => r.method === '-'),
     ).toEqual([]);
     expect(origin.requests.length).toBe(before);
+  });
+
+  // A client that sends its whole upload at once (no Expect: python requests, Node's fetch, curl with `Expect:`)
+  // to a destination it may not reach: the proxy closes rather than read the body, and a plain close with
+  // unread bytes is a reset, which destroys the answer at the client before it is read.
+  it.each([
+    ['a name off the allowlist', 1_000_000, () => `http://evil.test:${origin.port}/up`, 'not_allowlisted'],
+    [
+      'a name off the allowlist, 8 MB',
+      8_000_000,
+      () => `http://evil.test:${origin.port}/up`,
+      'not_allowlisted',
+    ],
+    ['a name answering 0.0.0.0', 1_000_000, () => `http://zero.wild.test:${C4}/up`, 'private_address'],
+  ])('answers an upload to %s with its 403, not a reset', async (_name, size, target, reason) => {
+    const socket = net.connect({ host: '127.0.0.1', port: proxy.port });
+    let got = '';
+    let error = '';
+    socket.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+    });
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      error = e.code ?? e.message;
+    });
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.write(`POST ${target()} HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
+    socket.write(Buffer.alloc(size, 0x61));
+    await new Promise<void>((r) => socket.once('close', () => r()));
+    expect({ error, head: got.slice(0, got.indexOf('\r\n')) }).toEqual({
+      error: '',
+      head: 'HTTP/1.1 403 Forbidden',
+    });
+    expect(got).toMatch(new RegExp(`\\r\\nX-Cuttle-Deny: ${reason}\\r\\n`, 'i'));
+    expect(got).toMatch(/\r\nConnection: close\r\n/i);
   });
 
   it('kept every canary silent', () => {

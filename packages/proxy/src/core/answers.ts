@@ -6,6 +6,7 @@ import type { ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { DenyReason } from '@cuttle/shared';
 import { ERROR_CODES, type ErrorCode } from './errors.js';
+import { lingerAfter } from './linger.js';
 
 /** Header naming the deny reason on a 403. */
 export const DENY_HEADER = 'X-Cuttle-Deny';
@@ -86,6 +87,8 @@ export function sendDeny(res: ServerResponse, reason: DenyReason, close = false)
   const status = denyStatus(reason);
   const { body, headers } = denyAnswer(reason);
   res.shouldKeepAlive = res.shouldKeepAlive && !close;
+  // Closing with the body unread: linger, so the client reads this answer rather than a reset.
+  if (close) lingerAfter(res);
   res.writeHead(status, headers as string[]);
   res.end(body);
   return status;
