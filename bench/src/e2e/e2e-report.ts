@@ -25,12 +25,26 @@ export interface RpsRow {
   readonly cpuVsSquid?: Summary;
 }
 
+/** `median (min-max)`, whole numbers; `-` when absent (a wait near 0 makes a ± percentage meaningless). */
+function formatRange(s: Summary | undefined): string {
+  if (s === undefined || s.n === 0 || !Number.isFinite(s.median)) return '-';
+  const m = formatNumber(s.median, 0);
+  return s.n > 1 ? `${m} (${formatNumber(s.min, 0)}-${formatNumber(s.max, 0)})` : m;
+}
+
 export interface LatencyRow {
   readonly target: string;
   readonly p50Ms: Summary;
   readonly p99Ms: Summary;
   readonly maxMs: number;
   readonly errors: number;
+  /**
+   * Milliseconds per second of the run that the proxy's threads (`proxyWait`) and the generator's (`loadWait`, the
+   * bench process) were runnable but waited for their CPU: other load on the machine, which sets most of a p99
+   * (absent in reports from before 2026-12-02).
+   */
+  readonly proxyWaitMsPerS?: Summary;
+  readonly loadWaitMsPerS?: Summary;
 }
 
 export interface MixRow {
@@ -162,12 +176,22 @@ export function formatE2e(r: E2eReport): string {
     );
     out.push(
       markdownTable(
-        ['target', 'p50 ms', 'p99 ms', 'max ms', 'errors'],
+        [
+          'target',
+          'p50 ms',
+          'p99 ms',
+          'max ms',
+          'proxy waited for CPU ms/s',
+          'generator waited ms/s',
+          'errors',
+        ],
         r.latency.rows.map((x) => [
           x.target,
           formatSummary(x.p50Ms, 2),
           formatSummary(x.p99Ms, 2),
           formatNumber(x.maxMs, 1),
+          formatRange(x.proxyWaitMsPerS),
+          formatRange(x.loadWaitMsPerS),
           String(x.errors),
         ]),
       ),

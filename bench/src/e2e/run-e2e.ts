@@ -32,7 +32,7 @@ import {
   setupWorld,
 } from './setup-world.js';
 import { ensurePackages } from './system/install.js';
-import { cpuSeconds, hasExited, rssBytes, tail } from './system/processes.js';
+import { cpuSeconds, hasExited, rssBytes, runQueueWaitSeconds, tail } from './system/processes.js';
 
 export { formatE2e } from './e2e-report.js';
 
@@ -301,15 +301,25 @@ async function measure(
     const rate = Number.isFinite(base) && base > 0 ? Math.round(base * 0.5) : 1000;
     log(`open-loop latency at ${rate} req/s (${squid ? "50% of Squid's max" : 'fallback rate'})`);
     const rounds = Math.max(1, Math.min(2, s.rounds));
-    const res = await alternate(bw, httpLive, rounds, book, (t) =>
-      runOpenLoop({
+    const res = await alternate(bw, httpLive, rounds, book, async (t) => {
+      // How long the proxy and the generator waited for their CPUs during the run (other load on the machine).
+      const pid = pidOf(t);
+      const proxy0 = pid === null ? Number.NaN : runQueueWaitSeconds(pid);
+      const load0 = runQueueWaitSeconds(process.pid, true);
+      const t0 = performance.now();
+      const o = await runOpenLoop({
         port: portOf(t),
         request: Buffer.from(allowedReq),
         rate,
         durationS: s.durationS,
         connections: s.connections,
-      }),
-    );
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      const proxyWaitMsPerS =
+        pid === null ? Number.NaN : ((runQueueWaitSeconds(pid) - proxy0) * 1000) / seconds;
+      const loadWaitMsPerS = ((runQueueWaitSeconds(process.pid, true) - load0) * 1000) / seconds;
+      return { ...o, proxyWaitMsPerS, loadWaitMsPerS };
+    });
     report.latency = {
       rate,
       basis: squid ? "50% of Squid's median req/s" : "no Squid row: 50% of the slowest proxy's req/s",
@@ -321,6 +331,8 @@ async function measure(
           p99Ms: summarize(runs.map((r) => r.p99Ms)),
           maxMs: Math.max(...runs.map((r) => r.maxMs)),
           errors: runs.reduce((a, r) => a + r.errors, 0),
+          proxyWaitMsPerS: summarize(runs.map((r) => r.proxyWaitMsPerS).filter((v) => Number.isFinite(v))),
+          loadWaitMsPerS: summarize(runs.map((r) => r.loadWaitMsPerS).filter((v) => Number.isFinite(v))),
         };
       }),
     };

@@ -167,6 +167,33 @@ export function cpuSeconds(pid: number): number {
   return ticks / CLK_TCK;
 }
 
+/**
+ * Seconds that the threads of `pid` (and of its descendants, unless `alone`) have so far spent runnable but waiting
+ * for a CPU (the second field of /proc/PID/task/TID/schedstat), or NaN where the kernel does not keep schedstats.
+ * Other load on the proxy's CPU (or on the generator's) shows up here, and it is what moves a p99 from run to run.
+ */
+export function runQueueWaitSeconds(pid: number, alone = false): number {
+  let ns = 0;
+  let seen = false;
+  for (const p of alone ? [pid] : processTree(pid)) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        ns += Number(readFileSync(`/proc/${p}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+        seen = true;
+      } catch {
+        // exited meanwhile, or no schedstat
+      }
+    }
+  }
+  return seen ? ns / 1e9 : Number.NaN;
+}
+
 /** Resident memory in bytes of `pid` and its descendants. */
 export function rssBytes(pid: number): number {
   let kb = 0;
