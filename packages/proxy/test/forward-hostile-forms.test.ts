@@ -373,6 +373,45 @@ describe('forward: hostile request forms', () => {
     expect(origin.requests.length).toBe(before);
   });
 
+  // RFC 9112 9.6: nothing after a request that says `Connection: close` is processed, and the requests before it are
+  // answered in order (llhttp refuses those bytes with HPE_CLOSED_CONNECTION; that must not cost the answers).
+  it.each([
+    [
+      'a request after one that says close',
+      ['/c1'],
+      ['HTTP/1.1 200'],
+      () => `${get(`http://${O}/c1`)}GET http://${O}/c2 HTTP/1.1\r\nHost: x\r\n\r\n`,
+    ],
+    [
+      'a request after a denied one that says close, behind an allowed one',
+      ['/c3'],
+      ['HTTP/1.1 200', 'HTTP/1.1 403'],
+      () =>
+        `GET http://${O}/c3 HTTP/1.1\r\nHost: x\r\n\r\n${get('http://evil.test/')}GET http://${O}/c4 HTTP/1.1\r\nHost: x\r\n\r\n`,
+    ],
+    [
+      'garbage after a request that says close',
+      ['/c5'],
+      ['HTTP/1.1 200'],
+      () => `${get(`http://${O}/c5`)}\x01\x02garbage`,
+    ],
+  ])(
+    'answers the requests up to one that says close, and ignores %s',
+    async (_name, urls, answers, bytes) => {
+      await new Promise((r) => setTimeout(r, 300)); // the lines of the tests before are written by now
+      const before = origin.requests.length;
+      const lines = proxy.accessLog().length;
+      const res = await sendRaw(proxy.port, bytes());
+      expect(res.raw.match(/^HTTP\/1\.1 \d{3}/gm)).toEqual(answers);
+      expect(res.closed).toBe(true);
+      expect(origin.requests.slice(before).map((r) => r.url)).toEqual(urls);
+      await expect.poll(() => proxy.accessLog().length).toBeGreaterThanOrEqual(lines + answers.length);
+      await new Promise((r) => setTimeout(r, 300));
+      const logged = proxy.accessLog().slice(lines);
+      expect(logged.map((r) => r.status).sort()).toEqual(answers.map((a) => Number(a.slice(-3))).sort());
+    },
+  );
+
   // A client that sends its whole upload at once (no Expect: python requests, Node's fetch, curl with `Expect:`)
   // to a destination it may not reach: the proxy closes rather than read the body, and a plain close with
   // unread bytes is a reset, which destroys the answer at the client before it is read.
