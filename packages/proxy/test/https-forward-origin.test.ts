@@ -21,20 +21,46 @@ interface TlsOrigin {
   readonly requests: string[];
   /** Raw TCP connections accepted. */
   connections: number;
+  /** The proxy's port of the connection each request path came on, and the ports of connections closed since. */
+  readonly portOf: Map<string, number>;
+  readonly closedPorts: Set<number>;
   server: HttpsServer;
 }
 
 async function startOrigin(key: string, cert: string): Promise<TlsOrigin> {
-  const origin: TlsOrigin = { port: 0, requests: [], connections: 0, server: undefined as never };
+  const origin: TlsOrigin = {
+    port: 0,
+    requests: [],
+    connections: 0,
+    portOf: new Map(),
+    closedPorts: new Set(),
+    server: undefined as never,
+  };
   const server = createHttpsServer({ key, cert }, (req, res) => {
     origin.requests.push(`${req.method} ${req.url} host=${req.headers.host}`);
+    origin.portOf.set(req.url ?? '', req.socket.remotePort ?? 0);
     // An interim 100 nothing asked for (cuttle never sends Expect upstream): passed over, as over plain HTTP.
     if (req.url === '/continue') res.writeContinue();
+    if (req.url === '/flood') {
+      // Interim heads without end: 20 100s and a 102 every 5 ms, until the proxy closes the connection.
+      const timer = setInterval(() => {
+        if (res.socket === null || res.socket.destroyed) {
+          clearInterval(timer);
+          return;
+        }
+        for (let i = 0; i < 20; i++) res.writeContinue();
+        res.writeProcessing();
+      }, 5);
+      res.once('close', () => clearInterval(timer));
+      return;
+    }
     res.setHeader('Content-Type', 'text/plain');
     res.end(`tls-origin ${req.url}`);
   });
-  server.on('connection', () => {
+  server.on('connection', (socket: Socket) => {
     origin.connections++;
+    const port = socket.remotePort ?? 0;
+    socket.once('close', () => origin.closedPorts.add(port));
   });
   server.on('tlsClientError', () => {});
   server.listen(0, '127.0.0.1');
@@ -70,6 +96,8 @@ const get = (url: string): string => {
 let dir: string;
 let good: TlsOrigin;
 let wrongName: TlsOrigin;
+/** Same certificate as `good`, on its own port: the interim flood gets a pool of its own. */
+let flooder: TlsOrigin;
 let proxy: TestProxy;
 let noCa: TestProxy;
 let switchedOff: TestProxy;
@@ -82,6 +110,7 @@ beforeAll(async () => {
   writeFileSync(caFile, pki.ca);
   const leaf = pki.issue(['origin.test']);
   good = await startOrigin(leaf.key, leaf.cert);
+  flooder = await startOrigin(leaf.key, leaf.cert);
   const other = pki.issue(['elsewhere.test']);
   wrongName = await startOrigin(other.key, other.cert);
   const base = {
@@ -95,7 +124,7 @@ beforeAll(async () => {
         'denied.test': ['127.0.0.1'],
       },
     },
-    ports: [good.port, wrongName.port],
+    ports: [good.port, wrongName.port, flooder.port],
   };
   proxy = await startTestProxy({
     ...base,
@@ -115,8 +144,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const p of [proxy, noCa, switchedOff, guarded]) await p?.close();
-  for (const o of [good, wrongName]) o?.server.closeAllConnections();
-  for (const o of [good, wrongName]) o?.server.close();
+  for (const o of [good, wrongName, flooder]) o?.server.closeAllConnections();
+  for (const o of [good, wrongName, flooder]) o?.server.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -135,6 +164,19 @@ describe('https absolute-form through cuttle', () => {
     expect(answer.status).toBe(200);
     expect(answer.body).toBe('tls-origin /continue');
     expect(proxy.records.at(-1)).toMatchObject({ verdict: 'allow', path: '/continue', status: 200 });
+  });
+
+  it('answers interim heads without end from a TLS origin with 502 bad_response and closes that connection', async () => {
+    const answer = await rawRequest(proxy.port, get(`https://origin.test:${flooder.port}/flood`));
+    expect(answer.status).toBe(502);
+    expect(headerOf(answer.head, 'X-Cuttle-Error')).toBe('bad_response');
+    expect(proxy.records.at(-1)).toMatchObject({ path: '/flood', status: 502, reason: 'bad_response' });
+    // Closed, never pooled: the next request comes on another connection.
+    const flood = flooder.portOf.get('/flood');
+    await expect.poll(() => flooder.closedPorts.has(flood ?? -1)).toBe(true);
+    const after = await rawRequest(proxy.port, get(`https://origin.test:${flooder.port}/after-flood`));
+    expect(after.status).toBe(200);
+    expect(flooder.portOf.get('/after-flood')).not.toBe(flood);
   });
 
   it('denies a name not on the allowlist with 403 and never connects', async () => {
