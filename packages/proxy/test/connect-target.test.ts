@@ -2,6 +2,9 @@
  * CONNECT targets and decisions through the proxy's real server: every refused form gets its status line (never a
  * silent close) and the canaries (another loopback address, `::1`) never see a connection.
  */
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { type Origin, startOrigin } from '@cuttle/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   headerOf,
@@ -181,5 +184,80 @@ describe('CONNECT to 443: names whose answers only reach this machine, and more 
     const rec = await proxy.record(before);
     expect(rec).toMatchObject({ method: 'CONNECT', status, reason: code, upstream: null });
     expect(canary.connections).toBe(0);
+  });
+});
+
+describe('a CONNECT pipelined behind a request still being answered', () => {
+  let web: Origin;
+  let raw: RecordingServer;
+  let proxy: TestProxy;
+
+  beforeAll(async () => {
+    // The GET's answer comes 200 ms late: the CONNECT behind it is parsed long before.
+    web = await startOrigin({
+      respond: (_req, res) => {
+        setTimeout(() => res.end('slow answer'), 200);
+      },
+    });
+    raw = await startRecordingServer('127.0.0.1');
+    proxy = await startTestProxy({
+      clients: ['127.0.0.0/8'],
+      ports: [web.port],
+      connect_ports: [raw.port],
+      connect: { require_sni: false },
+      allow: ['web.test', 'raw.test'],
+      dns: { hosts: { 'web.test': ['127.0.0.1'], 'raw.test': ['127.0.0.1'] } },
+      destinations: { allow_ranges: ['127.0.0.1/32'] },
+    });
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await web?.close();
+    await raw?.close();
+  });
+
+  /** Writes `bytes` in one go and collects the answer until the proxy closes or 1.5 s pass. */
+  async function pipeline(bytes: string): Promise<string> {
+    const socket = connect({ host: '127.0.0.1', port: proxy.port });
+    socket.on('error', () => {});
+    let got = '';
+    socket.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+    });
+    await once(socket, 'connect');
+    socket.write(bytes);
+    await new Promise((r) => {
+      socket.once('close', r);
+      setTimeout(r, 1_500);
+    });
+    socket.destroy();
+    return got;
+  }
+
+  const get = (): string => `GET http://web.test:${web.port}/first HTTP/1.1\r\nHost: web.test\r\n\r\n`;
+
+  it('answers the request first, then the denied CONNECT', async () => {
+    const before = proxy.records.length;
+    const got = await pipeline(`${get()}CONNECT evil.test:${raw.port} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    expect(got.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 403']);
+    expect(got).toMatch(/\r\n\r\nslow answer/);
+    while (proxy.records.length < before + 2) await new Promise((r) => setTimeout(r, 20));
+    const recs = proxy.records.slice(before);
+    expect(recs.find((r) => r.method === 'GET')).toMatchObject({ status: 200, closeReason: null });
+    expect(recs.find((r) => r.method === 'CONNECT')).toMatchObject({
+      status: 403,
+      reason: 'not_allowlisted',
+    });
+  });
+
+  it('answers the request first, then opens the tunnel: no answer lands inside it', async () => {
+    const bytesBefore = raw.receivedBytes();
+    const got = await pipeline(
+      `${get()}CONNECT raw.test:${raw.port} HTTP/1.1\r\nHost: x\r\n\r\nhello-tunnel`,
+    );
+    expect(got).toMatch(
+      /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nslow answerHTTP\/1\.1 200 Connection established\r\n\r\n$/,
+    );
+    await expect.poll(() => raw.receivedBytes() - bytesBefore).toBe('hello-tunnel'.length);
   });
 });

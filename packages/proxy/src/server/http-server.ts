@@ -80,6 +80,30 @@ export function applyServerOptions(server: http.Server, config: Config): void {
   server.keepAliveTimeout = config.timeouts.keepalive_ms;
 }
 
+/** A client socket with node's response in flight on it, if any. */
+type PendingSocket = Socket & { _httpMessage?: http.ServerResponse | null };
+
+/**
+ * Runs `then` once every answer still due on `socket` went out (RFC 9112 9.3.2: in order, as Squid does). node
+ * hands over a CONNECT pipelined behind requests as soon as it parses it: handled at once, its 200 went out before
+ * their answers, which then landed inside the tunnel (a 403 instead of the answer it stood behind). The socket is
+ * not read meanwhile (node left it not flowing; its bytes wait for the tunnel). A client gone meanwhile is dropped.
+ */
+function afterAnswers(socket: Socket, res: http.ServerResponse, then: () => void): void {
+  let done = false;
+  const next = (): void => {
+    if (done) return;
+    done = true;
+    // node's own 'finish' listener ran first: it handed the socket to the next answer due, if any.
+    const more = (socket as PendingSocket)._httpMessage;
+    if (socket.destroyed || !socket.writable) socket.destroy();
+    else if (more) afterAnswers(socket, more, then);
+    else then();
+  };
+  res.once('finish', next);
+  res.once('close', next);
+}
+
 /** Creates the http.Server for one listener (not yet listening). */
 export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Server {
   const { unixLabel, context } = options;
@@ -137,9 +161,11 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) =>
     handleRequest(context(), req, res, true),
   );
-  server.on('connect', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
-    handleConnect(context(), req, socket, head),
-  );
+  server.on('connect', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    const pending = (socket as PendingSocket)._httpMessage;
+    if (pending) afterAnswers(socket, pending, () => handleConnect(context(), req, socket, head));
+    else handleConnect(context(), req, socket, head);
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Bytes after a request that said `Connection: close`: not a request (RFC 9112 9.6), ignored; the requests
     // before are answered and node closes after the last. (Failing here cost those answers.)
