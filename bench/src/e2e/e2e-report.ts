@@ -39,9 +39,9 @@ export interface LatencyRow {
   readonly maxMs: number;
   readonly errors: number;
   /**
-   * Milliseconds per second of the run that the proxy's threads (`proxyWait`) and the generator's (`loadWait`, the
-   * bench process) were runnable but waited for their CPU: other load on the machine, which sets most of a p99
-   * (absent in reports from before 2026-12-02).
+   * Milliseconds per second of the run that the proxy's main thread (`proxyWait`, summed over its processes) and the
+   * generator's (`loadWait`, the bench process) were runnable but waited for their CPU: other load on the machine,
+   * which sets most of a p99 (absent in reports from before 2026-12-02).
    */
   readonly proxyWaitMsPerS?: Summary;
   readonly loadWaitMsPerS?: Summary;

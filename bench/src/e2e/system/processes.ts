@@ -168,27 +168,21 @@ export function cpuSeconds(pid: number): number {
 }
 
 /**
- * Seconds that the threads of `pid` (and of its descendants, unless `alone`) have so far spent runnable but waiting
- * for a CPU (the second field of /proc/PID/task/TID/schedstat), or NaN where the kernel does not keep schedstats.
- * Other load on the proxy's CPU (or on the generator's) shows up here, and it is what moves a p99 from run to run.
+ * Seconds that the main thread of `pid` (and of each of its descendants, unless `alone`) has so far spent runnable
+ * but waiting for a CPU (the second field of /proc/PID/task/PID/schedstat), or NaN where the kernel keeps no
+ * schedstats. Other load on the proxy's CPU (or on the generator's) shows up here, and it is what moves a p99 from
+ * run to run. Main threads only: a Node proxy's helper threads (the thread pool writing the access log, V8's GC
+ * helpers) wait behind its own main thread on the one pinned CPU, which says nothing about the event loop.
  */
 export function runQueueWaitSeconds(pid: number, alone = false): number {
   let ns = 0;
   let seen = false;
   for (const p of alone ? [pid] : processTree(pid)) {
-    let tids: string[];
     try {
-      tids = readdirSync(`/proc/${p}/task`);
+      ns += Number(readFileSync(`/proc/${p}/task/${p}/schedstat`, 'utf8').split(' ')[1]);
+      seen = true;
     } catch {
-      continue;
-    }
-    for (const tid of tids) {
-      try {
-        ns += Number(readFileSync(`/proc/${p}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
-        seen = true;
-      } catch {
-        // exited meanwhile, or no schedstat
-      }
+      // exited meanwhile, or no schedstat
     }
   }
   return seen ? ns / 1e9 : Number.NaN;
