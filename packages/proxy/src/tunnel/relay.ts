@@ -35,6 +35,15 @@ const READ_SMALL = 16 * 1024;
 const READ_BIG = 256 * 1024;
 /** Consecutive short reads after which a tunnel counts as interactive again and reads into READ_SMALL. */
 const SHORT_READS_TO_SHRINK = 8;
+/**
+ * Read buffer of a tunnel until a read fills it: the largest size `Buffer.allocUnsafe` slices from Node's shared
+ * pool (below `Buffer.poolSize / 2`), so a short tunnel (a PING/PONG, a TLS server's first flight) allocates no
+ * memory of its own. A 16 KiB buffer per tunnel was external memory that made V8 run a full GC every 2-3
+ * scavenges under set-up load: measured 2026-12-02 (bench/README.md, "CONNECT set-up rate: 2026-12-02 06:00"),
+ * raw set-ups, pinned, same run: mark-compacts 25 -> 5 on Node 24 and 16 -> 6 on Node 20, CPU per set-up
+ * 249 -> 205 and 229 -> 212 µs.
+ */
+const READ_FIRST = 4 * 1024 - 1;
 
 /**
  * The upstream side of a tunnel read through net's `onread` into a buffer reused from read to read, instead of a
@@ -48,7 +57,7 @@ const SHORT_READS_TO_SHRINK = 8;
  */
 export class UpstreamReads {
   #buffer: Buffer | null = null;
-  #size = READ_SMALL;
+  #size = READ_FIRST;
   /** Consecutive reads shorter than READ_SMALL. */
   #shortReads = 0;
   /** The current buffer is referenced by a write still in progress. */
@@ -71,11 +80,12 @@ export class UpstreamReads {
   }
 
   #onRead(n: number, buf: Buffer): boolean {
-    // A read that filled the buffer says more is coming: read bigger from the next read on. Only a run of short
-    // reads goes back to small: a bulk transfer has single short reads (a TLS record split across segments), and
-    // going small on each would allocate a big buffer again on the next full read.
+    // A read that filled the buffer says more is coming: read bigger from the next read on (the first buffer
+    // grows to READ_SMALL, READ_SMALL to READ_BIG). Only a run of short reads goes back to small: a bulk transfer
+    // has single short reads (a TLS record split across segments), and going small on each would allocate a big
+    // buffer again on the next full read.
     if (n === buf.length) {
-      this.#size = READ_BIG;
+      this.#size = buf.length < READ_SMALL ? READ_SMALL : READ_BIG;
       this.#shortReads = 0;
     } else if (n < READ_SMALL && ++this.#shortReads >= SHORT_READS_TO_SHRINK) {
       this.#size = READ_SMALL;
