@@ -348,3 +348,33 @@ describe('long names and many labels', () => {
     for (const n of names) expect(t.exactAt(t.find(hashName(n), `x.${n}`, 2, ~0))).toBe(n);
   });
 });
+
+describe('the filter pass over every suffix at once', () => {
+  const names = Array.from({ length: 5000 }, (_, i) => `n${i.toString(36)}.filter.test`);
+  const t = new NameTable(names.length);
+  for (const n of names) t.addExact(n, n);
+
+  it('lets every listed name through, at each of the 31 positions it reads', () => {
+    const hashes = new Int32Array(40);
+    for (let at = 0; at + 40 <= names.length; at += 40) {
+      for (let j = 0; j < 40; j++) hashes[j] = hashName(names[at + j] as string);
+      // Bits 0-30 for the first 31 hashes; from 31 on `match` checks the filter in `find`.
+      expect(t.filterPass(hashes, 40)).toBe(0x7fffffff);
+      expect(t.filterPass(hashes, 5)).toBe(0b11111);
+    }
+  });
+
+  it('stops most names that are not listed, and says so at the right position', () => {
+    const hashes = new Int32Array(3);
+    let passed = 0;
+    for (let i = 0; i < 10_000; i++) {
+      hashes[0] = hashName(`absent${i}.filter.test`);
+      hashes[1] = hashName(names[i % names.length] as string);
+      hashes[2] = hashName(`other${i}.filter.test`);
+      const pass = t.filterPass(hashes, 3);
+      expect(pass & 0b010).toBe(0b010);
+      passed += (pass & 1) + ((pass >>> 2) & 1);
+    }
+    expect(passed / 20_000).toBeLessThan(0.1);
+  });
+});

@@ -136,15 +136,16 @@ export class DomainMatcher {
     hashSuffixes(host);
     const names = this.#names;
     const { starts, hashes, count } = scratch;
-    const whole =
-      (this.#wholeCounts & countBit(count)) === 0
-        ? -1
-        : names.find(hashes[0] as number, host, 0, HAS_EXACT | HAS_SUFFIX);
-    if (whole !== -1) {
-      const bits = names.bitsAt(whole);
-      // An exact entry written as the normalised name is equal to `host`: no need to read the entry.
-      if ((bits & HAS_EXACT) !== 0) return (bits & EXACT_IS_NAME) !== 0 ? host : names.exactAt(whole);
-      return names.suffixAt(whole);
+    // The filter for every suffix at once (its lines fetched together), then only the probes it lets through.
+    const pass = names.filterPass(hashes, count);
+    if ((this.#wholeCounts & countBit(count)) !== 0 && (pass & 1) !== 0) {
+      const whole = names.probe(hashes[0] as number, host, 0, HAS_EXACT | HAS_SUFFIX);
+      if (whole !== -1) {
+        const bits = names.bitsAt(whole);
+        // An exact entry written as the normalised name is equal to `host`: no need to read the entry.
+        if ((bits & HAS_EXACT) !== 0) return (bits & EXACT_IS_NAME) !== 0 ? host : names.exactAt(whole);
+        return names.suffixAt(whole);
+      }
     }
     if (!this.#hasSuffixOrGlob) return null;
     let globHit: string | null = null;
@@ -153,7 +154,11 @@ export class DomainMatcher {
     for (let j = 1; j < count; j++) {
       if ((partCounts & countBit(count - j)) === 0) continue;
       const wanted = globHit === null ? HAS_SUFFIX | HAS_GLOBS : HAS_SUFFIX;
-      const slot = names.find(hashes[j] as number, host, starts[j] as number, wanted);
+      const hash = hashes[j] as number;
+      const start = starts[j] as number;
+      let slot: number;
+      if (j < 31) slot = (pass & (1 << j)) === 0 ? -1 : names.probe(hash, host, start, wanted);
+      else slot = names.find(hash, host, start, wanted);
       if (slot === -1) continue;
       const bits = names.bitsAt(slot);
       if ((bits & HAS_SUFFIX) !== 0) return names.suffixAt(slot);
