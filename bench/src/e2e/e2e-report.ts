@@ -70,6 +70,10 @@ export interface ConnectRow {
    * the tunnel origin, both on the load CPU. Near 100% means the load CPU, not the proxy, set the pace.
    */
   readonly tlsBulkLoadCpuPct?: Summary | undefined;
+  /** The load side's CPU ms per MiB in the TLS bulk transfer: what the TLS rate is bound by. */
+  readonly tlsBulkLoadMsPerMiB?: Summary | undefined;
+  /** CPU use (% of one CPU) of every other process on the load CPU during the TLS bulk transfer. */
+  readonly tlsBulkOtherLoadPct?: Summary | undefined;
   /** The proxy's CPU milliseconds per MiB relayed: the steadier figure on a loaded machine. */
   readonly tlsBulkCpuMsPerMiB?: Summary | undefined;
   readonly rawBulkCpuMsPerMiB?: Summary | undefined;
@@ -235,6 +239,8 @@ export function formatE2e(r: E2eReport): string {
           'proxy CPU %',
           'CPU ms/MiB',
           'load CPU %',
+          'load ms/MiB',
+          'others on load CPU %',
           'raw bulk MiB/s',
           'vs Squid',
           'proxy CPU %',
@@ -250,6 +256,8 @@ export function formatE2e(r: E2eReport): string {
           x.tlsBulkCpuPct?.n ? formatSummary(x.tlsBulkCpuPct) : '-',
           x.tlsBulkCpuMsPerMiB?.n ? formatSummary(x.tlsBulkCpuMsPerMiB, 2) : '-',
           x.tlsBulkLoadCpuPct?.n ? formatSummary(x.tlsBulkLoadCpuPct) : '-',
+          x.tlsBulkLoadMsPerMiB?.n ? formatSummary(x.tlsBulkLoadMsPerMiB, 2) : '-',
+          x.tlsBulkOtherLoadPct?.n ? formatSummary(x.tlsBulkOtherLoadPct) : '-',
           formatSummary(x.rawBulkMiBps),
           vs(x.rawBulkMiBps, squid?.rawBulkMiBps),
           x.rawBulkCpuPct?.n ? formatSummary(x.rawBulkCpuPct) : '-',
@@ -284,7 +292,7 @@ export function formatE2e(r: E2eReport): string {
     );
     out.push(
       '',
-      'TLS: real TLS inside the tunnel (cuttle with its default SNI check). Raw: plain TCP (cuttle with `connect.require_sni: false`). Load CPU: the bench (tunnel client) plus the tunnel origin, on the load CPU. Errors: failed bulk transfers and set-ups.',
+      'TLS: real TLS inside the tunnel (cuttle with its default SNI check). Raw: plain TCP (cuttle with `connect.require_sni: false`). Load CPU: the bench (tunnel client) plus the tunnel origin, on the load CPU; load ms/MiB its CPU per MiB in the TLS transfer (the TLS rate is bound by it); others: every other process on the load CPU meanwhile (a large share means the row measured the machine, not the proxy). Errors: failed bulk transfers and set-ups.',
     );
   }
   if (r.idle.length > 0) {

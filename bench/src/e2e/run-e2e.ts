@@ -32,7 +32,14 @@ import {
   setupWorld,
 } from './setup-world.js';
 import { ensurePackages } from './system/install.js';
-import { cpuSeconds, hasExited, rssBytes, runQueueWaitSeconds, tail } from './system/processes.js';
+import {
+  cpuBusySeconds,
+  cpuSeconds,
+  hasExited,
+  rssBytes,
+  runQueueWaitSeconds,
+  tail,
+} from './system/processes.js';
 
 export { formatE2e } from './e2e-report.js';
 
@@ -416,12 +423,19 @@ async function measure(
           t === 'direct' ? null : ((raw ? bw.rawProxies.get(t) : undefined) ?? bw.proxies.get(t))?.daemon;
         const cpu0 = d ? cpuSeconds(d.pid) : 0;
         const load0 = loadCpuSeconds();
+        const busy0 = bw.cpus.load === undefined ? Number.NaN : cpuBusySeconds(bw.cpus.load);
         const r = await runBulk(tunnel(t, raw), !raw, s.connectBytes);
+        const load = loadCpuSeconds() - load0;
+        const busy = bw.cpus.load === undefined ? Number.NaN : cpuBusySeconds(bw.cpus.load) - busy0;
         return {
           ...r,
           cpuPct: d ? ((cpuSeconds(d.pid) - cpu0) / r.seconds) * 100 : Number.NaN,
           cpuMsPerMiB: d ? ((cpuSeconds(d.pid) - cpu0) * 1000) / (r.bytes / 2 ** 20) : Number.NaN,
-          loadCpuPct: ((loadCpuSeconds() - load0) / r.seconds) * 100,
+          loadCpuPct: (load / r.seconds) * 100,
+          // The TLS rows are paced by the load CPU: what the client and origin spent per MiB behind this target,
+          // and how much of that CPU the rest of the machine took meanwhile (a run where it is large is not read).
+          loadMsPerMiB: (load * 1000) / (r.bytes / 2 ** 20),
+          otherLoadPct: Math.max(0, ((busy - load) / r.seconds) * 100),
         };
       };
       // The proxy's CPU per tunnel set up: steadier than the rate on a loaded machine.
@@ -454,6 +468,10 @@ async function measure(
           runs.map((r) => r.rawBulk?.cpuPct).filter((v) => v === undefined || Number.isFinite(v)),
         ),
         tlsBulkLoadCpuPct: vals(runs.map((r) => r.tlsBulk?.loadCpuPct)),
+        tlsBulkLoadMsPerMiB: vals(runs.map((r) => r.tlsBulk?.loadMsPerMiB)),
+        tlsBulkOtherLoadPct: vals(
+          runs.map((r) => r.tlsBulk?.otherLoadPct).filter((v) => v === undefined || Number.isFinite(v)),
+        ),
         tlsBulkCpuMsPerMiB: vals(
           runs.map((r) => r.tlsBulk?.cpuMsPerMiB).filter((v) => v === undefined || Number.isFinite(v)),
         ),

@@ -188,6 +188,21 @@ export function runQueueWaitSeconds(pid: number, alone = false): number {
   return seen ? ns / 1e9 : Number.NaN;
 }
 
+/**
+ * Seconds CPU `cpu` has been busy (every field of its /proc/stat line but idle and iowait), whoever ran on it: with
+ * the load processes' own CPU time it says how much of the load CPU other processes of the machine took.
+ */
+export function cpuBusySeconds(cpu: number): number {
+  const line = readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`cpu${cpu} `));
+  if (line === undefined) return Number.NaN;
+  // user nice system idle iowait irq softirq steal (guest time is already inside user and nice).
+  const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const busy = f.reduce((a, b) => a + b, 0) - (f[3] ?? 0) - (f[4] ?? 0);
+  return busy / CLK_TCK;
+}
+
 /** Resident memory in bytes of `pid` and its descendants. */
 export function rssBytes(pid: number): number {
   let kb = 0;
