@@ -4,6 +4,7 @@
  * listener does not serve /metrics.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import {
   type Origin,
   type ProxyProcess,
@@ -20,6 +21,7 @@ import {
   httpGet,
   metricsPortOf,
   openTunnel,
+  patchConfig,
   sample,
   startEcho,
 } from './ops-support.js';
@@ -196,5 +198,43 @@ describe('metrics: SNI mismatches and connections dropped by limits', () => {
     expect(
       sample(text, 'cuttle_requests_total', { method: 'none', verdict: 'deny', reason: 'limit_exceeded' }),
     ).toBe(1);
+  });
+});
+
+describe('metrics: process metrics only with a metrics listener', () => {
+  let proxy: ProxyProcess;
+  /** Voluntary context switches of the daemon's main thread so far (/proc/PID/status is the leader's own). */
+  const wakeups = (): number => {
+    const m = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(
+      readFileSync(`/proc/${proxy.child.pid}/status`, 'utf8'),
+    );
+    if (m === null) throw new Error('no voluntary_ctxt_switches in /proc/PID/status');
+    return Number(m[1]);
+  };
+
+  beforeAll(async () => {
+    proxy = await startProxy({ allow: ['origin.test'], metrics: { listen: null } });
+  });
+  afterAll(async () => {
+    await proxy?.close();
+  });
+
+  it('an idle daemon with metrics off does not wake every 10 ms (prom-client event-loop monitor)', async () => {
+    await new Promise((r) => setTimeout(r, 300));
+    const before = wakeups();
+    await new Promise((r) => setTimeout(r, 1000));
+    // With the monitor running, the main thread wakes ~100 times a second; idle without it, a handful.
+    expect(wakeups() - before).toBeLessThan(30);
+  });
+
+  it('a reload that turns metrics on serves the process and Node metrics too', async () => {
+    patchConfig(proxy, { metrics: { listen: '127.0.0.1:0' } });
+    proxy.child.kill('SIGHUP');
+    const m = await proxy.waitForStderr(/metrics on 127\.0\.0\.1:(\d+)/);
+    const text = (await httpGet(Number(m[1]), '/metrics')).body;
+    expect(sample(text, 'process_start_time_seconds')).toBeGreaterThan(0);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+    expect(text).not.toMatch(/^nodejs_active_\w+_total/m);
+    expect(sample(text, 'cuttle_config_reloads_total', { result: 'ok' })).toBe(1);
   });
 });

@@ -144,22 +144,23 @@ export async function serve(options: ServeOptions): Promise<number> {
     return EXIT_RUNTIME;
   }
   const record = (entry: AccessRecord): void => state.sink.record(entry);
-  const startMetrics = (listen: string | null): Promise<MetricsServer | null> =>
-    listen === null
-      ? Promise.resolve(null)
-      : startMetricsServer({
-          listen,
-          metrics,
-          say,
-          onServer: (s) => sockets.ignore(s),
-          endpoints: instance.endpoints,
-          health: () => {
-            if (state.draining) return 'draining';
-            if (proxyServer === null) return 'starting';
-            const unbound = proxyServer.unbound();
-            return unbound.length === 0 ? null : unbound.join('; ');
-          },
-        });
+  const startMetrics = (listen: string | null): Promise<MetricsServer | null> => {
+    if (listen === null) return Promise.resolve(null);
+    metrics.startProcessMetrics();
+    return startMetricsServer({
+      listen,
+      metrics,
+      say,
+      onServer: (s) => sockets.ignore(s),
+      endpoints: instance.endpoints,
+      health: () => {
+        if (state.draining) return 'draining';
+        if (proxyServer === null) return 'starting';
+        const unbound = proxyServer.unbound();
+        return unbound.length === 0 ? null : unbound.join('; ');
+      },
+    });
+  };
   const initialContext = buildContext(options.prepared, record, instance, metrics, identity);
   // The context being served (a reload replaces it and retires its origin pool).
   let current = initialContext;

@@ -50,12 +50,23 @@ export class ProxyMetrics {
   #retries: () => number = () => 0;
   #accepting: () => boolean = () => true;
   #refusedDescriptors: () => number = () => 0;
+  #processMetrics = false;
+
+  /**
+   * prom-client's process and Node metrics (CPU, memory, event-loop lag, GC), from the first metrics listener on:
+   * its event-loop monitor wakes the process every 10 ms, which a proxy with `metrics.listen: null` (nobody to
+   * read them) should not pay. Idempotent; a reload that turns metrics on calls it then.
+   */
+  startProcessMetrics(): void {
+    if (this.#processMetrics) return;
+    this.#processMetrics = true;
+    client.collectDefaultMetrics({ register: this.registry });
+    for (const name of NON_COUNTER_TOTALS) this.registry.removeSingleMetric(name);
+  }
 
   constructor() {
     const registers = [this.registry];
     const self = this;
-    client.collectDefaultMetrics({ register: this.registry });
-    for (const name of NON_COUNTER_TOTALS) this.registry.removeSingleMetric(name);
     new client.Counter({
       name: 'cuttle_requests_total',
       help: 'Finished requests and tunnels by method, verdict (allow, deny, would_deny, error) and reason.',
