@@ -183,6 +183,30 @@ describe('forward: hostile request forms', () => {
       'bad_target',
     ],
     ['the HTTP/2 preface', () => 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 400, 'bad_request'],
+    // Request-line versions other than HTTP/1.0 and 1.1 (llhttp takes 2.0 and 0.9, refuses the rest).
+    ['HTTP/2.0', () => get(`http://${O}/v20`).replace('HTTP/1.1', 'HTTP/2.0'), 505, 'unsupported_version'],
+    ['HTTP/1.2', () => get(`http://${O}/v12`).replace('HTTP/1.1', 'HTTP/1.2'), 505, 'unsupported_version'],
+    ['HTTP/9.9', () => get(`http://${O}/v99`).replace('HTTP/1.1', 'HTTP/9.9'), 505, 'unsupported_version'],
+    ['HTTP/0.9', () => get(`http://${O}/v09`).replace('HTTP/1.1', 'HTTP/0.9'), 505, 'unsupported_version'],
+    ['a request line with no version', () => `GET http://${O}/v0\r\n\r\n`, 505, 'unsupported_version'],
+    [
+      'a request line with no version and headers',
+      () => `GET http://${O}/v0h\r\nHost: x\r\n\r\n`,
+      505,
+      'unsupported_version',
+    ],
+    [
+      'CONNECT with HTTP/2.0',
+      () => `CONNECT origin.test:${origin.port} HTTP/2.0\r\nHost: x\r\n\r\n`,
+      505,
+      'unsupported_version',
+    ],
+    [
+      'CONNECT with HTTP/0.9',
+      () => `CONNECT origin.test:${origin.port} HTTP/0.9\r\nHost: x\r\n\r\n`,
+      505,
+      'unsupported_version',
+    ],
     ['a NUL in the target', () => get(`http://${O}/\0`), 400, 'bad_request'],
     ['a space in the target', () => get(`http://${O}/a b`), 400, 'bad_request'],
     ['a space in a header name', () => get(`http://${O}/`, 'X A: b\r\n'), 400, 'bad_request'],
@@ -227,6 +251,7 @@ describe('forward: hostile request forms', () => {
 
   it.each(rows)('%s -> %i %s, logged, nothing reaches the origin', async (_name, bytes, status, code) => {
     const before = origin.requests.length;
+    const connections = origin.connections;
     const lines = proxy.accessLog().length;
     const res = await sendRaw(proxy.port, bytes());
     expect(res.status).toBe(status);
@@ -235,6 +260,12 @@ describe('forward: hostile request forms', () => {
     await expect.poll(() => proxy.accessLog().length).toBeGreaterThan(lines);
     expect(proxy.accessLog()[lines]).toMatchObject({ status, reason: code });
     expect(origin.requests.length).toBe(before);
+    expect(origin.connections).toBe(connections);
+    if (code === 'unsupported_version') {
+      // One line: whatever follows on the connection (the headers of a request line without a version) is not.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(proxy.accessLog().length).toBe(lines + 1);
+    }
   });
 
   it.each([

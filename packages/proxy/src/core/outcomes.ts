@@ -15,6 +15,7 @@ export { ALLOW_REASONS, type AllowReason, DENY_REASONS, type DenyReason } from '
 export const ERROR_CODES = {
   bad_request: { status: 400, message: 'Malformed request.' },
   bad_target: { status: 400, message: 'Malformed request target.' },
+  unsupported_version: { status: 505, message: 'HTTP version not supported: only HTTP/1.0 and HTTP/1.1.' },
   headers_too_large: { status: 431, message: 'Request header fields too large or too many.' },
   dns_failure: { status: 502, message: 'DNS lookup of the destination failed.' },
   dns_timeout: { status: 502, message: 'DNS lookup of the destination timed out.' },

@@ -90,6 +90,13 @@ export function handleRequest(
     x.finish();
     return;
   }
+  // llhttp takes HTTP/2.0 and HTTP/0.9 (also a request line with no version) besides 1.x: neither is forwarded
+  // (RFC 9110 15.6.6; before, both went out as HTTP/1.1).
+  if (req.httpVersionMajor !== 1) {
+    markClosing(req.socket);
+    fail(x, res, 'unsupported_version', true);
+    return;
+  }
   const limits = ctx.config.limits;
   // The lower of the loaded limit and the one this connection's parser got at accept (a reload since cannot raise it).
   const framing = checkFraming(

@@ -54,6 +54,22 @@ function errorRecord(
   return rec;
 }
 
+/** A request line ending in `HTTP/<digits>.<digits>` and CRLF (node's `rawPacket`: the bytes being parsed). */
+const VERSIONED_LINE = /^[!-~]+ [!-~]+ HTTP\/\d+\.\d+\r\n/;
+
+/**
+ * llhttp says HPE_INVALID_VERSION both for a version it cannot take (HTTP/1.2, 3.0, 9.9: 505, RFC 9110 15.6.6, as
+ * Squid 5.7 answers) and for a line that is broken there (a bare LF after the version: 400). Without `rawPacket`
+ * and `bytesParsed` (node's, not documented as stable) it is a 400, as before.
+ */
+function isWellFormedVersion(err: NodeJS.ErrnoException): boolean {
+  const { rawPacket: raw, bytesParsed: at } = err as { rawPacket?: unknown; bytesParsed?: unknown };
+  if (!Buffer.isBuffer(raw) || typeof at !== 'number' || at < 1 || at > raw.length) return false;
+  // The line llhttp stopped in (a request pipelined behind others starts inside the packet).
+  const start = raw.lastIndexOf(0x0a, at - 1) + 1;
+  return VERSIONED_LINE.test(raw.toString('latin1', start, Math.min(raw.length, start + 16_384)));
+}
+
 /** llhttp error codes (and node's own) mapped to the answer for a client whose head could not be parsed. */
 function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
   switch (err.code) {
@@ -62,6 +78,8 @@ function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
     case 'HPE_HEADERS_TIMEOUT':
       return 'client_timeout';
+    case 'HPE_INVALID_VERSION':
+      return isWellFormedVersion(err) ? 'unsupported_version' : 'bad_request';
     default:
       return 'bad_request';
   }

@@ -43,7 +43,7 @@ type Allowed = Exclude<Decision, { verdict: 'deny' }>;
  * socket at accept time (`clientOf`).
  */
 export function handleConnect(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-  new Tunnel(ctx, socket, clientOf(socket as Socket)).run(req.url ?? '', head);
+  new Tunnel(ctx, socket, clientOf(socket as Socket)).run(req.url ?? '', head, req.httpVersionMajor === 1);
 }
 
 /**
@@ -91,9 +91,11 @@ class Tunnel {
     this.#abort?.abort();
   };
 
-  run(target: string, head: Buffer): void {
+  /** `http1`: the request line said HTTP/1.x (llhttp also takes HTTP/2.0 and HTTP/0.9, refused here with 505). */
+  run(target: string, head: Buffer, http1: boolean): void {
     try {
-      this.#start(target, head);
+      if (http1) this.#start(target, head);
+      else this.#fail('unsupported_version');
     } catch {
       this.#bug();
     }
