@@ -195,6 +195,7 @@ describe('forward: hostile request forms', () => {
       505,
       'unsupported_version',
     ],
+    ['HTTP/1.10', () => get(`http://${O}/v110`).replace('HTTP/1.1', 'HTTP/1.10'), 505, 'unsupported_version'],
     [
       'CONNECT with HTTP/2.0',
       () => `CONNECT origin.test:${origin.port} HTTP/2.0\r\nHost: x\r\n\r\n`,
@@ -306,6 +307,63 @@ describe('forward: hostile request forms', () => {
     expect(res.raw.match(/^HTTP\/1\.1 \d{3}/gm)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 403']);
     expect(res.raw).toMatch(/\r\nX-Cuttle-Deny: private_address\r\n/i);
     expect(origin.requests.slice(before).map((r) => r.url)).toEqual(['/first']);
+  });
+
+  // RFC 9110 7.6.2: Max-Forwards counts down on OPTIONS (and TRACE, which cuttle never forwards); at 0 the proxy
+  // answers. [name, method, Max-Forwards sent, what the origin gets (null: nothing, the proxy answers 200)]
+  it.each([
+    ['OPTIONS with Max-Forwards: 0', 'OPTIONS', '0', null],
+    ['OPTIONS with Max-Forwards: 00', 'OPTIONS', '00', null],
+    ['OPTIONS with Max-Forwards: 5', 'OPTIONS', '5', '4'],
+    ['OPTIONS with Max-Forwards: 1', 'OPTIONS', '1', '0'],
+    ['OPTIONS with a Max-Forwards that is no number', 'OPTIONS', 'abc', 'abc'],
+    ['GET with Max-Forwards: 0 (only OPTIONS and TRACE count)', 'GET', '0', '0'],
+  ])('%s', async (_name, method, sent, forwarded) => {
+    const before = origin.requests.length;
+    const connections = origin.connections;
+    const lines = proxy.accessLog().length;
+    const res = await sendRaw(
+      proxy.port,
+      `${method} http://${O}/mf HTTP/1.1\r\nHost: x\r\nMax-Forwards: ${sent}\r\nConnection: close\r\n\r\n`,
+    );
+    expect(res.status).toBe(200);
+    const line = (): Record<string, unknown> | undefined =>
+      proxy
+        .accessLog()
+        .slice(lines)
+        .find((r) => r.method === method && r.path === '/mf');
+    await expect.poll(line).toMatchObject({ status: 200, verdict: 'allow' });
+    if (forwarded === null) {
+      expect(res.headers.allow).toBe('GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+      expect(origin.requests.length).toBe(before);
+      expect(origin.connections).toBe(connections);
+    } else {
+      expect(origin.requests.length).toBe(before + 1);
+      expect(origin.requests[before]?.headers['max-forwards']).toEqual([forwarded]);
+    }
+  });
+
+  it.each([
+    ['TRACE with Max-Forwards: 0', '0'],
+    ['TRACE without Max-Forwards', null],
+  ])('refuses %s: 403 method_denied (it reflects the request, headers and all)', async (_name, mf) => {
+    const before = origin.requests.length;
+    const res = await sendRaw(
+      proxy.port,
+      `TRACE http://${O}/tr HTTP/1.1\r\nHost: x\r\n${mf === null ? '' : `Max-Forwards: ${mf}\r\n`}Connection: close\r\n\r\n`,
+    );
+    expect(res.status).toBe(403);
+    expect(res.headers['x-cuttle-deny']).toBe('method_denied');
+    expect(origin.requests.length).toBe(before);
+  });
+
+  it('denies an OPTIONS with Max-Forwards: 0 to a name off the allowlist: the decision comes first', async () => {
+    const res = await sendRaw(
+      proxy.port,
+      `OPTIONS http://evil.test:${origin.port}/ HTTP/1.1\r\nHost: x\r\nMax-Forwards: 0\r\nConnection: close\r\n\r\n`,
+    );
+    expect(res.status).toBe(403);
+    expect(res.headers['x-cuttle-deny']).toBe('not_allowlisted');
   });
 
   // A body llhttp refuses once the head is in (the request may already be on its way to the origin): one answer,

@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
-import type { DenyReason } from '@cuttle/shared';
+import { ALLOWED_METHODS, type DenyReason } from '@cuttle/shared';
 import { ERROR_CODES, type ErrorCode } from './errors.js';
 import { lingerAfter } from './linger.js';
 
@@ -107,6 +107,19 @@ export function sendError(res: ServerResponse, code: ErrorCode, close = false): 
   res.writeHead(status, headers as string[]);
   res.end(body);
   return status;
+}
+
+/** What an OPTIONS answered by cuttle itself lists: the methods it forwards to an absolute-form target. */
+const ALLOW = [...ALLOWED_METHODS].filter((m) => m !== 'CONNECT').join(', ');
+
+/**
+ * Answers an OPTIONS that may go no further (`Max-Forwards: 0`, RFC 9110 7.6.2) for the proxy itself: 200 with
+ * the methods it forwards in `Allow`, no body. Returns the status.
+ */
+export function sendOptions(res: ServerResponse): number {
+  res.writeHead(200, ['Allow', ALLOW, 'Content-Length', '0', 'Cache-Control', 'no-store']);
+  res.end();
+  return 200;
 }
 
 /** A complete HTTP/1.1 response for a raw socket, with `Connection: close`. */

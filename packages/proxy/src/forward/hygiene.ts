@@ -136,3 +136,22 @@ export function hasRequestBody(headers: {
   const cl = headers['content-length'];
   return cl !== undefined && cl !== '0';
 }
+
+/**
+ * Lowers every valid `Max-Forwards` in a flat `[name, value, ...]` list by one (RFC 9110 7.6.2, OPTIONS and TRACE
+ * only; a request whose value is 0 is answered by the proxy instead). A value that is not a number is left as is.
+ */
+export function decrementMaxForwards(headers: string[]): void {
+  for (let i = 0; i < headers.length; i += 2) {
+    if ((headers[i] as string).toLowerCase() !== 'max-forwards') continue;
+    const value = (headers[i + 1] as string).trim();
+    if (DIGITS.test(value) && value.length < 16) headers[i + 1] = String(Math.max(0, Number(value) - 1));
+  }
+}
+
+/** True for a `Max-Forwards` value of zero (`0`, `00`): this recipient answers, it does not forward. */
+export function isLastHop(maxForwards: string | undefined): boolean {
+  if (maxForwards === undefined) return false;
+  const value = maxForwards.trim();
+  return DIGITS.test(value) && Number(value) === 0;
+}

@@ -18,13 +18,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { parseProxyTarget } from '@cuttle/shared';
-import { sendDeny } from '../core/answers.js';
+import { sendDeny, sendOptions } from '../core/answers.js';
 import { isClosing, markClosing } from '../core/closing.js';
 import type { ProxyContext, ResolveResult } from '../core/context.js';
 import type { ErrorCode } from '../core/errors.js';
 import type { ParentProxy } from '../upstream/index.js';
 import { Exchange, fail } from './exchange.js';
-import { checkFraming, hasRequestBody } from './hygiene.js';
+import { checkFraming, hasRequestBody, isLastHop } from './hygiene.js';
 import { type Destination, sendUpstream } from './send-upstream.js';
 
 const EXCHANGE = Symbol('cuttle.exchange');
@@ -137,6 +137,12 @@ export function handleRequest(
     x.rec.verdict = 'deny';
     // With a body unread, close rather than read and discard whatever the client still sends.
     x.rec.status = sendDeny(res, decision.reason, hasRequestBody(req.headers));
+    return;
+  }
+  // RFC 9110 7.6.2: an OPTIONS that may go no further is this recipient's to answer (Squid 5.7 answers 501).
+  if (method === 'OPTIONS' && isLastHop(req.headers['max-forwards'] as string | undefined)) {
+    x.rec.verdict = decision.verdict;
+    x.rec.status = sendOptions(res);
     return;
   }
   const { host, hostKind } = decision;

@@ -17,7 +17,14 @@ import { classifyUpstreamError, type ErrorCode, ProxyError } from '../core/error
 import type { OriginHandler, OriginTls } from '../core/origin-pool.js';
 import { absoluteTarget, type ParentProxy } from '../upstream/index.js';
 import { type Exchange, fail } from './exchange.js';
-import { checkFraming, endToEndHeaders, hasRequestBody, hostHeader, lowerNames } from './hygiene.js';
+import {
+  checkFraming,
+  decrementMaxForwards,
+  endToEndHeaders,
+  hasRequestBody,
+  hostHeader,
+  lowerNames,
+} from './hygiene.js';
 
 /** Where an allowed request goes: the normalised target. */
 export interface Destination {
@@ -184,6 +191,7 @@ export function sendUpstream(
 ): void {
   const { timeouts, limits, forwarded } = ctx.config;
   const headers = endToEndHeaders(req.rawHeaders, REQUEST_ONLY_DROPPED);
+  if (req.method === 'OPTIONS') decrementMaxForwards(headers);
   const tls = dest.scheme === 'https';
   headers.push('Host', hostHeader(dest.host, dest.hostKind, dest.port, tls ? 443 : 80));
   if (forwarded.via) headers.push('Via', `${req.httpVersion} cuttle`);
