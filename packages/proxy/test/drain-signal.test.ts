@@ -48,8 +48,9 @@ describe('drain on SIGTERM and SIGINT', () => {
     proxy = undefined;
   });
 
-  const start = (drainMs: number) =>
+  const start = (drainMs: number, limits: Record<string, unknown> = {}) =>
     startProxy({
+      limits,
       ports: [origin.port],
       connect_ports: [echo.port],
       allow: ['origin.test', 'tunnel.test'],
@@ -163,4 +164,55 @@ describe('drain on SIGTERM and SIGINT', () => {
     await closedByProxy;
     await expect(sendRaw(p.port, 'GET / HTTP/1.1\r\n\r\n')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   }, 20_000);
+
+  // A refused connection lingers (up to LINGER_MS, 2 s) so the client reads its answer; a drain does not wait for it.
+  it.each([
+    [
+      'a 403 with its upload unread',
+      {},
+      `POST http://evil.test:1/up HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n${'a'.repeat(1000)}`,
+      /^HTTP\/1\.1 403/,
+    ],
+    [
+      'a 503 limit_exceeded (no parser on it: node does not know it as idle)',
+      { max_connections_per_client: 1 },
+      `GET http://origin.test:1/ HTTP/1.1\r\nHost: x\r\n\r\n`,
+      /^HTTP\/1\.1 503/,
+    ],
+  ])(
+    'does not wait for a connection lingering after %s',
+    async (_name, limits, request, answer) => {
+      const p = await start(120_000, limits);
+      proxy = p;
+      const sockets: net.Socket[] = [];
+      const connect = async (): Promise<net.Socket> => {
+        const s = net.connect({ host: '127.0.0.1', port: p.port });
+        s.on('error', () => {});
+        sockets.push(s);
+        await new Promise((r) => s.once('connect', r));
+        return s;
+      };
+      // With the per-client limit, a first connection (an idle keep-alive one) takes the one place.
+      if ('max_connections_per_client' in limits) {
+        const first = await connect();
+        await new Promise<void>((resolve) => {
+          first.once('data', () => resolve());
+          first.write(`GET http://origin.test:${origin.port}/k HTTP/1.1\r\nHost: origin.test\r\n\r\n`);
+        });
+      }
+      const lingering = await connect();
+      const head = await new Promise<string>((resolve) => {
+        lingering.once('data', (d: Buffer) => resolve(d.toString('latin1')));
+        lingering.write(request);
+      });
+      expect(head).toMatch(answer);
+      const closed = new Promise<number>((r) => lingering.once('close', () => r(performance.now())));
+      const signalled = performance.now();
+      expect(await p.stop('SIGTERM')).toBe(0);
+      // Closed by the drain as it starts, not when the linger runs out.
+      expect((await closed) - signalled).toBeLessThan(1_500);
+      for (const s of sockets) s.destroy();
+    },
+    20_000,
+  );
 });

@@ -38,6 +38,9 @@ export function lingerAfter(res: ServerResponse): void {
   // After node's own 'finish' listener (registered when the response was created), which called destroySoon.
   res.once('finish', () => {
     if (socket.destroyed) return;
+    // node's destroySoon (Node 20, 24) waits for 'finish' with `once('finish', destroy)`. A node that closes
+    // another way is not lingered for: the socket closes as it would without this (no throw, no leak).
+    if (!socket.listeners('finish').includes(socket.destroy)) return;
     socket.removeListener('finish', socket.destroy);
     const timer = setTimeout(() => socket.destroy(), LINGER_MS);
     timer.unref();

@@ -98,8 +98,15 @@ export function applyServerOptions(server: http.Server, config: Config): void {
   server.keepAliveTimeout = config.timeouts.keepalive_ms;
 }
 
-/** A client socket with node's response in flight on it, if any. */
-type PendingSocket = Socket & { _httpMessage?: http.ServerResponse | null };
+/**
+ * node's response in flight on a client socket, if any (`_httpMessage`, an internal of node:http on Node 20 and 24).
+ * Anything else there, or nothing (a node without it), reads as none: a CONNECT is then handled at once and a
+ * broken body closes the connection, as before those two fixes, and nothing throws.
+ */
+function pendingResponse(socket: Socket): http.ServerResponse | null {
+  const res = (socket as Socket & { _httpMessage?: unknown })._httpMessage;
+  return res instanceof http.ServerResponse ? res : null;
+}
 
 /**
  * Runs `then` once every answer still due on `socket` went out (RFC 9112 9.3.2: in order, as Squid does). node
@@ -113,7 +120,7 @@ function afterAnswers(socket: Socket, res: http.ServerResponse, then: () => void
     if (done) return;
     done = true;
     // node's own 'finish' listener ran first: it handed the socket to the next answer due, if any.
-    const more = (socket as PendingSocket)._httpMessage;
+    const more = pendingResponse(socket);
     if (socket.destroyed || !socket.writable) socket.destroy();
     else if (more) afterAnswers(socket, more, then);
     else then();
@@ -180,7 +187,7 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
     handleRequest(context(), req, res, true),
   );
   server.on('connect', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
-    const pending = (socket as PendingSocket)._httpMessage;
+    const pending = pendingResponse(socket);
     if (pending) afterAnswers(socket, pending, () => handleConnect(context(), req, socket, head));
     else handleConnect(context(), req, socket, head);
   });
@@ -190,7 +197,7 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
     if (err.code === 'HPE_CLOSED_CONNECTION') return;
     const code = clientErrorCode(err);
     const info = clientOf(socket);
-    const inFlight = (socket as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    const inFlight = pendingResponse(socket);
     // A body refused after its head became a request: that request's own answer and log line say so.
     if (inFlight && failMidRequest(socket, inFlight, code)) return;
     if (socket.writable && !inFlight) {
