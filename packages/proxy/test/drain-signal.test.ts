@@ -165,6 +165,18 @@ describe('drain on SIGTERM and SIGINT', () => {
     await expect(sendRaw(p.port, 'GET / HTTP/1.1\r\n\r\n')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   }, 20_000);
 
+  it('does not wait for a connection that has sent nothing', async () => {
+    const p = await start(120_000);
+    proxy = p;
+    const silent = net.connect({ host: '127.0.0.1', port: p.port });
+    silent.on('error', () => {});
+    await new Promise((r) => silent.once('connect', r));
+    const closedByProxy = new Promise((r) => silent.once('close', r));
+    // Within the test's own timeout, far below drain_ms and header_ms (10 s): closed, not waited for.
+    expect(await p.stop('SIGTERM')).toBe(0);
+    await closedByProxy;
+  }, 8_000);
+
   // A refused connection lingers (up to LINGER_MS, 2 s) so the client reads its answer; a drain does not wait for it.
   it.each([
     [

@@ -40,9 +40,14 @@ export class ClientSockets {
     return this.#sockets.size;
   }
 
-  /** Asks every HTTP server seen to close its idle keep-alive connections (during a drain). */
+  /**
+   * Asks every HTTP server seen to close its idle keep-alive connections, and closes the connections that have not
+   * sent a byte yet (during a drain). node's closeIdleConnections leaves those open: a client that connected and
+   * sent nothing held the drain until `timeouts.header_ms` or `drain_ms` (measured: 8 s of an 8 s drain_ms).
+   */
   closeIdle(): void {
     for (const s of this.#servers) (s as http.Server).closeIdleConnections?.();
+    for (const s of this.#sockets) if (s.bytesRead === 0) s.destroy();
   }
 
   /** Resolves when no client connection is open (at once if none is). */

@@ -2,7 +2,7 @@
  * Drain (SIGTERM, SIGINT): stop accepting, give in-flight requests and open tunnels `timeouts.drain_ms` to finish,
  * then close what is left (tunnels with close reason `drain`, so each still writes its log line).
  *
- *   listeners closed --> idle keep-alives closed every POLL_MS --> all connections gone? done
+ *   listeners closed --> idle keep-alives and silent ones closed every POLL_MS --> all connections gone? done
  *                                                               --> drain_ms over? close tunnels, destroy the rest
  */
 import type { TunnelRegistry } from '../core/tunnel-registry.js';
