@@ -101,6 +101,20 @@ async function startScriptedOrigin(
   };
 }
 
+/** A proxy allowing `NAME.test` for each scripted origin, answered by static hosts on loopback. */
+function proxyFor(
+  origins: Map<string, ScriptedOrigin>,
+  extra: Record<string, unknown> = {},
+): Promise<ProxyProcess> {
+  return startProxy({
+    ports: [...origins.values()].map((o) => o.port),
+    allow: ['.test'],
+    dns: { hosts: Object.fromEntries([...origins.keys()].map((n) => [`${n}.test`, ['127.0.0.1']])) },
+    destinations: { allow_ranges: ['127.0.0.1/32'] },
+    ...extra,
+  });
+}
+
 const OK = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok';
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 
@@ -285,11 +299,7 @@ describe('forward: an origin that answers with nothing but interim heads', () =>
     );
     for (const [name, script] of Object.entries(scripts))
       origins.set(name, await startScriptedOrigin((conn) => (conn === 1 ? script() : OK)));
-    proxy = await startProxy({
-      ports: [...origins.values()].map((o) => o.port),
-      allow: ['.test'],
-      dns: { hosts: Object.fromEntries([...origins.keys()].map((n) => [`${n}.test`, ['127.0.0.1']])) },
-      destinations: { allow_ranges: ['127.0.0.1/32'] },
+    proxy = await proxyFor(origins, {
       limits: { max_header_bytes: LIMIT },
       // Longer than the client waits (10 s): the 502 must come from the bound, not from this timer.
       timeouts: { upstream_response_ms: 20_000 },
@@ -357,12 +367,7 @@ describe('forward: an origin that sends more than the answer (response queue poi
   beforeAll(async () => {
     for (const [name, extra] of Object.entries(extras))
       origins.set(name, await startScriptedOrigin((conn) => (conn === 1 ? extra : REAL)));
-    proxy = await startProxy({
-      ports: [...origins.values()].map((o) => o.port),
-      allow: ['.test'],
-      dns: { hosts: Object.fromEntries([...origins.keys()].map((n) => [`${n}.test`, ['127.0.0.1']])) },
-      destinations: { allow_ranges: ['127.0.0.1/32'] },
-    });
+    proxy = await proxyFor(origins);
   });
   afterAll(async () => {
     await proxy?.close();
@@ -463,12 +468,7 @@ describe('forward: an origin answer that does not keep its connection alive', ()
     // Each answers and then keeps its socket open: only cuttle can tell that the connection is done.
     for (const [name, answer] of Object.entries(answers))
       origins.set(name, await startScriptedOrigin(() => answer));
-    proxy = await startProxy({
-      ports: [...origins.values()].map((o) => o.port),
-      allow: ['.test'],
-      dns: { hosts: Object.fromEntries([...origins.keys()].map((n) => [`${n}.test`, ['127.0.0.1']])) },
-      destinations: { allow_ranges: ['127.0.0.1/32'] },
-    });
+    proxy = await proxyFor(origins);
   });
   afterAll(async () => {
     await proxy?.close();
