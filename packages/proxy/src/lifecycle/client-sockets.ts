@@ -19,14 +19,19 @@ export class ClientSockets {
     if (socket === undefined || (server !== undefined && this.#ignored.has(server))) return;
     if (server !== undefined) this.#servers.add(server);
     this.#sockets.add(socket);
-    socket.once('close', () => {
-      this.#sockets.delete(socket);
-      if (this.#sockets.size === 0) for (const w of this.#waiters.splice(0)) w();
-    });
+    // One handler shared by every socket (`this` is the socket), not a closure and a `once` wrapper per connection.
+    socket.on('close', this.#onClose);
   };
   readonly #waiters: (() => void)[] = [];
+  readonly #onClose: (this: Socket) => void;
 
   constructor() {
+    const sockets = this.#sockets;
+    const waiters = this.#waiters;
+    this.#onClose = function (this: Socket): void {
+      sockets.delete(this);
+      if (sockets.size === 0) for (const w of waiters.splice(0)) w();
+    };
     diagnostics.subscribe('net.server.socket', this.#onSocket);
   }
 

@@ -12,18 +12,21 @@ export function watchUpstreamConnects(metrics: ProxyMetrics): () => void {
   const onSocket = (message: unknown): void => {
     const socket = (message as { socket?: Socket }).socket;
     if (socket === undefined) return;
-    const start = process.hrtime.bigint();
-    const seconds = (): number => Number(process.hrtime.bigint() - start) / 1e9;
+    // `performance.now()`, not a `process.hrtime.bigint()` pair, and `on` + `off`, not two `once` wrappers: this
+    // runs for every upstream socket (one per tunnel set-up).
+    const start = performance.now();
     const onConnect = (): void => {
+      socket.off('connect', onConnect);
       socket.off('error', onError);
-      metrics.observeUpstreamConnect(seconds(), true);
+      metrics.observeUpstreamConnect((performance.now() - start) / 1e3, true);
     };
     const onError = (): void => {
       socket.off('connect', onConnect);
-      metrics.observeUpstreamConnect(seconds(), false);
+      socket.off('error', onError);
+      metrics.observeUpstreamConnect((performance.now() - start) / 1e3, false);
     };
-    socket.once('connect', onConnect);
-    socket.once('error', onError);
+    socket.on('connect', onConnect);
+    socket.on('error', onError);
   };
   diagnostics.subscribe('net.client.socket', onSocket);
   return () => diagnostics.unsubscribe('net.client.socket', onSocket);
