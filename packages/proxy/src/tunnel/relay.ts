@@ -177,35 +177,10 @@ export function startRelay(
   };
   let idleTimer = setTimeout(onIdle, options.idleMs);
 
-  // The 'drain' listeners are added on the first write that returns false (most short tunnels never need them):
-  // two listeners fewer per set-up. Once added they stay, as before.
-  const resumeClient = (): void => {
-    client.resume();
-  };
-  const resumeUpstream = (): void => {
-    upstream.resume();
-  };
-  let watchingUpstreamDrain = false;
-  let watchingClientDrain = false;
-  const pauseClient = (): void => {
-    if (!watchingUpstreamDrain) {
-      watchingUpstreamDrain = true;
-      upstream.on('drain', resumeClient);
-    }
-    client.pause();
-  };
-  const pauseUpstream = (): void => {
-    if (!watchingClientDrain) {
-      watchingClientDrain = true;
-      client.on('drain', resumeUpstream);
-    }
-    upstream.pause();
-  };
-
   client.on('data', (chunk: Buffer) => {
     stats.bytesUp += chunk.length;
     lastActivity = Date.now();
-    if (!upstream.write(chunk)) pauseClient();
+    if (!upstream.write(chunk)) client.pause();
   });
   const down = (chunk: Buffer): void => {
     stats.bytesDown += chunk.length;
@@ -214,7 +189,7 @@ export function startRelay(
     if (!flowing) {
       // Reading stops until the client's 'drain', when every queued chunk is written: the next read can go into
       // the same buffer (a fresh 256 KiB one here was most of the relay's allocations in a bulk transfer).
-      pauseUpstream();
+      upstream.pause();
     } else if (reads !== undefined && client.writableLength > 0) {
       // The chunk is in the client socket's queue, not yet in the kernel, and reading goes on: its buffer must not
       // be read into again.
@@ -224,6 +199,8 @@ export function startRelay(
   const reads = options.reads;
   const early = reads === undefined ? [] : reads.attach(down);
   if (reads === undefined) upstream.on('data', down);
+  upstream.on('drain', () => client.resume());
+  client.on('drain', () => upstream.resume());
 
   // Half-close: a FIN from one side becomes a FIN to the other; the other direction keeps flowing.
   client.on('end', () => {
@@ -273,7 +250,7 @@ export function startRelay(
 
   if (options.firstDown !== undefined && options.firstDown.length > 0) {
     stats.bytesDown += options.firstDown.length;
-    if (!client.write(options.firstDown)) pauseUpstream();
+    if (!client.write(options.firstDown)) upstream.pause();
   }
   // Bytes the upstream sent before the relay started (read through `reads`, so no longer in the socket).
   for (const chunk of early) down(chunk);
@@ -282,7 +259,7 @@ export function startRelay(
   if (options.firstUp !== undefined && options.firstUp.length > 0) {
     stats.bytesUp += options.firstUp.length;
     if (!upstream.write(options.firstUp)) {
-      pauseClient();
+      client.pause();
     } else {
       client.resume();
     }
