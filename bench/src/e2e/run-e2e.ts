@@ -57,6 +57,11 @@ export interface E2eOptions {
   readonly cpuProfDir?: string | undefined;
 }
 
+/** Idle milliseconds given to a target after it is continued, before its run (CUTTLE_BENCH_SETTLE_MS). */
+const SETTLE_MS = Number(process.env.CUTTLE_BENCH_SETTLE_MS ?? 500);
+/** Seconds of unrecorded load at the latency rate before each latency run (CUTTLE_BENCH_LATENCY_WARMUP_S). */
+const LATENCY_WARMUP_S = Number(process.env.CUTTLE_BENCH_LATENCY_WARMUP_S ?? 2);
+
 const log = (line: string): void => {
   process.stderr.write(`bench e2e: ${line}\n`);
 };
@@ -78,6 +83,7 @@ async function alternate<T>(
   rounds: number,
   book: CrashBook,
   fn: (t: string, round: number) => Promise<T>,
+  withRaw = false,
 ): Promise<Map<string, T[]>> {
   const out = new Map<string, T[]>(targets.map((t) => [t, []]));
   for (let r = 0; r < rounds; r++) {
@@ -87,10 +93,17 @@ async function alternate<T>(
       if (process.env.CUTTLE_BENCH_VERBOSE) log(`  round ${r + 1}: ${t}`);
       let value: T | undefined;
       let error: unknown = null;
+      // Every other proxy stopped for the turn (whole process trees), so the target has CPU 0 to itself.
+      bw.isolate(t, withRaw);
       try {
+        // The target was stopped through the others' turns: on SIGCONT its overdue timers (log flush, keep-alive
+        // timeouts) fire at once; let them before the load starts.
+        if (t !== 'direct' && SETTLE_MS > 0) await new Promise((res) => setTimeout(res, SETTLE_MS));
         value = await fn(t, r);
       } catch (err) {
         error = err;
+      } finally {
+        bw.resume();
       }
       if (t !== 'direct' && bw.isDown(t)) {
         const d = [bw.proxies.get(t), bw.rawProxies.get(t)].find((p) => p && hasExited(p.daemon))?.daemon;
@@ -309,6 +322,16 @@ async function measure(
     log(`open-loop latency at ${rate} req/s (${squid ? "50% of Squid's max" : 'fallback rate'})`);
     const rounds = Math.max(1, Math.min(2, s.rounds));
     const res = await alternate(bw, httpLive, rounds, book, async (t) => {
+      // Warm-up at the same rate, not recorded: a Node target resumes with a shrunk new space (Node 20: ~70
+      // scavenges in its first second at this rate, ~18/s after) and its first full GC ~1.5 s into the load.
+      if (LATENCY_WARMUP_S > 0)
+        await runOpenLoop({
+          port: portOf(t),
+          request: Buffer.from(allowedReq),
+          rate,
+          durationS: LATENCY_WARMUP_S,
+          connections: s.connections,
+        });
       // How long the proxy and the generator waited for their CPUs during the run (other load on the machine).
       const pid = pidOf(t);
       const proxy0 = pid === null ? Number.NaN : runQueueWaitSeconds(pid);
@@ -408,52 +431,59 @@ async function measure(
         }
       }
     }
-    const res = await alternate(bw, tunnelling, rounds, book, async (t) => {
-      const safe = async <T>(f: () => Promise<T>): Promise<T | null> => {
-        try {
-          return await f();
-        } catch (err) {
-          log(`${t}: CONNECT: ${(err as Error).message}`);
-          return null;
-        }
-      };
-      // The proxy's CPU use during a bulk transfer: near 100% means the proxy, not the origin or client, is the limit.
-      const bulk = async (raw: boolean) => {
-        const d =
-          t === 'direct' ? null : ((raw ? bw.rawProxies.get(t) : undefined) ?? bw.proxies.get(t))?.daemon;
-        const cpu0 = d ? cpuSeconds(d.pid) : 0;
-        const load0 = loadCpuSeconds();
-        const busy0 = bw.cpus.load === undefined ? Number.NaN : cpuBusySeconds(bw.cpus.load);
-        const r = await runBulk(tunnel(t, raw), !raw, s.connectBytes);
-        const load = loadCpuSeconds() - load0;
-        const busy = bw.cpus.load === undefined ? Number.NaN : cpuBusySeconds(bw.cpus.load) - busy0;
-        return {
-          ...r,
-          cpuPct: d ? ((cpuSeconds(d.pid) - cpu0) / r.seconds) * 100 : Number.NaN,
-          cpuMsPerMiB: d ? ((cpuSeconds(d.pid) - cpu0) * 1000) / (r.bytes / 2 ** 20) : Number.NaN,
-          loadCpuPct: (load / r.seconds) * 100,
-          // The TLS rows are paced by the load CPU: what the client and origin spent per MiB behind this target,
-          // and how much of that CPU the rest of the machine took meanwhile (a run where it is large is not read).
-          loadMsPerMiB: (load * 1000) / (r.bytes / 2 ** 20),
-          otherLoadPct: Math.max(0, ((busy - load) / r.seconds) * 100),
+    const res = await alternate(
+      bw,
+      tunnelling,
+      rounds,
+      book,
+      async (t) => {
+        const safe = async <T>(f: () => Promise<T>): Promise<T | null> => {
+          try {
+            return await f();
+          } catch (err) {
+            log(`${t}: CONNECT: ${(err as Error).message}`);
+            return null;
+          }
         };
-      };
-      // The proxy's CPU per tunnel set up: steadier than the rate on a loaded machine.
-      const setup = async (raw: boolean) => {
-        const d =
-          t === 'direct' ? null : ((raw ? bw.rawProxies.get(t) : undefined) ?? bw.proxies.get(t))?.daemon;
-        const cpu0 = d ? cpuSeconds(d.pid) : 0;
-        const r = await runSetupRate(tunnel(t, raw), !raw, s.setupConcurrency, setupS);
-        const us = d && r.completed > 0 ? ((cpuSeconds(d.pid) - cpu0) * 1e6) / r.completed : Number.NaN;
-        return { ...r, cpuUs: us };
-      };
-      return {
-        tlsBulk: await safe(() => bulk(false)),
-        rawBulk: await safe(() => bulk(true)),
-        tlsSetup: await safe(() => setup(false)),
-        rawSetup: await safe(() => setup(true)),
-      };
-    });
+        // The proxy's CPU use during a bulk transfer: near 100% means the proxy, not the origin or client, is the limit.
+        const bulk = async (raw: boolean) => {
+          const d =
+            t === 'direct' ? null : ((raw ? bw.rawProxies.get(t) : undefined) ?? bw.proxies.get(t))?.daemon;
+          const cpu0 = d ? cpuSeconds(d.pid) : 0;
+          const load0 = loadCpuSeconds();
+          const busy0 = bw.cpus.load === undefined ? Number.NaN : cpuBusySeconds(bw.cpus.load);
+          const r = await runBulk(tunnel(t, raw), !raw, s.connectBytes);
+          const load = loadCpuSeconds() - load0;
+          const busy = bw.cpus.load === undefined ? Number.NaN : cpuBusySeconds(bw.cpus.load) - busy0;
+          return {
+            ...r,
+            cpuPct: d ? ((cpuSeconds(d.pid) - cpu0) / r.seconds) * 100 : Number.NaN,
+            cpuMsPerMiB: d ? ((cpuSeconds(d.pid) - cpu0) * 1000) / (r.bytes / 2 ** 20) : Number.NaN,
+            loadCpuPct: (load / r.seconds) * 100,
+            // The TLS rows are paced by the load CPU: what the client and origin spent per MiB behind this target,
+            // and how much of that CPU the rest of the machine took meanwhile (a run where it is large is not read).
+            loadMsPerMiB: (load * 1000) / (r.bytes / 2 ** 20),
+            otherLoadPct: Math.max(0, ((busy - load) / r.seconds) * 100),
+          };
+        };
+        // The proxy's CPU per tunnel set up: steadier than the rate on a loaded machine.
+        const setup = async (raw: boolean) => {
+          const d =
+            t === 'direct' ? null : ((raw ? bw.rawProxies.get(t) : undefined) ?? bw.proxies.get(t))?.daemon;
+          const cpu0 = d ? cpuSeconds(d.pid) : 0;
+          const r = await runSetupRate(tunnel(t, raw), !raw, s.setupConcurrency, setupS);
+          const us = d && r.completed > 0 ? ((cpuSeconds(d.pid) - cpu0) * 1e6) / r.completed : Number.NaN;
+          return { ...r, cpuUs: us };
+        };
+        return {
+          tlsBulk: await safe(() => bulk(false)),
+          rawBulk: await safe(() => bulk(true)),
+          tlsSetup: await safe(() => setup(false)),
+          rawSetup: await safe(() => setup(true)),
+        };
+      },
+      true,
+    );
     const vals = (xs: (number | undefined)[]) => summarize(xs.filter((x): x is number => x !== undefined));
     for (const t of tunnelling) {
       const runs = res.get(t) ?? [];

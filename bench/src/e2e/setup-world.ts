@@ -15,7 +15,15 @@ import { startProxyChain } from './proxies/proxy-chain.js';
 import type { ProxyTarget, World } from './proxies/proxy-target.js';
 import { startSquid } from './proxies/squid.js';
 import { startTinyproxy } from './proxies/tinyproxy.js';
-import { type Daemon, freePort, hasExited, respawn, spawnDaemon, waitForPort } from './system/processes.js';
+import {
+  type Daemon,
+  freePort,
+  hasExited,
+  Pauser,
+  respawn,
+  spawnDaemon,
+  waitForPort,
+} from './system/processes.js';
 
 export const ALLOWED_HOST = 'name.test';
 export const DENIED_HOST = 'denied.test';
@@ -86,6 +94,13 @@ export interface BenchWorld {
   fresh(target: string): Promise<void>;
   /** True if one of the target's daemons has exited. */
   isDown(target: string): boolean;
+  /**
+   * Stops (SIGSTOP, whole process trees) every proxy daemon but the target's main one (and its raw-CONNECT cuttle
+   * when `withRaw`), so the target has the proxy CPU to itself; `direct` stops them all. Undone by `resume`.
+   */
+  isolate(target: string, withRaw: boolean): void;
+  /** Continues every daemon `isolate` stopped. */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -324,6 +339,7 @@ export async function setupWorld(o: WorldOptions): Promise<BenchWorld> {
   }
   // Once stop() has begun (end of run or a signal), nothing is restarted any more.
   let stopping = false;
+  const pauser = new Pauser();
   return {
     dir,
     world,
@@ -337,6 +353,19 @@ export async function setupWorld(o: WorldOptions): Promise<BenchWorld> {
       return [proxies.get(target), rawProxies.get(target)].some(
         (p) => p !== undefined && hasExited(p.daemon),
       );
+    },
+    isolate(target, withRaw) {
+      pauser.resumeAll();
+      if (process.env.CUTTLE_BENCH_NO_ISOLATE) return; // the harness before 2026-12-02 12:00, for comparison
+      const others: number[] = [];
+      for (const [name, p] of proxies) if (name !== target && !hasExited(p.daemon)) others.push(p.daemon.pid);
+      for (const [name, p] of rawProxies) {
+        if ((name !== target || !withRaw) && !hasExited(p.daemon)) others.push(p.daemon.pid);
+      }
+      pauser.pause(others);
+    },
+    resume() {
+      pauser.resumeAll();
     },
     async fresh(target) {
       const p = proxies.get(target);
@@ -363,6 +392,8 @@ export async function setupWorld(o: WorldOptions): Promise<BenchWorld> {
     },
     async stop() {
       stopping = true;
+      // A stopped process would not act on SIGTERM until continued.
+      pauser.dispose();
       const all = [...proxies.values(), ...rawProxies.values()].map((p) => p.daemon);
       await Promise.all([...all, ...daemons].map((d) => d.stop()));
     },

@@ -21,6 +21,13 @@ export const CUTTLE_CLI =
  */
 export const BASE_CLI = process.env.CUTTLE_BENCH_BASE_CLI;
 
+/**
+ * Node flags for the cuttle targets of this checkout only (not cuttle-base-*), space-separated
+ * (CUTTLE_BENCH_CUTTLE_FLAGS, e.g. `--max-semi-space-size=32`): a V8 flag measured side by side against the same
+ * build without it (CUTTLE_BENCH_BASE_CLI set to this checkout's CLI).
+ */
+export const CUTTLE_FLAGS = (process.env.CUTTLE_BENCH_CUTTLE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+
 export interface CuttleOptions {
   readonly name: string;
   /** The CLI to run (default CUTTLE_CLI). */
@@ -76,7 +83,7 @@ export async function startCuttle(
   const daemon = spawnDaemon({
     name: o.name,
     command: o.node,
-    args: [...prof, cli, 'run', '--config', file],
+    args: [...prof, ...(o.cli === undefined ? CUTTLE_FLAGS : []), cli, 'run', '--config', file],
     cpu,
     logFile: join(dir, `${o.name}.out`),
   });
@@ -85,7 +92,7 @@ export async function startCuttle(
     name: o.name,
     port,
     daemon,
-    note: `${o.cli === undefined ? 'cuttle' : `cuttle build ${o.cli}`} on Node ${nodeVersion(o.node)}, JSON access log to a file, metrics on, require_sni ${o.requireSni}`,
+    note: `${o.cli === undefined ? `cuttle${CUTTLE_FLAGS.length > 0 ? ` ${CUTTLE_FLAGS.join(' ')}` : ''}` : `cuttle build ${o.cli}`} on Node ${nodeVersion(o.node)}, JSON access log to a file, metrics on, require_sni ${o.requireSni}`,
   };
 }
 

@@ -216,3 +216,55 @@ export function rssBytes(pid: number): number {
   }
   return kb * 1024;
 }
+
+/**
+ * Stops (SIGSTOP) whole process trees and continues them (SIGCONT), so that the proxy under test has its CPU to
+ * itself: the idle targets pinned to the same CPU otherwise run their timers, GC and log flushes next to it. Every
+ * pid stopped is remembered until continued; `resumeAll` (also run on process exit, synchronously) continues any
+ * that are left, so no target stays stopped past the bench.
+ */
+export class Pauser {
+  readonly #stopped = new Set<number>();
+  readonly #onExit = (): void => this.resumeAll();
+
+  constructor() {
+    process.on('exit', this.#onExit);
+  }
+
+  /** Stops every process of the trees rooted at `roots`. */
+  pause(roots: readonly number[]): void {
+    for (const root of roots) {
+      for (const p of processTree(root)) {
+        if (p === process.pid) continue;
+        try {
+          process.kill(p, 'SIGSTOP');
+          this.#stopped.add(p);
+        } catch {
+          // exited meanwhile
+        }
+      }
+    }
+  }
+
+  /** Continues every process stopped so far. */
+  resumeAll(): void {
+    for (const p of this.#stopped) {
+      try {
+        process.kill(p, 'SIGCONT');
+      } catch {
+        // exited meanwhile
+      }
+    }
+    this.#stopped.clear();
+  }
+
+  /** How many processes are stopped now (for tests and logs). */
+  get stopped(): number {
+    return this.#stopped.size;
+  }
+
+  dispose(): void {
+    this.resumeAll();
+    process.off('exit', this.#onExit);
+  }
+}
