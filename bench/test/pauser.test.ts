@@ -1,13 +1,7 @@
 /** The e2e bench's Pauser: a whole process tree is stopped, and every process of it continued again. */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Pauser, processTree } from '../src/e2e/system/processes.js';
-
-const state = (pid: number): string => {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return text.slice(text.lastIndexOf(')') + 2).split(' ')[0] as string;
-};
+import { Pauser, processTree, procState as state } from '../src/e2e/system/processes.js';
 
 const children: number[] = [];
 afterEach(() => {

@@ -139,6 +139,16 @@ function readStat(pid: number): ProcStat | null {
   }
 }
 
+/** The state letter of /proc/PID/stat (R, S, T, Z, ...), or null once the process is gone. */
+export function procState(pid: number): string | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ')[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** `pid` and all its descendants that are alive now. */
 export function processTree(pid: number): number[] {
   const children = new Map<number, number[]>();
@@ -231,18 +241,28 @@ export class Pauser {
     process.on('exit', this.#onExit);
   }
 
-  /** Stops every process of the trees rooted at `roots`. */
-  pause(roots: readonly number[]): void {
+  /**
+   * Stops every process of the trees rooted at `roots`, and waits (up to `timeoutMs`) until each one is in state T:
+   * a signal is delivered when its process is next scheduled, not when kill(2) returns.
+   */
+  pause(roots: readonly number[], timeoutMs = 1_000): void {
+    const now: number[] = [];
     for (const root of roots) {
       for (const p of processTree(root)) {
         if (p === process.pid) continue;
         try {
           process.kill(p, 'SIGSTOP');
           this.#stopped.add(p);
+          now.push(p);
         } catch {
           // exited meanwhile
         }
       }
+    }
+    const deadline = Date.now() + timeoutMs;
+    const tick = new Int32Array(new SharedArrayBuffer(4));
+    while (now.some((p) => !['T', 't', 'Z', 'X', null].includes(procState(p))) && Date.now() < deadline) {
+      Atomics.wait(tick, 0, 0, 1);
     }
   }
 
