@@ -123,6 +123,8 @@ export async function freePort(): Promise<number> {
 }
 
 interface ProcStat {
+  /** R, S, T, Z, ... */
+  readonly state: string;
   readonly ppid: number;
   readonly ticks: number;
 }
@@ -133,7 +135,7 @@ function readStat(pid: number): ProcStat | null {
     // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
     const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
     // After the name: state(3) ppid(4) ... utime(14) stime(15), i.e. indexes 1, 11 and 12 here.
-    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
+    return { state: f[0] ?? '', ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
   } catch {
     return null;
   }
@@ -141,12 +143,7 @@ function readStat(pid: number): ProcStat | null {
 
 /** The state letter of /proc/PID/stat (R, S, T, Z, ...), or null once the process is gone. */
 export function procState(pid: number): string | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return text.slice(text.lastIndexOf(')') + 2).split(' ')[0] ?? null;
-  } catch {
-    return null;
-  }
+  return readStat(pid)?.state ?? null;
 }
 
 /** `pid` and all its descendants that are alive now. */
