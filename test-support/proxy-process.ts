@@ -54,6 +54,8 @@ export interface StartProxyOptions {
   readonly node?: string;
   /** A command that runs node, such as `['prlimit', '--nofile=256']` (default: none). */
   readonly wrapper?: readonly string[];
+  /** Options for node before the CLI, such as the unit's `PROXY_NODE_FLAGS` (default: none). */
+  readonly nodeFlags?: readonly string[];
 }
 
 /** The log's snake_case keys (`bytes_up`) as AccessRecord's camelCase (`bytesUp`), so tests compare records. */
@@ -88,7 +90,7 @@ export async function startProxy(
   const configFile = join(dir, 'cuttle.yaml');
   // JSON is YAML: one writer, no dependency.
   writeFileSync(configFile, `${JSON.stringify(full, null, 2)}\n`);
-  const args = [CUTTLE_MAIN, 'run', '--config', configFile];
+  const args = [...(options.nodeFlags ?? []), CUTTLE_MAIN, 'run', '--config', configFile];
   const node = options.node ?? process.execPath;
   const [command, ...wrapped] = [...(options.wrapper ?? []), node, ...args] as [string, ...string[]];
   const child = spawn(command, wrapped, {

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PROXY_NODE_FLAGS } from '@cuttle/provision';
 import { bundleClis } from './bundle.js';
 import { CUTTLE_LICENSE, renderNotices } from './copyright.js';
 import { StagingTree } from './tree.js';
@@ -25,7 +26,10 @@ export async function buildNpmTarball(options: NpmOptions): Promise<string> {
   const work = mkdtempSync(join(tmpdir(), 'cuttle-npm-'));
   try {
     const t = new StagingTree(join(work, 'cuttle'));
-    for (const b of bundles) t.write(b.name, `#!/usr/bin/env node\n${b.text}`, 0o755);
+    // The proxy's bin runs with the flags the unit gives it (`env -S` splits them; coreutils >= 8.30).
+    const shebang = (name: string): string =>
+      name === 'cuttle.mjs' ? `#!/usr/bin/env -S node ${PROXY_NODE_FLAGS.join(' ')}` : '#!/usr/bin/env node';
+    for (const b of bundles) t.write(b.name, `${shebang(b.name)}\n${b.text}`, 0o755);
     const engines = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: object })
       .engines;
     const manifest = {

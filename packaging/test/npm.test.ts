@@ -59,6 +59,11 @@ describe.skipIf(skipUnless({ commands: ['npm', 'tar'] }))('the npm tarball', () 
     expect(install.status).toBe(0);
     expect(sh('cuttle', ['--version']).stdout).toBe(`cuttle ${VERSION}\n`);
     expect(sh('cuttle-provision', ['--version']).stdout).toBe(`cuttle-provision ${VERSION}\n`);
+    // The proxy's bin starts Node with the unit's flags (a young generation of 16-32 MiB per semi-space).
+    const bin = readFileSync(join(prefix, 'lib/node_modules/cuttle/cuttle.mjs'), 'utf8');
+    expect(bin.split('\n')[0]).toBe(
+      '#!/usr/bin/env -S node --min-semi-space-size=16 --max-semi-space-size=32',
+    );
     const example = join(prefix, 'lib/node_modules/cuttle/examples/cuttle.yaml');
     const v = sh('cuttle', ['validate', '--config', example]);
     expect(v.stderr).toBe('');

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PROXY_NODE_FLAGS } from '@cuttle/provision';
 import { freePort, spawnDaemon, waitForPort } from '../system/processes.js';
 import type { ProxyTarget, World } from './proxy-target.js';
 
@@ -21,12 +22,21 @@ export const CUTTLE_CLI =
  */
 export const BASE_CLI = process.env.CUTTLE_BENCH_BASE_CLI;
 
+/** Space-separated Node flags from `name`, or `fallback` when it is not set (set and empty: none). */
+function flagsFrom(name: string, fallback: readonly string[]): readonly string[] {
+  const v = process.env[name];
+  return v === undefined ? fallback : v.split(' ').filter((f) => f !== '');
+}
+
 /**
- * Node flags for the cuttle targets of this checkout only (not cuttle-base-*), space-separated
- * (CUTTLE_BENCH_CUTTLE_FLAGS, e.g. `--max-semi-space-size=32`): a V8 flag measured side by side against the same
- * build without it (CUTTLE_BENCH_BASE_CLI set to this checkout's CLI).
+ * Node flags for the cuttle targets of this checkout: by default the ones every launch of the proxy carries
+ * (`PROXY_NODE_FLAGS`: the unit, the manual start, `pnpm cuttle`), so the bench runs cuttle as the service does.
+ * CUTTLE_BENCH_CUTTLE_FLAGS replaces them (e.g. `""` for none): a flag measured side by side against the same build
+ * (CUTTLE_BENCH_BASE_CLI set to this checkout's CLI) with CUTTLE_BENCH_BASE_FLAGS, the base targets' flags
+ * (default: the same `PROXY_NODE_FLAGS`).
  */
-export const CUTTLE_FLAGS = (process.env.CUTTLE_BENCH_CUTTLE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+export const CUTTLE_FLAGS = flagsFrom('CUTTLE_BENCH_CUTTLE_FLAGS', PROXY_NODE_FLAGS);
+export const BASE_FLAGS = flagsFrom('CUTTLE_BENCH_BASE_FLAGS', PROXY_NODE_FLAGS);
 
 export interface CuttleOptions {
   readonly name: string;
@@ -69,6 +79,7 @@ export async function startCuttle(
   o: CuttleOptions,
 ): Promise<ProxyTarget> {
   const cli = o.cli ?? CUTTLE_CLI;
+  const flags = o.cli === undefined ? CUTTLE_FLAGS : BASE_FLAGS;
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`pnpm build\` first`);
   const port = await freePort();
   const metricsPort = await freePort();
@@ -83,7 +94,7 @@ export async function startCuttle(
   const daemon = spawnDaemon({
     name: o.name,
     command: o.node,
-    args: [...prof, ...(o.cli === undefined ? CUTTLE_FLAGS : []), cli, 'run', '--config', file],
+    args: [...prof, ...flags, cli, 'run', '--config', file],
     cpu,
     logFile: join(dir, `${o.name}.out`),
   });
@@ -92,7 +103,7 @@ export async function startCuttle(
     name: o.name,
     port,
     daemon,
-    note: `${o.cli === undefined ? `cuttle${CUTTLE_FLAGS.length > 0 ? ` ${CUTTLE_FLAGS.join(' ')}` : ''}` : `cuttle build ${o.cli}`} on Node ${nodeVersion(o.node)}, JSON access log to a file, metrics on, require_sni ${o.requireSni}`,
+    note: `${o.cli === undefined ? 'cuttle' : `cuttle build ${o.cli}`}${flags.length > 0 ? ` (node ${flags.join(' ')})` : ' (no node flags)'} on Node ${nodeVersion(o.node)}, JSON access log to a file, metrics on, require_sni ${o.requireSni}`,
   };
 }
 

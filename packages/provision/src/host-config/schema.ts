@@ -5,7 +5,7 @@
  * docs/host-reference.md is generated from it (`pnpm -s provision reference`).
  */
 import { z } from 'zod';
-import { PACKAGE_CLI, PACKAGE_CONFIG_FILE, PACKAGE_NODE } from './package-paths.js';
+import { PACKAGE_CLI, PACKAGE_CONFIG_FILE, PACKAGE_NODE, PROXY_NODE_FLAGS } from './package-paths.js';
 
 const name = z
   .string()
@@ -110,7 +110,20 @@ export const proxySchema = z
       .describe('Further proxy config keys (see config-reference.md), merged over the generated ones.'),
     node: absPath
       .default(PACKAGE_NODE)
-      .describe("Absolute path of a supported Node (>= 20.11); default: the package's runtime."),
+      .describe("Absolute path of a supported Node (>= 20.18.1); default: the package's runtime."),
+    node_flags: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^--[a-z0-9][a-z0-9-]*(=[A-Za-z0-9._:,/-]+)?$/,
+            'one Node or V8 option per item, `--name` or `--name=value` (no spaces or quotes)',
+          ),
+      )
+      .default([...PROXY_NODE_FLAGS])
+      .describe(
+        "Options for Node before the CLI on the proxy's command line; default: a young generation of 16-32 MiB per semi-space, for steady latency after idle spells (`[]`: V8's own sizes, ~32 MiB less memory).",
+      ),
     cli: absPath
       .default(PACKAGE_CLI)
       .describe(

@@ -26,6 +26,7 @@ export function manualStartCommands(
     out.push(`${NFT_PATH} -f ${join(root, config.firewall.file)}`);
   if (usesSocket(config)) out.push(`mkdir -p ${dirname(config.socket.path)}`);
   if (needsWatcher(config)) out.push(`cuttle-provision identity --watch --config ${hostFile} &`);
-  out.push(`${config.proxy.node} ${config.proxy.cli} run --config ${join(root, config.proxy.config_file)}`);
+  const { node, node_flags: flags, cli, config_file: cfg } = config.proxy;
+  out.push(`${[node, ...flags, cli].join(' ')} run --config ${join(root, cfg)}`);
   return out;
 }

@@ -18,6 +18,7 @@ import {
   PACKAGE_NODE,
   PACKAGE_PROVISION_CLI,
   PACKAGE_UNIT_NAME,
+  PROXY_NODE_FLAGS,
   UNIT_DROP_IN_NAME,
 } from '../host-config/package-paths.js';
 import { type HostConfig, usesBridge, usesSocket } from '../host-config/schema.js';
@@ -55,8 +56,8 @@ export function unitDropInPath(config: HostConfig): string {
   return join(config.unit.dir, `${config.unit.name}.d`, UNIT_DROP_IN_NAME);
 }
 
-function execLines(node: string, cli: string, cfg: string): string {
-  return `ExecStart=${node} ${cli} run --config ${cfg}
+function execLines(node: string, flags: readonly string[], cli: string, cfg: string): string {
+  return `ExecStart=${[node, ...flags, cli].join(' ')} run --config ${cfg}
 ExecReload=${node} ${cli} validate --config ${cfg}
 ExecReload=${KILL_PATH} -HUP $MAINPID
 `;
@@ -77,7 +78,7 @@ ConditionPathExists=${PACKAGE_CONFIG_FILE}
 
 [Service]
 Type=exec
-${execLines(PACKAGE_NODE, PACKAGE_CLI, PACKAGE_CONFIG_FILE)}Restart=on-failure
+${execLines(PACKAGE_NODE, PROXY_NODE_FLAGS, PACKAGE_CLI, PACKAGE_CONFIG_FILE)}Restart=on-failure
 RestartSec=2s
 DynamicUser=yes
 LogsDirectory=cuttle
@@ -177,12 +178,13 @@ WantedBy=multi-user.target
 
 /**
  * The drop-in's text: the host's values over the packaged unit. Node, CLI and config path are repeated only when
- * host.yaml names others than the package's (an empty `ExecStart=` first resets the packaged command).
+ * host.yaml names others than the package's, or other `proxy.node_flags` (an empty `ExecStart=` first resets the
+ * packaged command).
  */
 export function renderUnitDropIn(config: HostConfig): string {
   const bridge = usesBridge(config);
   const dev = deviceUnit(config.bridge.name);
-  const { node, cli, config_file: cfg } = config.proxy;
+  const { node, node_flags: flags, cli, config_file: cfg } = config.proxy;
   const what = [
     ...(bridge ? [`the LXD bridge ${config.bridge.name}`] : []),
     ...(usesSocket(config) ? [`LXD proxy devices on ${config.socket.path}`] : []),
@@ -194,9 +196,12 @@ export function renderUnitDropIn(config: HostConfig): string {
   const loadTable =
     bridge && config.firewall.load ? `ExecStartPre=+${NFT_PATH} -f ${config.firewall.file}\n` : '';
   const exec =
-    node === PACKAGE_NODE && cli === PACKAGE_CLI && cfg === PACKAGE_CONFIG_FILE
+    node === PACKAGE_NODE &&
+    flags.join(' ') === PROXY_NODE_FLAGS.join(' ') &&
+    cli === PACKAGE_CLI &&
+    cfg === PACKAGE_CONFIG_FILE
       ? ''
-      : `ExecStart=\nExecReload=\n${execLines(node, cli, cfg)}`;
+      : `ExecStart=\nExecReload=\n${execLines(node, flags, cli, cfg)}`;
   return `${MANAGED_HEADER('#')}[Unit]
 Description=cuttle egress HTTP proxy for ${what}
 ${deps}${condition}
