@@ -62,7 +62,7 @@ describe.skipIf(skipUnless({ commands: ['npm', 'tar'] }))('the npm tarball', () 
     // The proxy's bin starts Node with the unit's flags (a young generation of 16-32 MiB per semi-space).
     const bin = readFileSync(join(prefix, 'lib/node_modules/cuttle/cuttle.mjs'), 'utf8');
     expect(bin.split('\n')[0]).toBe(
-      '#!/usr/bin/env -S node --min-semi-space-size=16 --max-semi-space-size=32',
+      '#!/usr/bin/env -S node --min-semi-space-size=16 --max-semi-space-size=32 --single-threaded-gc',
     );
     const example = join(prefix, 'lib/node_modules/cuttle/examples/cuttle.yaml');
     const v = sh('cuttle', ['validate', '--config', example]);

@@ -142,7 +142,7 @@ describe.skipIf(SKIP)('init on a host with an IPv4 bridge and a used profile', (
     expect(again.stdout).toContain(`No unit was started (the files are under --root ${join(dir, 'root')}).`);
     const run = again.stdout.trim().split('\n').at(-1)?.trim() ?? '';
     expect(run).toBe(
-      `${process.execPath} --min-semi-space-size=16 --max-semi-space-size=32 ${RUNTIME_YAML.split('cli: ')[1]?.trim()} run --config ${conf}`,
+      `${process.execPath} --min-semi-space-size=16 --max-semi-space-size=32 --single-threaded-gc ${RUNTIME_YAML.split('cli: ')[1]?.trim()} run --config ${conf}`,
     );
     const [cmd, ...rest] = run.split(' ');
     const child = spawn(cmd as string, rest, { stdio: ['ignore', 'ignore', 'pipe'] });

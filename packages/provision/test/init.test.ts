@@ -165,11 +165,11 @@ describe('without systemd', () => {
       '/usr/sbin/nft -f /tmp/r/etc/cuttle/cuttle.nft',
       'mkdir -p /run/cuttle',
       'cuttle-provision identity --watch --config /etc/cuttle/host.yaml &',
-      '/usr/lib/cuttle/node --min-semi-space-size=16 --max-semi-space-size=32 /usr/lib/cuttle/cuttle.mjs run --config /tmp/r/etc/cuttle/cuttle.yaml',
+      '/usr/lib/cuttle/node --min-semi-space-size=16 --max-semi-space-size=32 --single-threaded-gc /usr/lib/cuttle/cuttle.mjs run --config /tmp/r/etc/cuttle/cuttle.yaml',
     ]);
     expect(manualStartCommands(loadHostConfig('mode: socket\n', 'h.yaml'))).toEqual([
       'mkdir -p /run/cuttle',
-      '/usr/lib/cuttle/node --min-semi-space-size=16 --max-semi-space-size=32 /usr/lib/cuttle/cuttle.mjs run --config /etc/cuttle/cuttle.yaml',
+      '/usr/lib/cuttle/node --min-semi-space-size=16 --max-semi-space-size=32 --single-threaded-gc /usr/lib/cuttle/cuttle.mjs run --config /etc/cuttle/cuttle.yaml',
     ]);
   });
 
@@ -181,7 +181,7 @@ describe('without systemd', () => {
     expect(manualStartCommands(map, '/', '/srv/host.yaml')).toEqual([
       'mkdir -p /run/cuttle',
       'cuttle-provision identity --watch --config /srv/host.yaml &',
-      '/usr/lib/cuttle/node --min-semi-space-size=16 --max-semi-space-size=32 /usr/lib/cuttle/cuttle.mjs run --config /etc/cuttle/cuttle.yaml',
+      '/usr/lib/cuttle/node --min-semi-space-size=16 --max-semi-space-size=32 --single-threaded-gc /usr/lib/cuttle/cuttle.mjs run --config /etc/cuttle/cuttle.yaml',
     ]);
     const noLoad = loadHostConfig('firewall: {load: false}\n', 'h.yaml');
     expect(manualStartCommands(noLoad).join('\n')).not.toContain('identity');

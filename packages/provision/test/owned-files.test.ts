@@ -209,7 +209,7 @@ describe.skipIf(skipUnless({ commands: ['systemd-analyze'] }))('the systemd unit
   it('the drop-in names the node and CLI by absolute path, binds to the bridge device, loads the table', () => {
     const text = readFileSync(dropIn, 'utf8');
     expect(text).toContain(
-      `ExecStart=\nExecReload=\nExecStart=${process.execPath} --min-semi-space-size=16 --max-semi-space-size=32 ${cli} run --config /etc/cuttle/cuttle.yaml`,
+      `ExecStart=\nExecReload=\nExecStart=${process.execPath} --min-semi-space-size=16 --max-semi-space-size=32 --single-threaded-gc ${cli} run --config /etc/cuttle/cuttle.yaml`,
     );
     expect(text).toContain('BindsTo=sys-subsystem-net-devices-cpvbr0.device');
     expect(text).toContain('After=sys-subsystem-net-devices-cpvbr0.device');
@@ -225,7 +225,7 @@ describe.skipIf(skipUnless({ commands: ['systemd-analyze'] }))('the systemd unit
     expect(text).toContain('BindsTo=sys-subsystem-net-devices-lxdbr0.device');
     const pkg = renderPackageUnit();
     expect(pkg).toContain(
-      'ExecStart=/usr/lib/cuttle/node --min-semi-space-size=16 --max-semi-space-size=32 /usr/lib/cuttle/cuttle.mjs run --config /etc/cuttle/cuttle.yaml\n',
+      'ExecStart=/usr/lib/cuttle/node --min-semi-space-size=16 --max-semi-space-size=32 --single-threaded-gc /usr/lib/cuttle/cuttle.mjs run --config /etc/cuttle/cuttle.yaml\n',
     );
     expect(pkg).toMatch(
       /ExecReload=\S+ \S+ validate --config \S+\nExecReload=\/usr\/bin\/kill -HUP \$MAINPID/,

@@ -122,7 +122,7 @@ export const proxySchema = z
       )
       .default([...PROXY_NODE_FLAGS])
       .describe(
-        "Options for Node before the CLI on the proxy's command line; default: a young generation of 16-32 MiB per semi-space, for steady latency after idle spells (`[]`: V8's own sizes, ~32 MiB less memory).",
+        "Options for Node before the CLI on the proxy's command line; default: a young generation of 16-32 MiB per semi-space and no GC helper threads, for steady latency (`[]`: V8's own sizes and threads, ~20 MiB less memory).",
       ),
     cli: absPath
       .default(PACKAGE_CLI)
