@@ -1,7 +1,8 @@
 /**
  * The Node flags every launch of the proxy carries (`PROXY_NODE_FLAGS`: the unit, the manual start, the npm bin,
- * `pnpm cuttle`): the running daemon's own metrics show the young generation they ask for, on the Node running
- * this suite (CI runs it on Node 20 and 24), and host.yaml can set others or none.
+ * `pnpm cuttle`): the running daemon's command line has them and the Node running this suite (CI: 20 and 24)
+ * accepts them; its metrics show at least the 16 MiB semi-space they ask for (V8's own grows to that during
+ * start-up too, so the command line is what proves the flags); host.yaml can set others or none.
  */
 import { readFileSync } from 'node:fs';
 import { get } from 'node:http';

@@ -8,7 +8,7 @@
 import { dirname, join } from 'node:path';
 import { PACKAGE_HOST_CONFIG_FILE } from '../host-config/package-paths.js';
 import { type HostConfig, usesBridge, usesSocket } from '../host-config/schema.js';
-import { NFT_PATH } from './systemd-unit.js';
+import { NFT_PATH, proxyRunCommand } from './systemd-unit.js';
 import { needsWatcher } from './watcher-args.js';
 
 /**
@@ -27,6 +27,6 @@ export function manualStartCommands(
   if (usesSocket(config)) out.push(`mkdir -p ${dirname(config.socket.path)}`);
   if (needsWatcher(config)) out.push(`cuttle-provision identity --watch --config ${hostFile} &`);
   const { node, node_flags: flags, cli, config_file: cfg } = config.proxy;
-  out.push(`${[node, ...flags, cli].join(' ')} run --config ${join(root, cfg)}`);
+  out.push(proxyRunCommand(node, flags, cli, join(root, cfg)));
   return out;
 }

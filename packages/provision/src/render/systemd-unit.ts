@@ -56,8 +56,13 @@ export function unitDropInPath(config: HostConfig): string {
   return join(config.unit.dir, `${config.unit.name}.d`, UNIT_DROP_IN_NAME);
 }
 
+/** The command that runs the proxy: Node, its flags, the CLI, `run --config CFG` (the unit's and the manual start's). */
+export function proxyRunCommand(node: string, flags: readonly string[], cli: string, cfg: string): string {
+  return `${[node, ...flags, cli].join(' ')} run --config ${cfg}`;
+}
+
 function execLines(node: string, flags: readonly string[], cli: string, cfg: string): string {
-  return `ExecStart=${[node, ...flags, cli].join(' ')} run --config ${cfg}
+  return `ExecStart=${proxyRunCommand(node, flags, cli, cfg)}
 ExecReload=${node} ${cli} validate --config ${cfg}
 ExecReload=${KILL_PATH} -HUP $MAINPID
 `;
