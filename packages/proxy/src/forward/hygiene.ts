@@ -121,6 +121,109 @@ export function endToEndHeaders(
   return out;
 }
 
+/** An origin's response head as it goes to the client, or why it does not. */
+export type ResponseHead =
+  | { readonly ok: true; readonly headers: string[]; readonly contentType: string | null }
+  | { readonly ok: false; readonly problem: FramingProblem };
+
+/**
+ * A header Buffer as a latin1 string through Buffer's own `latin1Slice` (the native method `toString('latin1')`
+ * ends in, without its argument handling: 60-75 -> 55-60 ns per field on Node 20, 16 fields per nginx answer).
+ */
+type Latin1Sliceable = Buffer & { latin1Slice(start: number, end: number): string };
+const HAS_LATIN1_SLICE = typeof (Buffer.prototype as Partial<Latin1Sliceable>).latin1Slice === 'function';
+
+function latin1(b: Buffer): string {
+  return HAS_LATIN1_SLICE ? (b as Latin1Sliceable).latin1Slice(0, b.length) : b.toString('latin1');
+}
+
+/**
+ * Decodes a head's fields with one native call when they lie in order in one buffer (undici hands views into the
+ * socket's read): the whole span once, each field a substring. On an nginx head of 8 fields, with the lowercasing
+ * that follows, 925 -> 700 ns on Node 24; on Node 20 it is slower (1,100 -> 1,250 ns), so only from Node 22 on.
+ */
+const WHOLE_SPAN = HAS_LATIN1_SLICE && Number(process.versions.node.split('.')[0]) >= 22;
+
+function fieldTexts(raw: readonly Buffer[]): string[] {
+  const out = new Array<string>(raw.length);
+  const first = raw[0];
+  if (WHOLE_SPAN && first !== undefined) {
+    const ab = first.buffer;
+    const base = first.byteOffset;
+    let end = base;
+    let bytes = 0;
+    for (let i = 0; i < raw.length; i++) {
+      const b = raw[i] as Buffer;
+      if (b.buffer !== ab || b.byteOffset < end) {
+        end = -1;
+        break;
+      }
+      end = b.byteOffset + b.length;
+      bytes += b.length;
+    }
+    // Fields far apart (one copied elsewhere by undici): each on its own rather than a large span.
+    if (end !== -1 && end - base <= 4 * bytes + 1024) {
+      const text = (Buffer.from(ab, base, end - base) as Latin1Sliceable).latin1Slice(0, end - base);
+      for (let i = 0; i < raw.length; i++) {
+        const b = raw[i] as Buffer;
+        const o = b.byteOffset - base;
+        out[i] = text.slice(o, o + b.length);
+      }
+      return out;
+    }
+  }
+  for (let i = 0; i < raw.length; i++) out[i] = latin1(raw[i] as Buffer);
+  return out;
+}
+
+/**
+ * `checkFraming(.., 'bad_response')`, the first Content-Type and `endToEndHeaders` of an origin's raw head
+ * (undici's `[name, value, ...]` Buffers) in one pass: what the three compute, with one lowercasing per name and no
+ * intermediate lists (the names named in a `Connection` header, rare, are taken out after the pass).
+ */
+export function checkResponseHead(raw: readonly Buffer[], limit: number): ResponseHead {
+  if (raw.length / 2 >= limit)
+    return { ok: false, problem: { code: 'bad_response', detail: 'header count limit' } };
+  const headers: string[] = [];
+  let contentType: string | null = null;
+  let contentLength = 0;
+  let transferEncoding = 0;
+  let connection: string[] | null = null;
+  const texts = fieldTexts(raw);
+  for (let i = 0; i < texts.length; i += 2) {
+    const name = texts[i] as string;
+    const value = texts[i + 1] as string;
+    const l = name.toLowerCase();
+    if (BAD_VALUE.test(value)) return bad('control character in header value');
+    if (l === 'content-length') {
+      contentLength++;
+      if (!DIGITS.test(value)) return bad('malformed Content-Length');
+    } else if (l === 'transfer-encoding') {
+      transferEncoding++;
+      if (value.trim().toLowerCase() !== 'chunked') return bad('transfer coding other than chunked');
+    } else if (l === 'content-type') contentType ??= value;
+    else if (l === 'connection') {
+      connection ??= [];
+      connection.push(name, value);
+    }
+    if (!HOP_BY_HOP.has(l)) headers.push(name, value);
+  }
+  if (contentLength > 1) return bad('duplicate Content-Length');
+  if (contentLength > 0 && transferEncoding > 0) return bad('Content-Length with Transfer-Encoding');
+  const named = connection === null ? null : connectionNamed(connection, lowerNames(connection));
+  if (named === null) return { ok: true, headers, contentType };
+  const kept: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (named.has((headers[i] as string).toLowerCase())) continue;
+    kept.push(headers[i] as string, headers[i + 1] as string);
+  }
+  return { ok: true, headers: kept, contentType };
+}
+
+function bad(detail: string): ResponseHead {
+  return { ok: false, problem: { code: 'bad_response', detail } };
+}
+
 /** The Host header value for a target: brackets for IPv6, the port unless it is 80. */
 export function hostHeader(host: string, hostKind: string, port: number, defaultPort = 80): string {
   const h = hostKind === 'ipv6' ? `[${host}]` : host;
