@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import { ALLOWED_METHODS, type DenyReason } from '@cuttle/shared';
 import { ERROR_CODES, type ErrorCode } from './errors.js';
 import { lingerAfter } from './linger.js';
+import { end, hold } from './turn-writes.js';
 
 /** Header naming the deny reason on a 403. */
 export const DENY_HEADER = 'X-Cuttle-Deny';
@@ -89,8 +90,10 @@ export function sendDeny(res: ServerResponse, reason: DenyReason, close = false)
   res.shouldKeepAlive = res.shouldKeepAlive && !close;
   // Closing with the body unread: linger, so the client reads this answer rather than a reset.
   if (close) lingerAfter(res);
+  // A deny that keeps the connection goes with the turn's other answers (core/turn-writes.ts).
+  else hold(res);
   res.writeHead(status, headers as string[]);
-  res.end(body);
+  end(res, body);
   return status;
 }
 

@@ -15,6 +15,7 @@ import { markClosing } from '../core/closing.js';
 import type { ProxyContext } from '../core/context.js';
 import { classifyUpstreamError, type ErrorCode, ProxyError } from '../core/errors.js';
 import type { OriginHandler, OriginTls } from '../core/origin-pool.js';
+import { end, hold } from '../core/turn-writes.js';
 import { absoluteTarget, type ParentProxy } from '../upstream/index.js';
 import { type Exchange, fail } from './exchange.js';
 import {
@@ -125,6 +126,8 @@ class Relay implements OriginHandler {
     x.rec.contentType = head.contentType;
     x.rec.status = status;
     this.#resume = resume;
+    // Written with the turn's other answers (core/turn-writes.ts): usually the whole answer, head, body and end.
+    hold(res);
     res.writeHead(status, head.headers);
     return true;
   }
@@ -132,13 +135,17 @@ class Relay implements OriginHandler {
   onData(chunk: Buffer): boolean {
     this.#x.rec.bytesDown += chunk.length;
     if (this.#res.write(chunk)) return true;
-    if (this.#resume !== null) this.#res.once('drain', this.#resume);
+    const resume = this.#resume;
+    // Never undici's resume from inside 'drain' itself: node emits a response's 'drain' synchronously when another
+    // (pipelined, queued) response on the connection buffers a write, which can be inside another origin
+    // connection's parser, and undici's resume asserts no parser is running (that response then stalled for good).
+    if (resume !== null) this.#res.once('drain', () => process.nextTick(resume));
     return false;
   }
 
   onComplete(): void {
     this.#x.call = null;
-    this.#res.end();
+    end(this.#res);
   }
 
   onError(err: Error): void {
