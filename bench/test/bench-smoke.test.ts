@@ -24,6 +24,7 @@ async function bench(args: string[], timeoutMs: number): Promise<Record<string, 
 
 interface Summary {
   median: number;
+  min: number;
   n: number;
 }
 
@@ -38,12 +39,16 @@ describe('pnpm bench allowlist --json', () => {
       cuttle: { nsPerDecision: Summary; bytesPerDecision: number };
       naive: { nsPerDecision: Summary };
       speedup: number;
+      cuttleRoundsNs: number[];
       disagreements: number;
     }[];
     expect(rows.map((r) => r.rules)).toEqual([10, 1000]);
     for (const r of rows) {
       expect(r.mix.exact + r.mix.suffix + r.mix.glob).toBe(r.rules);
       expect(r.cuttle.nsPerDecision.n).toBe(2);
+      // The rounds the 100k goal pairs: one figure per round, in order, the median's own inputs.
+      expect(r.cuttleRoundsNs).toHaveLength(2);
+      expect([...r.cuttleRoundsNs].sort((a, b) => a - b)[0]).toBe(r.cuttle.nsPerDecision.min);
       expect(Number.isFinite(r.cuttle.nsPerDecision.median)).toBe(true);
       expect(Number.isFinite(r.naive.nsPerDecision.median)).toBe(true);
       expect(Number.isFinite(r.cuttle.bytesPerDecision)).toBe(true);

@@ -36,6 +36,8 @@ export interface AllowlistRow {
   readonly naive: EngineResult;
   /** Median naive ns / median cuttle ns. */
   readonly speedup: number;
+  /** cuttle's ns per decision in each round, in round order (the goals pair rounds: `allowlistGoals`). */
+  readonly cuttleRoundsNs: readonly number[];
   /** Requests (of a checked sample) on which cuttle and the baseline disagree: 0 unless one of them is wrong. */
   readonly disagreements: number;
 }
@@ -150,6 +152,7 @@ export function runAllowlist(options: AllowlistOptions): AllowlistReport {
       cuttle,
       naive,
       speedup: naive.nsPerDecision.median / cuttle.nsPerDecision.median,
+      cuttleRoundsNs: c.cuttleNs,
       disagreements,
     };
   });
@@ -176,10 +179,15 @@ function allowlistGoals(rows: readonly AllowlistRow[]): GoalResult[] {
   const small = rows.find((r) => r.rules === 10);
   const large = rows.find((r) => r.rules === 100_000);
   if (small && large) {
-    const ratio = large.cuttle.nsPerDecision.median / small.cuttle.nsPerDecision.median;
+    // Paired by round, as e2e's "vs Squid": each round measures every size within about a second, so a neighbour's
+    // burst of load that slows one round slows both sides of its ratio. The ratio of the two medians pairs the 10-rule
+    // median with a 100k median of another moment: on the shared machine of 2026-12-04 it read 1.36x to 2.23x in
+    // five runs of main within six minutes (bench/README.md, "Results: 2026-12-04 02:24").
+    const ratio = summarize(pairedRatios(large.cuttleRoundsNs, small.cuttleRoundsNs)).median;
+    const ofMedians = large.cuttle.nsPerDecision.median / small.cuttle.nsPerDecision.median;
     goals.push({
       goal: '100k rules within 1.5x the time of 10 rules',
-      measured: formatRatio(ratio),
+      measured: `${formatRatio(ratio)}, the median of per-round ratios; the ratio of the medians ${formatRatio(ofMedians)}`,
       met: ratio <= 1.5,
     });
   }
@@ -201,6 +209,14 @@ function allowlistGoals(rows: readonly AllowlistRow[]): GoalResult[] {
     }
   }
   return goals;
+}
+
+/** `a[r] / b[r]` for every round both have. */
+function pairedRatios(a: readonly number[], b: readonly number[]): number[] {
+  const n = Math.min(a.length, b.length);
+  const out: number[] = [];
+  for (let r = 0; r < n; r++) out.push((a[r] as number) / (b[r] as number));
+  return out;
 }
 
 /** The markdown printed by `allowlist`. */
