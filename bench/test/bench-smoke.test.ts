@@ -63,6 +63,19 @@ describe('pnpm bench allowlist --json', () => {
   });
 });
 
+describe('bench/dist/micro/socket-options.js --json', () => {
+  it("prints this Node's ns per new net.Socket for both option forms", async () => {
+    const script = fileURLToPath(new URL('../dist/micro/socket-options.js', import.meta.url));
+    const { stdout } = await run(process.execPath, [script, '--json'], { timeout: 120_000 });
+    const r = JSON.parse(stdout) as { node: string; beforeNs: number; afterNs: number };
+    expect(r.node).toBe(process.version);
+    for (const ns of [r.beforeNs, r.afterNs]) {
+      expect(Number.isFinite(ns)).toBe(true);
+      expect(ns).toBeGreaterThan(0);
+    }
+  });
+});
+
 const needs = {
   root: true,
   commands: ['nginx', 'squid', 'tinyproxy', 'wrk', 'taskset', 'unshare', 'openssl'],

@@ -32,10 +32,11 @@ const failure = (code: ErrorCode | 'aborted', message: string): ConnectResult =>
 /**
  * The options of `net.connect`, with the three that net.Socket writes into its own copy of them (emitClose,
  * autoDestroy, decodeStrings) already there, at the values it writes. On Node 20 (V8 11.3) a copy made by spread
- * syntax gets a new hidden class for each property then added, every time, so each socket's options were a shape
- * no inline cache had seen: `new Socket(these options)` took 9.7 µs without the three and 0.56 µs with them (Node
- * 24: 0.43 and 0.23), and a tunnel set-up 7% less CPU (bench/README.md, "Node 20's socket options"). One shape for
- * every call: `onread` is always a key, undefined when unused.
+ * syntax gets a new hidden class for each key then added, every time, so each socket's options were a shape no
+ * inline cache had seen: `new Socket` took 6.3-6.5 µs with the options as they were and 0.25-0.37 µs with these
+ * (`node bench/dist/micro/socket-options.js`; Node 24 0.2-0.4 either way), and a raw tunnel set-up on Node 20 took
+ * 238 instead of 263 µs of CPU, paired (bench/README.md, "Node 20's socket options"). One shape for every call:
+ * `onread` is always a key, undefined when unused.
  */
 function socketOptions(
   host: string,
