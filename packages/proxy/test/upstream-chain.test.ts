@@ -4,13 +4,13 @@
  * address, and the parent's refusals come back as status lines.
  */
 import { once } from 'node:events';
-import { createServer as createHttpServer, type Server as HttpServer, request } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, connect as tlsConnect } from 'node:tls';
 import { type PrepareRequestFunctionOpts, Server as ProxyChainServer, RequestError } from 'proxy-chain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestPki, type TestPki } from '../../../test-support/tls.js';
-import { parseParentProxy, upstreamRequestOptions } from '../src/upstream/index.js';
+import { parseParentProxy } from '../src/upstream/index.js';
 import {
   closedPort,
   headerOf,
@@ -301,36 +301,5 @@ describe('chaining through a proxy-chain parent', () => {
       { hostname: 'web.test', port: webPort, username: USER, password: PASS, isHttp: true },
     ]);
     expect(webSeen.at(-1)).toEqual({ url: '/p?q=1', host: `web.test:${webPort}`, auth: undefined });
-  });
-
-  it('upstreamRequestOptions sends absolute-form HTTP through the parent with our credentials', async () => {
-    const seen = parentSeen.length;
-    const parentProxy = parseParentProxy(PARENT_URL(parent.port));
-    const options = upstreamRequestOptions(
-      parentProxy,
-      '127.0.0.1',
-      'GET',
-      { host: 'web.test', port: webPort, path: '/a?b=1' },
-      { accept: 'text/plain' },
-    );
-    expect(options.path).toBe(`http://web.test:${webPort}/a?b=1`);
-    const body = await new Promise<string>((resolve, reject) => {
-      const req = request(options, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          text += c;
-        });
-        res.on('end', () => resolve(text));
-      });
-      req.on('error', reject);
-      req.end();
-    });
-    expect(body).toBe('from web');
-    expect(parentSeen.slice(seen)).toEqual([
-      { hostname: 'web.test', port: webPort, username: USER, password: PASS, isHttp: true },
-    ]);
-    // The origin sees the target's Host and none of our proxy credentials.
-    expect(webSeen.at(-1)).toEqual({ url: '/a?b=1', host: `web.test:${webPort}`, auth: undefined });
   });
 });

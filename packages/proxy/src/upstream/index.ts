@@ -18,4 +18,4 @@ export {
   parseParentProxy,
   redactParentUrl,
 } from './parent-proxy.js';
-export { absoluteTarget, type ParentRequestTarget, upstreamRequestOptions } from './request-options.js';
+export { absoluteTarget, type ParentRequestTarget } from './request-options.js';
