@@ -39,7 +39,7 @@ const LAYERS: Record<string, readonly (readonly string[])[]> = {
     ['cli'],
     ['index'],
   ],
-  'bench/src': [['allowlist', 'report'], ['e2e'], ['main']],
+  'bench/src': [['allowlist', 'report', 'micro'], ['e2e'], ['main']],
   'packaging/src': [['workspace', 'tree'], ['bundle'], ['copyright'], ['deb', 'npm'], ['main']],
 };
 
