@@ -1,7 +1,7 @@
 /**
  * The smallest program behind cuttle's upstream socket options (packages/proxy/src/upstream/connect-addresses.ts):
- * `new net.Socket(options)` with the options cuttle passed until 2026-12-04 and with the ones it passes now (the
- * three keys net.Socket adds to its copy already there). Run it under each Node:
+ * `new net.Socket(options)` with the options cuttle passed until 2026-12-04 and with the ones it passes now
+ * (`upstreamSocketOptions`: the three keys net.Socket adds to its copy already there). Run it under each Node:
  *
  *   node bench/dist/micro/socket-options.js [--json]
  *
@@ -9,7 +9,7 @@
  * so every inline cache the options reach afterwards misses; the second form adds no key.
  */
 import { execFileSync } from 'node:child_process';
-import { Socket } from 'node:net';
+import { type OnReadOpts, Socket, type SocketConstructorOpts } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const ROUNDS = 5;
@@ -29,18 +29,13 @@ function before(): Socket {
   } as ConstructorParameters<typeof Socket>[0]);
 }
 
-/** What it passes now. */
+/** The options cuttle passes now: its own function, from the proxy's build (`pnpm build` first). */
+const { upstreamSocketOptions } = (await import(
+  new URL('../../../packages/proxy/dist/upstream/connect-addresses.js', import.meta.url).href
+)) as { upstreamSocketOptions: (host: string, port: number, onread: OnReadOpts) => SocketConstructorOpts };
+
 function after(): Socket {
-  return new Socket({
-    host: '127.0.0.1',
-    port: 1,
-    allowHalfOpen: true,
-    emitClose: false,
-    autoDestroy: true,
-    decodeStrings: false,
-    noDelay: true,
-    onread,
-  } as ConstructorParameters<typeof Socket>[0]);
+  return new Socket(upstreamSocketOptions('127.0.0.1', 1, onread));
 }
 
 /** Median ns per construction over ROUNDS rounds. */

@@ -38,7 +38,7 @@ const failure = (code: ErrorCode | 'aborted', message: string): ConnectResult =>
  * 238 instead of 263 µs of CPU, paired (bench/README.md, "Node 20's socket options"). One shape for every call:
  * `onread` is always a key, undefined when unused.
  */
-function socketOptions(
+export function upstreamSocketOptions(
   host: string,
   port: number,
   onread: OnReadOpts | undefined,
@@ -115,7 +115,7 @@ export function openConnection(
   };
   const attempt = (address: string, timeoutMs: number): void => {
     const where = formatHostPort(address, port);
-    const socket = connect(socketOptions(address, port, options.onread));
+    const socket = connect(upstreamSocketOptions(address, port, options.onread));
     const cleanup = (): void => {
       stopAttempt = null;
       clearTimeout(timer);
