@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { skipUnless } from '@cuttle/test-support';
@@ -81,6 +82,41 @@ const needs = {
   commands: ['nginx', 'squid', 'tinyproxy', 'wrk', 'taskset', 'unshare', 'openssl'],
 };
 
+describe('the set-up worker (bench/dist/e2e/load/setup-worker.js)', () => {
+  it('runs set-up loops on command in its own process and reports their count and its own CPU', async () => {
+    const { workerRunner } = (await import(
+      fileURLToPath(new URL('../dist/e2e/load/setup-workers.js', import.meta.url))
+    )) as typeof import('../src/e2e/load/setup-workers.js');
+    // The tunnel origin's PING/PONG, answered straight (no proxy: the direct baseline's shape).
+    const pings: number[] = [];
+    const origin = createServer((s) => {
+      s.on('error', () => {});
+      s.once('data', (d: Buffer) => {
+        if (d.toString() === 'PING\n') pings.push(1);
+        s.end('PONG\n');
+      });
+    });
+    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+    const port = (origin.address() as AddressInfo).port;
+    const runner = workerRunner();
+    try {
+      const r = await runner.run({ proxyPort: null, host: '127.0.0.1', port }, false, 2, 0.3);
+      expect(r.errors).toBe(0);
+      expect(r.completed).toBeGreaterThan(10);
+      expect(pings.length).toBe(r.completed);
+      expect(r.cpuSeconds).toBeGreaterThan(0);
+      // A second command on the same worker; a closed port counts errors instead of throwing.
+      origin.close();
+      const refused = await runner.run({ proxyPort: null, host: '127.0.0.1', port }, false, 1, 0.1);
+      expect(refused.completed).toBe(0);
+      expect(refused.errors).toBeGreaterThan(0);
+    } finally {
+      runner.close();
+      origin.close();
+    }
+  }, 30_000);
+});
+
 describe.skipIf(skipUnless(needs))('pnpm bench e2e --quick --json', () => {
   it('measures every section for the baseline, Squid and cuttle on Node 20, with no failed request', async () => {
     expect(existsSync(CUTTLE), 'run `pnpm build` first').toBe(true);
@@ -129,12 +165,18 @@ describe.skipIf(skipUnless(needs))('pnpm bench e2e --quick --json', () => {
       target: string;
       tlsBulkMiBps: Summary;
       rawSetupPerSec: Summary;
+      rawSetupLoadCpuPct: Summary;
+      tlsSetupLoadUs: Summary;
       errors: number;
     }[];
     for (const name of must) {
       const row = connect.find((r) => r.target === name);
       expect(row?.errors, name).toBe(0);
       expect(row?.tlsBulkMiBps.n, name).toBe(1);
+      expect(row?.rawSetupPerSec.median, name).toBeGreaterThan(0);
+      // The set-up loops run in worker processes: their CPU is counted as load, so it cannot be near zero.
+      expect(row?.rawSetupLoadCpuPct.median, name).toBeGreaterThan(10);
+      expect(row?.tlsSetupLoadUs.median, name).toBeGreaterThan(0);
     }
     const idle = report.idle as { target: string; requested: number; opened: number }[];
     for (const name of ['squid', 'cuttle-node20']) {

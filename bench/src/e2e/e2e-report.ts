@@ -83,6 +83,15 @@ export interface ConnectRow {
   readonly tlsSetupCpuUs?: Summary | undefined;
   readonly rawSetupCpuUs?: Summary | undefined;
   readonly rawSetupPerSec: Summary;
+  /** The proxy's CPU use (% of one CPU) during the set-up runs; empty for `direct`. */
+  readonly tlsSetupCpuPct?: Summary | undefined;
+  readonly rawSetupCpuPct?: Summary | undefined;
+  /** The load side's CPU use (% of one CPU: the bench process, which runs the set-up loops, and the tunnel origin). */
+  readonly tlsSetupLoadCpuPct?: Summary | undefined;
+  readonly rawSetupLoadCpuPct?: Summary | undefined;
+  /** The load side's CPU µs per set-up: what the proxy makes the client and origin spend. */
+  readonly tlsSetupLoadUs?: Summary | undefined;
+  readonly rawSetupLoadUs?: Summary | undefined;
   readonly errors: number;
 }
 
@@ -275,24 +284,36 @@ export function formatE2e(r: E2eReport): string {
           'TLS set-ups/s',
           'vs Squid',
           'CPU µs/set-up',
+          'proxy CPU %',
+          'load CPU %',
+          'load µs/set-up',
           'raw set-ups/s',
           'vs Squid',
           'CPU µs/set-up',
+          'proxy CPU %',
+          'load CPU %',
+          'load µs/set-up',
         ],
         r.connect.map((x) => [
           x.target,
           formatSummary(x.tlsSetupPerSec),
           vs(x.tlsSetupPerSec, squid?.tlsSetupPerSec),
           x.tlsSetupCpuUs?.n ? formatSummary(x.tlsSetupCpuUs) : '-',
+          x.tlsSetupCpuPct?.n ? formatSummary(x.tlsSetupCpuPct) : '-',
+          x.tlsSetupLoadCpuPct?.n ? formatSummary(x.tlsSetupLoadCpuPct) : '-',
+          x.tlsSetupLoadUs?.n ? formatSummary(x.tlsSetupLoadUs) : '-',
           formatSummary(x.rawSetupPerSec),
           vs(x.rawSetupPerSec, squid?.rawSetupPerSec),
           x.rawSetupCpuUs?.n ? formatSummary(x.rawSetupCpuUs) : '-',
+          x.rawSetupCpuPct?.n ? formatSummary(x.rawSetupCpuPct) : '-',
+          x.rawSetupLoadCpuPct?.n ? formatSummary(x.rawSetupLoadCpuPct) : '-',
+          x.rawSetupLoadUs?.n ? formatSummary(x.rawSetupLoadUs) : '-',
         ]),
       ),
     );
     out.push(
       '',
-      'TLS: real TLS inside the tunnel (cuttle with its default SNI check). Raw: plain TCP (cuttle with `connect.require_sni: false`). Load CPU: the bench (tunnel client) plus the tunnel origin, on the load CPU; load ms/MiB its CPU per MiB in the TLS transfer (the TLS rate is bound by it); others: every other process on the load CPU meanwhile (a large share means the row measured the machine, not the proxy). Errors: failed bulk transfers and set-ups.',
+      'TLS: real TLS inside the tunnel (cuttle with its default SNI check). Raw: plain TCP (cuttle with `connect.require_sni: false`). Load CPU: the bench (tunnel client, and the set-up loops) plus the tunnel origin, on the load CPU; with neither the proxy nor the load CPU near 100% in a set-up row, the rate was set by latency (16 loops in flight); load ms/MiB its CPU per MiB in the TLS transfer (the TLS rate is bound by it); others: every other process on the load CPU meanwhile (a large share means the row measured the machine, not the proxy). Errors: failed bulk transfers and set-ups.',
     );
   }
   if (r.idle.length > 0) {

@@ -13,12 +13,12 @@ import { type Summary, summarize } from '../report/stats.js';
 import type { E2eReport, GoalRow, TargetInfo } from './e2e-report.js';
 import { runOpenLoop } from './load/open-loop.js';
 import { absoluteGet, probe } from './load/probe.js';
+import { setupRunners } from './load/setup-workers.js';
 import {
   captureClientHello,
   openIdleTunnels,
   openTunnel,
   runBulk,
-  runSetupRate,
   type TunnelTarget,
 } from './load/tunnels.js';
 import { runWrk } from './load/wrk.js';
@@ -421,70 +421,101 @@ async function measure(
     // HTTP warm-up touches; the raw cuttle is a process of its own): in pinned runs of 2026-12-02 cuttle's CPU per
     // raw set-up was 445 µs in its first 3 s and 242-260 after on Node 20, 295-315 and 207-239 on Node 24, Squid's
     // 199 and 166-185 (the bench's own TLS client warms up in it too).
-    for (const t of tunnelling) {
-      if (book.dead.has(t)) continue;
-      for (const raw of [false, true]) {
-        try {
-          await runSetupRate(tunnel(t, raw), !raw, s.setupConcurrency, 1);
-        } catch (err) {
-          log(`${t}: CONNECT warm-up: ${(err as Error).message}`);
-        }
-      }
-    }
-    const res = await alternate(
-      bw,
-      tunnelling,
-      rounds,
-      book,
-      async (t) => {
-        const safe = async <T>(f: () => Promise<T>): Promise<T | null> => {
-          try {
-            return await f();
-          } catch (err) {
-            log(`${t}: CONNECT: ${(err as Error).message}`);
-            return null;
+    // The set-up loops run in worker processes of their own (load/setup-worker.ts), one for raw and one for TLS.
+    const runners = setupRunners();
+    const res = await (async () => {
+      try {
+        for (const t of tunnelling) {
+          if (book.dead.has(t)) continue;
+          for (const raw of [false, true]) {
+            try {
+              await (raw ? runners.raw : runners.tls).run(tunnel(t, raw), !raw, s.setupConcurrency, 1);
+            } catch (err) {
+              log(`${t}: CONNECT warm-up: ${(err as Error).message}`);
+            }
           }
-        };
-        // The proxy's CPU use during a bulk transfer: near 100% means the proxy, not the origin or client, is the limit.
-        const bulk = async (raw: boolean) => {
-          const d =
-            t === 'direct' ? null : ((raw ? bw.rawProxies.get(t) : undefined) ?? bw.proxies.get(t))?.daemon;
-          const cpu0 = d ? cpuSeconds(d.pid) : 0;
-          const load0 = loadCpuSeconds();
-          const busy0 = bw.cpus.load === undefined ? Number.NaN : cpuBusySeconds(bw.cpus.load);
-          const r = await runBulk(tunnel(t, raw), !raw, s.connectBytes);
-          const load = loadCpuSeconds() - load0;
-          const busy = bw.cpus.load === undefined ? Number.NaN : cpuBusySeconds(bw.cpus.load) - busy0;
-          return {
-            ...r,
-            cpuPct: d ? ((cpuSeconds(d.pid) - cpu0) / r.seconds) * 100 : Number.NaN,
-            cpuMsPerMiB: d ? ((cpuSeconds(d.pid) - cpu0) * 1000) / (r.bytes / 2 ** 20) : Number.NaN,
-            loadCpuPct: (load / r.seconds) * 100,
-            // The TLS rows are paced by the load CPU: what the client and origin spent per MiB behind this target,
-            // and how much of that CPU the rest of the machine took meanwhile (a run where it is large is not read).
-            loadMsPerMiB: (load * 1000) / (r.bytes / 2 ** 20),
-            otherLoadPct: Math.max(0, ((busy - load) / r.seconds) * 100),
-          };
-        };
-        // The proxy's CPU per tunnel set up: steadier than the rate on a loaded machine.
-        const setup = async (raw: boolean) => {
-          const d =
-            t === 'direct' ? null : ((raw ? bw.rawProxies.get(t) : undefined) ?? bw.proxies.get(t))?.daemon;
-          const cpu0 = d ? cpuSeconds(d.pid) : 0;
-          const r = await runSetupRate(tunnel(t, raw), !raw, s.setupConcurrency, setupS);
-          const us = d && r.completed > 0 ? ((cpuSeconds(d.pid) - cpu0) * 1e6) / r.completed : Number.NaN;
-          return { ...r, cpuUs: us };
-        };
-        return {
-          tlsBulk: await safe(() => bulk(false)),
-          rawBulk: await safe(() => bulk(true)),
-          tlsSetup: await safe(() => setup(false)),
-          rawSetup: await safe(() => setup(true)),
-        };
-      },
-      true,
-    );
+        }
+        return await alternate(
+          bw,
+          tunnelling,
+          rounds,
+          book,
+          async (t) => {
+            const safe = async <T>(f: () => Promise<T>): Promise<T | null> => {
+              try {
+                return await f();
+              } catch (err) {
+                log(`${t}: CONNECT: ${(err as Error).message}`);
+                return null;
+              }
+            };
+            // The proxy's CPU use during a bulk transfer: near 100% means the proxy, not the origin or client, is the limit.
+            const bulk = async (raw: boolean) => {
+              const d =
+                t === 'direct'
+                  ? null
+                  : ((raw ? bw.rawProxies.get(t) : undefined) ?? bw.proxies.get(t))?.daemon;
+              const cpu0 = d ? cpuSeconds(d.pid) : 0;
+              const load0 = loadCpuSeconds();
+              const busy0 = bw.cpus.load === undefined ? Number.NaN : cpuBusySeconds(bw.cpus.load);
+              const r = await runBulk(tunnel(t, raw), !raw, s.connectBytes);
+              const load = loadCpuSeconds() - load0;
+              const busy = bw.cpus.load === undefined ? Number.NaN : cpuBusySeconds(bw.cpus.load) - busy0;
+              return {
+                ...r,
+                cpuPct: d ? ((cpuSeconds(d.pid) - cpu0) / r.seconds) * 100 : Number.NaN,
+                cpuMsPerMiB: d ? ((cpuSeconds(d.pid) - cpu0) * 1000) / (r.bytes / 2 ** 20) : Number.NaN,
+                loadCpuPct: (load / r.seconds) * 100,
+                // The TLS rows are paced by the load CPU: what the client and origin spent per MiB behind this target,
+                // and how much of that CPU the rest of the machine took meanwhile (a run where it is large is not read).
+                loadMsPerMiB: (load * 1000) / (r.bytes / 2 ** 20),
+                otherLoadPct: Math.max(0, ((busy - load) / r.seconds) * 100),
+              };
+            };
+            // The proxy's CPU per tunnel set up: steadier than the rate on a loaded machine.
+            const setup = async (raw: boolean) => {
+              const d =
+                t === 'direct'
+                  ? null
+                  : ((raw ? bw.rawProxies.get(t) : undefined) ?? bw.proxies.get(t))?.daemon;
+              const cpu0 = d ? cpuSeconds(d.pid) : 0;
+              const load0 = loadCpuSeconds();
+              const t0 = performance.now();
+              const r = await (raw ? runners.raw : runners.tls).run(
+                tunnel(t, raw),
+                !raw,
+                s.setupConcurrency,
+                setupS,
+              );
+              const seconds = (performance.now() - t0) / 1000;
+              const proxy = d ? cpuSeconds(d.pid) - cpu0 : Number.NaN;
+              // The bench and the origin, plus the worker's own CPU (zero more when the loops ran in this process).
+              const load = loadCpuSeconds() - load0 + (runners.inProcess ? 0 : r.cpuSeconds);
+              return {
+                ...r,
+                cpuUs: r.completed > 0 ? (proxy * 1e6) / r.completed : Number.NaN,
+                // Neither CPU near 100% means the rate was set by latency (16 loops in flight), not by either side's CPU.
+                cpuPct: (proxy / seconds) * 100,
+                loadCpuPct: (load / seconds) * 100,
+                loadUs: r.completed > 0 ? (load * 1e6) / r.completed : Number.NaN,
+              };
+            };
+            return {
+              tlsBulk: await safe(() => bulk(false)),
+              rawBulk: await safe(() => bulk(true)),
+              tlsSetup: await safe(() => setup(false)),
+              rawSetup: await safe(() => setup(true)),
+            };
+          },
+          true,
+        );
+      } finally {
+        runners.close();
+      }
+    })();
     const vals = (xs: (number | undefined)[]) => summarize(xs.filter((x): x is number => x !== undefined));
+    const finite = (xs: (number | undefined)[]) =>
+      vals(xs.filter((v) => v === undefined || Number.isFinite(v)));
     for (const t of tunnelling) {
       const runs = res.get(t) ?? [];
       report.connect.push({
@@ -517,6 +548,12 @@ async function measure(
           runs.map((r) => r.rawSetup?.cpuUs).filter((v) => v === undefined || Number.isFinite(v)),
         ),
         rawSetupPerSec: vals(runs.map((r) => r.rawSetup?.perSec)),
+        tlsSetupCpuPct: finite(runs.map((r) => r.tlsSetup?.cpuPct)),
+        rawSetupCpuPct: finite(runs.map((r) => r.rawSetup?.cpuPct)),
+        tlsSetupLoadCpuPct: vals(runs.map((r) => r.tlsSetup?.loadCpuPct)),
+        rawSetupLoadCpuPct: vals(runs.map((r) => r.rawSetup?.loadCpuPct)),
+        tlsSetupLoadUs: finite(runs.map((r) => r.tlsSetup?.loadUs)),
+        rawSetupLoadUs: finite(runs.map((r) => r.rawSetup?.loadUs)),
         errors: runs.reduce(
           (a, r) =>
             a +
