@@ -7,8 +7,8 @@
  *   {"target":{"proxyPort":N|null,"host":"...","port":N},"tls":bool,"concurrency":N,"seconds":S}
  *     -> {"completed":N,"errors":N,"perSec":R,"cpuSeconds":C}      (or {"error":"..."})
  *
- * Why (bench/README.md, "Results: 2026-12-04 19:20"): the same proxies, pinned, 16 loops, raw set-ups from a
- * fresh Node process: cuttle on Node 24 at 0.99-1.07x Squid's rate; from a process that had just run TLS transfers
+ * Why (bench/README.md, "Results: 2026-12-04 19:05-19:55"): the same proxies, pinned, 16 loops, raw set-ups from a
+ * fresh Node process: cuttle on Node 24 at 1.01-1.08x Squid's rate; from a process that had just run TLS transfers
  * and TLS set-ups straight to the origin (no proxy involved): 0.93x, with the client's own CPU per set-up 72 -> 77-83 µs.
  */
 import { createInterface } from 'node:readline';
