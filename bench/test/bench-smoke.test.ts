@@ -82,16 +82,21 @@ const needs = {
   commands: ['nginx', 'squid', 'tinyproxy', 'wrk', 'taskset', 'unshare', 'openssl'],
 };
 
-describe('the set-up worker (bench/dist/e2e/load/setup-worker.js)', () => {
-  it('runs set-up loops on command in its own process and reports their count and its own CPU', async () => {
+describe('the tunnel worker (bench/dist/e2e/load/tunnel-worker.js)', () => {
+  it('runs set-up loops and bulk transfers on command in its own process, with its own CPU', async () => {
     const { workerRunner } = (await import(
-      fileURLToPath(new URL('../dist/e2e/load/setup-workers.js', import.meta.url))
-    )) as typeof import('../src/e2e/load/setup-workers.js');
+      fileURLToPath(new URL('../dist/e2e/load/tunnel-workers.js', import.meta.url))
+    )) as typeof import('../src/e2e/load/tunnel-workers.js');
     // The tunnel origin's PING/PONG, answered straight (no proxy: the direct baseline's shape).
     const pings: number[] = [];
     const origin = createServer((s) => {
       s.on('error', () => {});
       s.once('data', (d: Buffer) => {
+        const bulk = /^BULK (\d+)\n$/.exec(d.toString());
+        if (bulk) {
+          s.end(Buffer.alloc(Number(bulk[1]), 0x61));
+          return;
+        }
         if (d.toString() === 'PING\n') pings.push(1);
         s.end('PONG\n');
       });
@@ -100,16 +105,22 @@ describe('the set-up worker (bench/dist/e2e/load/setup-worker.js)', () => {
     const port = (origin.address() as AddressInfo).port;
     const runner = workerRunner();
     try {
-      const r = await runner.run({ proxyPort: null, host: '127.0.0.1', port }, false, 2, 0.3);
+      const r = await runner.setups({ proxyPort: null, host: '127.0.0.1', port }, false, 2, 0.3);
       expect(r.errors).toBe(0);
       expect(r.completed).toBeGreaterThan(10);
       expect(pings.length).toBe(r.completed);
       expect(r.cpuSeconds).toBeGreaterThan(0);
+      const bulk = await runner.bulk({ proxyPort: null, host: '127.0.0.1', port }, false, 3 << 20);
+      expect(bulk.bytes).toBe(3 << 20);
+      expect(bulk.mibPerSec).toBeGreaterThan(0);
       // A second command on the same worker; a closed port counts errors instead of throwing.
       origin.close();
-      const refused = await runner.run({ proxyPort: null, host: '127.0.0.1', port }, false, 1, 0.1);
+      const refused = await runner.setups({ proxyPort: null, host: '127.0.0.1', port }, false, 1, 0.1);
       expect(refused.completed).toBe(0);
       expect(refused.errors).toBeGreaterThan(0);
+      await expect(runner.bulk({ proxyPort: null, host: '127.0.0.1', port }, false, 1024)).rejects.toThrow(
+        /tunnel worker: .*ECONNREFUSED/,
+      );
     } finally {
       runner.close();
       origin.close();

@@ -13,14 +13,8 @@ import { type Summary, summarize } from '../report/stats.js';
 import type { E2eReport, GoalRow, TargetInfo } from './e2e-report.js';
 import { runOpenLoop } from './load/open-loop.js';
 import { absoluteGet, probe } from './load/probe.js';
-import { setupRunners } from './load/setup-workers.js';
-import {
-  captureClientHello,
-  openIdleTunnels,
-  openTunnel,
-  runBulk,
-  type TunnelTarget,
-} from './load/tunnels.js';
+import { tunnelRunners } from './load/tunnel-workers.js';
+import { captureClientHello, openIdleTunnels, openTunnel, type TunnelTarget } from './load/tunnels.js';
 import { runWrk } from './load/wrk.js';
 import { ORIGIN_PATH } from './origins/nginx-origin.js';
 import {
@@ -403,7 +397,7 @@ async function measure(
     log(
       `CONNECT: bulk ${s.connectBytes / 2 ** 20} MiB and set-up rate (${setupS} s), TLS and raw, ${rounds} rounds`,
     );
-    // The bench process (the tunnel client) and the tunnel origin: the load CPU's share of a bulk transfer.
+    // The bench process and the tunnel origin (plus the tunnel worker's own CPU, added per run): the load CPU's share.
     const loadCpuSeconds = (): number => {
       const self = process.cpuUsage();
       return (self.user + self.system) / 1e6 + cpuSeconds(bw.tunnelOriginPid);
@@ -421,15 +415,15 @@ async function measure(
     // HTTP warm-up touches; the raw cuttle is a process of its own): in pinned runs of 2026-12-02 cuttle's CPU per
     // raw set-up was 445 µs in its first 3 s and 242-260 after on Node 20, 295-315 and 207-239 on Node 24, Squid's
     // 199 and 166-185 (the bench's own TLS client warms up in it too).
-    // The set-up loops run in worker processes of their own (load/setup-worker.ts), one for raw and one for TLS.
-    const runners = setupRunners();
+    // Bulk transfers and set-up loops run in worker processes of their own (load/tunnel-worker.ts), raw and TLS.
+    const runners = tunnelRunners();
     const res = await (async () => {
       try {
         for (const t of tunnelling) {
           if (book.dead.has(t)) continue;
           for (const raw of [false, true]) {
             try {
-              await (raw ? runners.raw : runners.tls).run(tunnel(t, raw), !raw, s.setupConcurrency, 1);
+              await (raw ? runners.raw : runners.tls).setups(tunnel(t, raw), !raw, s.setupConcurrency, 1);
             } catch (err) {
               log(`${t}: CONNECT warm-up: ${(err as Error).message}`);
             }
@@ -458,8 +452,9 @@ async function measure(
               const cpu0 = d ? cpuSeconds(d.pid) : 0;
               const load0 = loadCpuSeconds();
               const busy0 = bw.cpus.load === undefined ? Number.NaN : cpuBusySeconds(bw.cpus.load);
-              const r = await runBulk(tunnel(t, raw), !raw, s.connectBytes);
-              const load = loadCpuSeconds() - load0;
+              const r = await (raw ? runners.raw : runners.tls).bulk(tunnel(t, raw), !raw, s.connectBytes);
+              // The bench and the origin, plus the worker's own CPU (zero more when the load ran in this process).
+              const load = loadCpuSeconds() - load0 + (runners.inProcess ? 0 : r.cpuSeconds);
               const busy = bw.cpus.load === undefined ? Number.NaN : cpuBusySeconds(bw.cpus.load) - busy0;
               return {
                 ...r,
@@ -481,7 +476,7 @@ async function measure(
               const cpu0 = d ? cpuSeconds(d.pid) : 0;
               const load0 = loadCpuSeconds();
               const t0 = performance.now();
-              const r = await (raw ? runners.raw : runners.tls).run(
+              const r = await (raw ? runners.raw : runners.tls).setups(
                 tunnel(t, raw),
                 !raw,
                 s.setupConcurrency,
