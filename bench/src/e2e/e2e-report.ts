@@ -83,16 +83,24 @@ export interface ConnectRow {
   readonly tlsSetupCpuUs?: Summary | undefined;
   readonly rawSetupCpuUs?: Summary | undefined;
   readonly rawSetupPerSec: Summary;
-  /** The proxy's CPU use (% of one CPU) during the set-up runs; empty for `direct`. */
-  readonly tlsSetupCpuPct?: Summary | undefined;
-  readonly rawSetupCpuPct?: Summary | undefined;
-  /** The load side's CPU use (% of one CPU: the bench process, which runs the set-up loops, and the tunnel origin). */
-  readonly tlsSetupLoadCpuPct?: Summary | undefined;
-  readonly rawSetupLoadCpuPct?: Summary | undefined;
-  /** The load side's CPU µs per set-up: what the proxy makes the client and origin spend. */
-  readonly tlsSetupLoadUs?: Summary | undefined;
-  readonly rawSetupLoadUs?: Summary | undefined;
+  /** What the set-up runs cost the proxy and the load, beside their rate. */
+  readonly tlsSetupCost?: SetupCost | undefined;
+  readonly rawSetupCost?: SetupCost | undefined;
   readonly errors: number;
+}
+
+/** A set-up run's cost cells: proxy CPU %, load CPU %, load µs per set-up ('-' where not measured). */
+function costCells(c: SetupCost | undefined): string[] {
+  return [c?.cpuPct, c?.loadCpuPct, c?.loadUs].map((v) => (v?.n ? formatSummary(v) : '-'));
+}
+
+export interface SetupCost {
+  /** The proxy's CPU use (% of one CPU); empty for `direct`. */
+  readonly cpuPct: Summary;
+  /** The load side's CPU use (% of one CPU): the tunnel worker running the loops, the bench and the tunnel origin. */
+  readonly loadCpuPct: Summary;
+  /** The load side's CPU µs per set-up: what the proxy makes the client and origin spend. */
+  readonly loadUs: Summary;
 }
 
 export interface IdleRow {
@@ -299,15 +307,11 @@ export function formatE2e(r: E2eReport): string {
           formatSummary(x.tlsSetupPerSec),
           vs(x.tlsSetupPerSec, squid?.tlsSetupPerSec),
           x.tlsSetupCpuUs?.n ? formatSummary(x.tlsSetupCpuUs) : '-',
-          x.tlsSetupCpuPct?.n ? formatSummary(x.tlsSetupCpuPct) : '-',
-          x.tlsSetupLoadCpuPct?.n ? formatSummary(x.tlsSetupLoadCpuPct) : '-',
-          x.tlsSetupLoadUs?.n ? formatSummary(x.tlsSetupLoadUs) : '-',
+          ...costCells(x.tlsSetupCost),
           formatSummary(x.rawSetupPerSec),
           vs(x.rawSetupPerSec, squid?.rawSetupPerSec),
           x.rawSetupCpuUs?.n ? formatSummary(x.rawSetupCpuUs) : '-',
-          x.rawSetupCpuPct?.n ? formatSummary(x.rawSetupCpuPct) : '-',
-          x.rawSetupLoadCpuPct?.n ? formatSummary(x.rawSetupLoadCpuPct) : '-',
-          x.rawSetupLoadUs?.n ? formatSummary(x.rawSetupLoadUs) : '-',
+          ...costCells(x.rawSetupCost),
         ]),
       ),
     );

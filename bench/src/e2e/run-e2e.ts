@@ -13,7 +13,7 @@ import { type Summary, summarize } from '../report/stats.js';
 import type { E2eReport, GoalRow, TargetInfo } from './e2e-report.js';
 import { runOpenLoop } from './load/open-loop.js';
 import { absoluteGet, probe } from './load/probe.js';
-import { tunnelRunners } from './load/tunnel-workers.js';
+import { type TunnelRunner, tunnelRunners } from './load/tunnel-workers.js';
 import { captureClientHello, openIdleTunnels, openTunnel, type TunnelTarget } from './load/tunnels.js';
 import { runWrk } from './load/wrk.js';
 import { ORIGIN_PATH } from './origins/nginx-origin.js';
@@ -443,32 +443,13 @@ async function measure(
                 return null;
               }
             };
-            // The proxy's CPU use during a bulk transfer: near 100% means the proxy, not the origin or client, is the limit.
-            const bulk = async (raw: boolean) => {
-              const d =
-                t === 'direct'
-                  ? null
-                  : ((raw ? bw.rawProxies.get(t) : undefined) ?? bw.proxies.get(t))?.daemon;
-              const cpu0 = d ? cpuSeconds(d.pid) : 0;
-              const load0 = loadCpuSeconds();
-              const busy0 = bw.cpus.load === undefined ? Number.NaN : cpuBusySeconds(bw.cpus.load);
-              const r = await (raw ? runners.raw : runners.tls).bulk(tunnel(t, raw), !raw, s.connectBytes);
-              // The bench and the origin, plus the worker's own CPU (zero more when the load ran in this process).
-              const load = loadCpuSeconds() - load0 + (runners.inProcess ? 0 : r.cpuSeconds);
-              const busy = bw.cpus.load === undefined ? Number.NaN : cpuBusySeconds(bw.cpus.load) - busy0;
-              return {
-                ...r,
-                cpuPct: d ? ((cpuSeconds(d.pid) - cpu0) / r.seconds) * 100 : Number.NaN,
-                cpuMsPerMiB: d ? ((cpuSeconds(d.pid) - cpu0) * 1000) / (r.bytes / 2 ** 20) : Number.NaN,
-                loadCpuPct: (load / r.seconds) * 100,
-                // The TLS rows are paced by the load CPU: what the client and origin spent per MiB behind this target,
-                // and how much of that CPU the rest of the machine took meanwhile (a run where it is large is not read).
-                loadMsPerMiB: (load * 1000) / (r.bytes / 2 ** 20),
-                otherLoadPct: Math.max(0, ((busy - load) / r.seconds) * 100),
-              };
-            };
-            // The proxy's CPU per tunnel set up: steadier than the rate on a loaded machine.
-            const setup = async (raw: boolean) => {
+            // One run on the worker for its kind of tunnel, and what it cost: the proxy's CPU (NaN for direct), the
+            // load CPU's (the bench and the origin, plus the worker's own CPU: zero more when the load ran in this
+            // process) and the wall time.
+            const costed = async <R extends { readonly cpuSeconds: number }>(
+              raw: boolean,
+              run: (runner: TunnelRunner) => Promise<R>,
+            ) => {
               const d =
                 t === 'direct'
                   ? null
@@ -476,16 +457,38 @@ async function measure(
               const cpu0 = d ? cpuSeconds(d.pid) : 0;
               const load0 = loadCpuSeconds();
               const t0 = performance.now();
-              const r = await (raw ? runners.raw : runners.tls).setups(
-                tunnel(t, raw),
-                !raw,
-                s.setupConcurrency,
-                setupS,
+              const r = await run(raw ? runners.raw : runners.tls);
+              return {
+                r,
+                seconds: (performance.now() - t0) / 1000,
+                proxy: d ? cpuSeconds(d.pid) - cpu0 : Number.NaN,
+                load: loadCpuSeconds() - load0 + (runners.inProcess ? 0 : r.cpuSeconds),
+              };
+            };
+            // The proxy's CPU use during a bulk transfer: near 100% means the proxy, not the origin or client, is the limit.
+            const bulk = async (raw: boolean) => {
+              const busy0 = bw.cpus.load === undefined ? Number.NaN : cpuBusySeconds(bw.cpus.load);
+              const { r, proxy, load } = await costed(raw, (w) =>
+                w.bulk(tunnel(t, raw), !raw, s.connectBytes),
               );
-              const seconds = (performance.now() - t0) / 1000;
-              const proxy = d ? cpuSeconds(d.pid) - cpu0 : Number.NaN;
-              // The bench and the origin, plus the worker's own CPU (zero more when the loops ran in this process).
-              const load = loadCpuSeconds() - load0 + (runners.inProcess ? 0 : r.cpuSeconds);
+              const busy = bw.cpus.load === undefined ? Number.NaN : cpuBusySeconds(bw.cpus.load) - busy0;
+              const mib = r.bytes / 2 ** 20;
+              return {
+                ...r,
+                cpuPct: (proxy / r.seconds) * 100,
+                cpuMsPerMiB: (proxy * 1000) / mib,
+                loadCpuPct: (load / r.seconds) * 100,
+                // The TLS rows are paced by the load CPU: what the client and origin spent per MiB behind this target,
+                // and how much of that CPU the rest of the machine took meanwhile (a run where it is large is not read).
+                loadMsPerMiB: (load * 1000) / mib,
+                otherLoadPct: Math.max(0, ((busy - load) / r.seconds) * 100),
+              };
+            };
+            // The proxy's CPU per tunnel set up: steadier than the rate on a loaded machine.
+            const setup = async (raw: boolean) => {
+              const { r, seconds, proxy, load } = await costed(raw, (w) =>
+                w.setups(tunnel(t, raw), !raw, s.setupConcurrency, setupS),
+              );
               return {
                 ...r,
                 cpuUs: r.completed > 0 ? (proxy * 1e6) / r.completed : Number.NaN,
@@ -511,6 +514,12 @@ async function measure(
     const vals = (xs: (number | undefined)[]) => summarize(xs.filter((x): x is number => x !== undefined));
     const finite = (xs: (number | undefined)[]) =>
       vals(xs.filter((v) => v === undefined || Number.isFinite(v)));
+    type SetupRun = { cpuPct: number; loadCpuPct: number; loadUs: number } | null | undefined;
+    const setupCost = (xs: SetupRun[]) => ({
+      cpuPct: finite(xs.map((x) => x?.cpuPct)),
+      loadCpuPct: finite(xs.map((x) => x?.loadCpuPct)),
+      loadUs: finite(xs.map((x) => x?.loadUs)),
+    });
     for (const t of tunnelling) {
       const runs = res.get(t) ?? [];
       report.connect.push({
@@ -543,12 +552,8 @@ async function measure(
           runs.map((r) => r.rawSetup?.cpuUs).filter((v) => v === undefined || Number.isFinite(v)),
         ),
         rawSetupPerSec: vals(runs.map((r) => r.rawSetup?.perSec)),
-        tlsSetupCpuPct: finite(runs.map((r) => r.tlsSetup?.cpuPct)),
-        rawSetupCpuPct: finite(runs.map((r) => r.rawSetup?.cpuPct)),
-        tlsSetupLoadCpuPct: vals(runs.map((r) => r.tlsSetup?.loadCpuPct)),
-        rawSetupLoadCpuPct: vals(runs.map((r) => r.rawSetup?.loadCpuPct)),
-        tlsSetupLoadUs: finite(runs.map((r) => r.tlsSetup?.loadUs)),
-        rawSetupLoadUs: finite(runs.map((r) => r.rawSetup?.loadUs)),
+        tlsSetupCost: setupCost(runs.map((r) => r.tlsSetup)),
+        rawSetupCost: setupCost(runs.map((r) => r.rawSetup)),
         errors: runs.reduce(
           (a, r) =>
             a +
