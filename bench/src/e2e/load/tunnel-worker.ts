@@ -10,7 +10,7 @@
  *     -> {"bytes":N,"seconds":S,"mibPerSec":R,"cpuSeconds":C}
  *   (or {"error":"..."} for either)
  *
- * Why (bench/README.md, "Results: 2026-12-04 19:05-20:35"): the same proxies, pinned, 16 loops, raw set-ups from a
+ * Why (bench/README.md, "Results: 2026-12-04 19:05-20:55"): the same proxies, pinned, 16 loops, raw set-ups from a
  * fresh Node process: cuttle on Node 24 at 1.01-1.08x Squid's rate; from a process that had just run TLS transfers
  * and TLS set-ups straight to the origin (no proxy involved): 0.93x, with the client's own CPU per set-up 72 -> 77-83 µs.
  * The bench process's TLS bulk client spent 2.04-2.23 ms of load CPU per MiB, a fresh process 1.06-1.10.
