@@ -66,8 +66,8 @@ export interface ConnectRow {
   readonly tlsBulkCpuPct: Summary;
   readonly rawBulkCpuPct: Summary;
   /**
-   * CPU use (% of one CPU) of the load side during the bulk transfers: the bench process (the tunnel client) plus
-   * the tunnel origin, both on the load CPU. Near 100% means the load CPU, not the proxy, set the pace.
+   * CPU use (% of one CPU) of the load side during the bulk transfers: the tunnel worker (the client), the bench
+   * and the tunnel origin, all on the load CPU. Near 100% means the load CPU, not the proxy, set the pace.
    */
   readonly tlsBulkLoadCpuPct?: Summary | undefined;
   /** The load side's CPU ms per MiB in the TLS bulk transfer: what the TLS rate is bound by. */
@@ -317,7 +317,7 @@ export function formatE2e(r: E2eReport): string {
     );
     out.push(
       '',
-      'TLS: real TLS inside the tunnel (cuttle with its default SNI check). Raw: plain TCP (cuttle with `connect.require_sni: false`). Load CPU: the bench (tunnel client, and the set-up loops) plus the tunnel origin, on the load CPU; with neither the proxy nor the load CPU near 100% in a set-up row, the rate was set by latency (16 loops in flight); load ms/MiB its CPU per MiB in the TLS transfer (the TLS rate is bound by it); others: every other process on the load CPU meanwhile (a large share means the row measured the machine, not the proxy). Errors: failed bulk transfers and set-ups.',
+      'TLS: real TLS inside the tunnel (cuttle with its default SNI check). Raw: plain TCP (cuttle with `connect.require_sni: false`). Load CPU: the tunnel worker (the client of the bulk transfers and set-up loops), the bench and the tunnel origin, on the load CPU; with neither the proxy nor the load CPU near 100% in a set-up row, the rate was set by latency (16 loops in flight); load ms/MiB its CPU per MiB in the TLS transfer (the TLS rate is bound by it); others: every other process on the load CPU meanwhile (a large share means the row measured the machine, not the proxy). Errors: failed bulk transfers and set-ups.',
     );
   }
   if (r.idle.length > 0) {

@@ -414,7 +414,7 @@ async function measure(
     // of a freshly started Node proxy measured its JIT warming up on the set-up path (which no bulk transfer or
     // HTTP warm-up touches; the raw cuttle is a process of its own): in pinned runs of 2026-12-02 cuttle's CPU per
     // raw set-up was 445 µs in its first 3 s and 242-260 after on Node 20, 295-315 and 207-239 on Node 24, Squid's
-    // 199 and 166-185 (the bench's own TLS client warms up in it too).
+    // 199 and 166-185 (the TLS worker's own client warms up in it too).
     // Bulk transfers and set-up loops run in worker processes of their own (load/tunnel-worker.ts), raw and TLS.
     const runners = tunnelRunners();
     const res = await (async () => {
@@ -526,31 +526,17 @@ async function measure(
         target: t,
         tlsBulkMiBps: vals(runs.map((r) => r.tlsBulk?.mibPerSec)),
         rawBulkMiBps: vals(runs.map((r) => r.rawBulk?.mibPerSec)),
-        tlsBulkCpuPct: vals(
-          runs.map((r) => r.tlsBulk?.cpuPct).filter((v) => v === undefined || Number.isFinite(v)),
-        ),
-        rawBulkCpuPct: vals(
-          runs.map((r) => r.rawBulk?.cpuPct).filter((v) => v === undefined || Number.isFinite(v)),
-        ),
+        tlsBulkCpuPct: finite(runs.map((r) => r.tlsBulk?.cpuPct)),
+        rawBulkCpuPct: finite(runs.map((r) => r.rawBulk?.cpuPct)),
         tlsBulkLoadCpuPct: vals(runs.map((r) => r.tlsBulk?.loadCpuPct)),
         tlsBulkLoadMsPerMiB: vals(runs.map((r) => r.tlsBulk?.loadMsPerMiB)),
-        tlsBulkOtherLoadPct: vals(
-          runs.map((r) => r.tlsBulk?.otherLoadPct).filter((v) => v === undefined || Number.isFinite(v)),
-        ),
-        tlsBulkCpuMsPerMiB: vals(
-          runs.map((r) => r.tlsBulk?.cpuMsPerMiB).filter((v) => v === undefined || Number.isFinite(v)),
-        ),
-        rawBulkCpuMsPerMiB: vals(
-          runs.map((r) => r.rawBulk?.cpuMsPerMiB).filter((v) => v === undefined || Number.isFinite(v)),
-        ),
+        tlsBulkOtherLoadPct: finite(runs.map((r) => r.tlsBulk?.otherLoadPct)),
+        tlsBulkCpuMsPerMiB: finite(runs.map((r) => r.tlsBulk?.cpuMsPerMiB)),
+        rawBulkCpuMsPerMiB: finite(runs.map((r) => r.rawBulk?.cpuMsPerMiB)),
         rawBulkLoadCpuPct: vals(runs.map((r) => r.rawBulk?.loadCpuPct)),
         tlsSetupPerSec: vals(runs.map((r) => r.tlsSetup?.perSec)),
-        tlsSetupCpuUs: vals(
-          runs.map((r) => r.tlsSetup?.cpuUs).filter((v) => v === undefined || Number.isFinite(v)),
-        ),
-        rawSetupCpuUs: vals(
-          runs.map((r) => r.rawSetup?.cpuUs).filter((v) => v === undefined || Number.isFinite(v)),
-        ),
+        tlsSetupCpuUs: finite(runs.map((r) => r.tlsSetup?.cpuUs)),
+        rawSetupCpuUs: finite(runs.map((r) => r.rawSetup?.cpuUs)),
         rawSetupPerSec: vals(runs.map((r) => r.rawSetup?.perSec)),
         tlsSetupCost: setupCost(runs.map((r) => r.tlsSetup)),
         rawSetupCost: setupCost(runs.map((r) => r.rawSetup)),

@@ -16,7 +16,8 @@
  * The bench process's TLS bulk client spent 2.04-2.23 ms of load CPU per MiB, a fresh process 1.06-1.10.
  */
 import { createInterface } from 'node:readline';
-import { runBulk, runSetupRate, type TunnelTarget } from './tunnels.js';
+import { inProcessRunner } from './tunnel-workers.js';
+import type { TunnelTarget } from './tunnels.js';
 
 type Command =
   | {
@@ -28,17 +29,15 @@ type Command =
     }
   | { readonly op: 'bulk'; readonly target: TunnelTarget; readonly tls: boolean; readonly bytes: number };
 
-function cpuSeconds(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-}
+// The worker runs the load in its own process: what the bench runs in-process with CUTTLE_BENCH_TUNNELS_INPROCESS.
+const runner = inProcessRunner();
 
-async function perform(c: Command): Promise<object> {
+function perform(c: Command): Promise<object> {
   switch (c.op) {
     case 'setups':
-      return runSetupRate(c.target, c.tls, c.concurrency, c.seconds);
+      return runner.setups(c.target, c.tls, c.concurrency, c.seconds);
     case 'bulk':
-      return runBulk(c.target, c.tls, c.bytes);
+      return runner.bulk(c.target, c.tls, c.bytes);
     default:
       throw new Error(`unknown op ${JSON.stringify((c as { op?: unknown }).op)}`);
   }
@@ -50,10 +49,8 @@ let queue: Promise<void> = Promise.resolve();
 lines.on('line', (line) => {
   queue = queue.then(async () => {
     try {
-      const c = JSON.parse(line) as Command;
-      const cpu0 = cpuSeconds();
-      const r = await perform(c);
-      process.stdout.write(`${JSON.stringify({ ...r, cpuSeconds: cpuSeconds() - cpu0 })}\n`);
+      const r = await perform(JSON.parse(line) as Command);
+      process.stdout.write(`${JSON.stringify(r)}\n`);
     } catch (err) {
       process.stdout.write(`${JSON.stringify({ error: (err as Error).message })}\n`);
     }
