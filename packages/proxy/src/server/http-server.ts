@@ -5,11 +5,12 @@
  *   accept --descriptors short (lifecycle/descriptor-guard.ts)--> closed at once, counted, not logged
  *          --limits--> 503/drop (limit_exceeded), lingering close; the HTTP parser is never attached, so nothing
  *                      the client sent is parsed or forwarded
- *          --tag client (address and the listener's zone, or unix:NAME)--> 'request' -> forward.handleRequest
- *                                                                            'checkContinue' -> the same, 100 Continue
- *                                                                              only once allowed
- *                                                                            'connect' -> tunnel.handleConnect
- *                                                                            'clientError' -> 400/408/431 + close
+ *          --tag client (address and the listener's zone, or unix:NAME)
+ *          --first bytes a plain CONNECT head (plain-connect.ts)--> tunnel.handleConnect
+ *          --else node's parser--> 'request' -> forward.handleRequest
+ *                                  'checkContinue' -> the same, 100 Continue only once allowed
+ *                                  'connect' -> tunnel.handleConnect
+ *                                  'clientError' -> 400/408/431 + close
  *   (the zone rule and the unix socket's identity are the policy's: the traffic paths hand it the client tag)
  */
 
@@ -26,6 +27,7 @@ import type { Reason } from '../core/outcomes.js';
 import { failMidRequest, handleRequest } from '../forward/index.js';
 import { handleConnect } from '../tunnel/index.js';
 import type { ConnectionLimits } from './connection-limits.js';
+import { parsePlainConnect } from './plain-connect.js';
 
 /** How often node checks head and request timeouts (its default, 30 s, would make `header_ms` coarse). */
 const TIMEOUT_CHECK_MS = 1000;
@@ -176,8 +178,69 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
       return;
     }
     socket.on('error', () => {});
-    for (const attach of attachParser) attach.call(server, socket);
+    awaitFirstBytes(socket, ctx.config, info.maxHeaderCount);
   });
+
+  // A connection waits here for its first bytes: a plain CONNECT in them (plain-connect.ts) is handled at once,
+  // anything else goes to node's parser with the bytes put back, and node's head timeout runs from then on. node's
+  // head timeout and connection closing cover only the parsers it attached, so a connection still waiting gets
+  // them from here: a 408 after the `header_ms` loaded when it was accepted, and the server's closeIdleConnections
+  // and closeAllConnections (drain, a dropped listener) close it.
+  const waiting = new Set<Socket>();
+  const attach = (socket: Socket): void => {
+    for (const a of attachParser) a.call(server, socket);
+  };
+  const awaitFirstBytes = (socket: Socket, config: Config, maxHeaderCount: number): void => {
+    const done = (): void => {
+      waiting.delete(socket);
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('close', done);
+    };
+    const onData = (chunk: Buffer): void => {
+      done();
+      socket.pause();
+      const plain = parsePlainConnect(chunk, config.limits.max_header_bytes, maxHeaderCount);
+      if (plain !== null) {
+        handleConnect(context(), plain.target, true, socket, chunk.subarray(plain.end));
+        return;
+      }
+      socket.unshift(chunk);
+      attach(socket);
+      socket.resume();
+    };
+    // A client that sent its FIN and nothing else has asked nothing: closed, as node's parser closes it.
+    const onEnd = (): void => {
+      done();
+      socket.destroy();
+    };
+    // The answer and record of node's own head timeout (a 408, client_timeout), through the same handler.
+    const onQuiet = (): void => {
+      done();
+      server.emit(
+        'clientError',
+        Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }),
+        socket,
+      );
+    };
+    const timer = setTimeout(onQuiet, config.timeouts.header_ms);
+    timer.unref();
+    waiting.add(socket);
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('close', done);
+  };
+  const closeIdle = server.closeIdleConnections.bind(server);
+  const closeAll = server.closeAllConnections.bind(server);
+  server.closeIdleConnections = (): void => {
+    for (const s of waiting) s.destroy();
+    closeIdle();
+  };
+  server.closeAllConnections = (): void => {
+    for (const s of waiting) s.destroy();
+    closeAll();
+  };
 
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) =>
     handleRequest(context(), req, res),
@@ -187,9 +250,11 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
     handleRequest(context(), req, res, true),
   );
   server.on('connect', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    const target = req.url ?? '';
+    const http1 = req.httpVersionMajor === 1;
     const pending = pendingResponse(socket);
-    if (pending) afterAnswers(socket, pending, () => handleConnect(context(), req, socket, head));
-    else handleConnect(context(), req, socket, head);
+    if (pending) afterAnswers(socket, pending, () => handleConnect(context(), target, http1, socket, head));
+    else handleConnect(context(), target, http1, socket, head);
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Bytes after a request that said `Connection: close`: not a request (RFC 9112 9.6), ignored; the requests

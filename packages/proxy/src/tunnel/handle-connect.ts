@@ -15,7 +15,6 @@
  *   every outcome --> ctx.record(one AccessRecord)
  */
 
-import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type ClientIdentity, type Decision, type DenyReason, parseProxyTarget } from '@cuttle/shared';
@@ -38,12 +37,19 @@ const LINGER_MS = 2_000;
 type Allowed = Exclude<Decision, { verdict: 'deny' }>;
 
 /**
- * Handles a CONNECT request handed over by the server's 'connect' event. Owns `socket` from then on: always answers
- * with a status line or relays, and records exactly one AccessRecord. The client is what the server recorded on the
- * socket at accept time (`clientOf`).
+ * Handles a CONNECT request, handed over by the server's 'connect' event or read by its plain-CONNECT path
+ * (server/plain-connect.ts): `target` as sent, `http1` when the request line said HTTP/1.x, `head` the client
+ * bytes read past the head. Owns `socket` from then on: always answers with a status line or relays, and records
+ * exactly one AccessRecord. The client is what the server recorded on the socket at accept time (`clientOf`).
  */
-export function handleConnect(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-  new Tunnel(ctx, socket, clientOf(socket as Socket)).run(req.url ?? '', head, req.httpVersionMajor === 1);
+export function handleConnect(
+  ctx: ProxyContext,
+  target: string,
+  http1: boolean,
+  socket: Duplex,
+  head: Buffer,
+): void {
+  new Tunnel(ctx, socket, clientOf(socket as Socket)).run(target, head, http1);
 }
 
 /**
