@@ -70,6 +70,14 @@ describe('reload applies the server options', () => {
     expect(Date.now() - started).toBeLessThan(8000);
   });
 
+  it('a connection that sends nothing gets its 408 after the newly loaded header_ms, not the old 30 s', async () => {
+    const started = Date.now();
+    const res = await sendRaw(proxy.port, '', { quietMs: 9000 });
+    expect(res.status).toBe(408);
+    expect(res.closed).toBe(true);
+    expect(Date.now() - started).toBeLessThan(8000);
+  });
+
   it('an idle keep-alive connection is closed after the newly loaded keepalive_ms', async () => {
     const started = Date.now();
     const res = await sendRaw(

@@ -29,6 +29,9 @@ import { handleConnect } from '../tunnel/index.js';
 import type { ConnectionLimits } from './connection-limits.js';
 import { parsePlainConnect } from './plain-connect.js';
 
+/** node's per-server head byte limit (settable, read when a parser is attached; not in @types/node). */
+type ServerWithSize = http.Server & { maxHeaderSize: number };
+
 /** How often node checks head and request timeouts (its default, 30 s, would make `header_ms` coarse). */
 const TIMEOUT_CHECK_MS = 1000;
 
@@ -88,13 +91,13 @@ function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
 }
 
 /**
- * Sets the config's head limits and timeouts on a listener's server (at creation and on every reload). Node reads
- * `maxHeaderSize` and `maxHeadersCount` when it accepts a connection, so they hold for connections accepted from
- * then on; `headersTimeout` at each timeout check and `keepAliveTimeout` after each response, so they hold for
- * every connection from then on.
+ * Sets the config's head limits and timeouts on a listener's server (at creation and on every reload). The head
+ * limits are read when a connection's first bytes arrive (by the plain-CONNECT path, or by node as it attaches its
+ * parser), so they hold for connections whose first bytes arrive from then on; `headersTimeout` is read at each
+ * timeout check and `keepAliveTimeout` after each response, so they hold for every connection from then on.
  */
 export function applyServerOptions(server: http.Server, config: Config): void {
-  (server as http.Server & { maxHeaderSize: number }).maxHeaderSize = config.limits.max_header_bytes;
+  (server as ServerWithSize).maxHeaderSize = config.limits.max_header_bytes;
   server.maxHeadersCount = config.limits.max_header_count;
   server.headersTimeout = config.timeouts.header_ms;
   server.keepAliveTimeout = config.timeouts.keepalive_ms;
@@ -163,7 +166,8 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
       socket.destroy();
       return;
     }
-    // The count limit the parser attached below gets (node reads it now): the connection keeps it across reloads.
+    // Tagged again with the count limit node's parser gets, if one is attached (the first bytes are not a plain
+    // CONNECT): the connection keeps it across reloads.
     const info = tagClient(
       socket,
       options.zone,
@@ -178,67 +182,87 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
       return;
     }
     socket.on('error', () => {});
-    awaitFirstBytes(socket, ctx.config, info.maxHeaderCount);
+    awaitFirstBytes(socket);
   });
 
   // A connection waits here for its first bytes: a plain CONNECT in them (plain-connect.ts) is handled at once,
   // anything else goes to node's parser with the bytes put back, and node's head timeout runs from then on. node's
   // head timeout and connection closing cover only the parsers it attached, so a connection still waiting gets
-  // them from here: a 408 after the `header_ms` loaded when it was accepted, and the server's closeIdleConnections
-  // and closeAllConnections (drain, a dropped listener) close it.
-  const waiting = new Set<Socket>();
-  const attach = (socket: Socket): void => {
-    for (const a of attachParser) a.call(server, socket);
+  // the same from here: the 408 of `headersTimeout` (`header_ms`, the loaded one: a reload applies to waiting
+  // connections too), checked as often as node checks its own, and the server's closeIdleConnections and
+  // closeAllConnections (drain, a dropped listener) close it.
+  const waiting = new Map<Socket, number>();
+  let sweeper: NodeJS.Timeout | null = null;
+  const sweep = (): void => {
+    const now = Date.now();
+    for (const [socket, since] of waiting) {
+      // In accept order: the first one still in time ends the sweep.
+      if (now - since < server.headersTimeout) break;
+      timeOut(socket);
+    }
+    if (waiting.size === 0 && sweeper !== null) {
+      clearInterval(sweeper);
+      sweeper = null;
+    }
   };
-  const awaitFirstBytes = (socket: Socket, config: Config, maxHeaderCount: number): void => {
-    const done = (): void => {
-      waiting.delete(socket);
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('end', onEnd);
-      socket.off('close', done);
-    };
-    const onData = (chunk: Buffer): void => {
-      done();
-      socket.pause();
-      const plain = parsePlainConnect(chunk, config.limits.max_header_bytes, maxHeaderCount);
-      if (plain !== null) {
-        handleConnect(context(), plain.target, true, socket, chunk.subarray(plain.end));
-        return;
-      }
-      socket.unshift(chunk);
-      attach(socket);
-      socket.resume();
-    };
-    // A client that sent its FIN and nothing else has asked nothing: closed, as node's parser closes it.
-    const onEnd = (): void => {
-      done();
-      socket.destroy();
-    };
-    // The answer and record of node's own head timeout (a 408, client_timeout), through the same handler.
-    const onQuiet = (): void => {
-      done();
-      server.emit(
-        'clientError',
-        Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }),
-        socket,
-      );
-    };
-    const timer = setTimeout(onQuiet, config.timeouts.header_ms);
-    timer.unref();
-    waiting.add(socket);
-    socket.on('data', onData);
-    socket.on('end', onEnd);
-    socket.on('close', done);
+  // The answer and record of node's own head timeout (a 408, client_timeout), through the same handler.
+  const timeOut = (socket: Socket): void => {
+    stopWaiting(socket);
+    server.emit(
+      'clientError',
+      Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }),
+      socket,
+    );
+  };
+  const stopWaiting = (socket: Socket): void => {
+    waiting.delete(socket);
+    socket.off('data', onFirstData);
+    socket.off('end', onEndFirst);
+    socket.off('close', onCloseFirst);
+  };
+  // Shared by every connection (`this` is the socket), not closures per connection.
+  function onFirstData(this: Socket, chunk: Buffer): void {
+    stopWaiting(this);
+    this.pause();
+    // The head limits node's parser would get now, attached now: the loaded ones.
+    const maxCount = server.maxHeadersCount ?? Number.POSITIVE_INFINITY;
+    const plain = parsePlainConnect(chunk, (server as ServerWithSize).maxHeaderSize, maxCount);
+    if (plain !== null) {
+      handleConnect(context(), plain.target, true, this, chunk.subarray(plain.end));
+      return;
+    }
+    // The connection's count limit is its parser's, read by node now.
+    tagClient(this, options.zone, unixLabel, maxCount);
+    this.unshift(chunk);
+    for (const attach of attachParser) attach.call(server, this);
+    this.resume();
+  }
+  // A client that sent its FIN and nothing else has asked nothing: closed, as node's parser closes it.
+  function onEndFirst(this: Socket): void {
+    stopWaiting(this);
+    this.destroy();
+  }
+  function onCloseFirst(this: Socket): void {
+    stopWaiting(this);
+  }
+  const awaitFirstBytes = (socket: Socket): void => {
+    waiting.set(socket, Date.now());
+    if (sweeper === null) {
+      sweeper = setInterval(sweep, TIMEOUT_CHECK_MS);
+      sweeper.unref();
+    }
+    socket.on('data', onFirstData);
+    socket.on('end', onEndFirst);
+    socket.on('close', onCloseFirst);
   };
   const closeIdle = server.closeIdleConnections.bind(server);
   const closeAll = server.closeAllConnections.bind(server);
   server.closeIdleConnections = (): void => {
-    for (const s of waiting) s.destroy();
+    for (const s of waiting.keys()) s.destroy();
     closeIdle();
   };
   server.closeAllConnections = (): void => {
-    for (const s of waiting) s.destroy();
+    for (const s of waiting.keys()) s.destroy();
     closeAll();
   };
 

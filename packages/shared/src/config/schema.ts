@@ -112,7 +112,7 @@ export const limitsSchema = z
       .max(1000)
       .default(100)
       .describe(
-        'Header lines in a request or response head; reaching it is 431 (request) or 502 (response). On reload: a lower value applies to every request from then on, a higher one only to connections accepted after the reload (node fixes it per connection).',
+        'Header lines in a request or response head; reaching it is 431 (request) or 502 (response). On reload: a lower value applies to every request from then on, a higher one only to connections accepted after the reload, or that had sent nothing yet (fixed per connection when its first bytes arrive).',
       ),
     max_header_bytes: z
       .number()
@@ -121,7 +121,7 @@ export const limitsSchema = z
       .max(1_048_576)
       .default(16_384)
       .describe(
-        'Bytes in a request or response head. On reload: applies to connections accepted after the reload (node fixes it per connection); those already open keep the old limit.',
+        'Bytes in a request or response head. On reload: applies to connections accepted after the reload, or that had sent nothing yet (fixed per connection when its first bytes arrive); those already sending keep the old limit.',
       ),
     over_limit: z
       .enum(['reject', 'drop'])
