@@ -166,8 +166,8 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
       socket.destroy();
       return;
     }
-    // Tagged again with the count limit node's parser gets, if one is attached (the first bytes are not a plain
-    // CONNECT): the connection keeps it across reloads.
+    // The count limit of the moment; tagged again when node's parser is attached (at the first bytes, unless they
+    // are a plain CONNECT) with the limit that parser gets, which the connection keeps across reloads.
     const info = tagClient(
       socket,
       options.zone,
@@ -194,9 +194,9 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
   const waiting = new Map<Socket, number>();
   let sweeper: NodeJS.Timeout | null = null;
   const sweep = (): void => {
-    const now = Date.now();
+    const now = performance.now();
     for (const [socket, since] of waiting) {
-      // In accept order: the first one still in time ends the sweep.
+      // In accept order (a monotonic clock): the first one still in time ends the sweep.
       if (now - since < server.headersTimeout) break;
       timeOut(socket);
     }
@@ -246,7 +246,7 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
     stopWaiting(this);
   }
   const awaitFirstBytes = (socket: Socket): void => {
-    waiting.set(socket, Date.now());
+    waiting.set(socket, performance.now());
     if (sweeper === null) {
       sweeper = setInterval(sweep, TIMEOUT_CHECK_MS);
       sweeper.unref();
