@@ -231,8 +231,8 @@ export function createProxyHttpServer(options: ProxyHttpServerOptions): http.Ser
       handleConnect(context(), plain.target, true, this, chunk.subarray(plain.end));
       return;
     }
-    // The connection's count limit is its parser's, read by node now.
-    tagClient(this, options.zone, unixLabel, maxCount);
+    // The connection's count limit is its parser's, read by node now (a new tag only if a reload changed it).
+    if (clientOf(this).maxHeaderCount !== maxCount) tagClient(this, options.zone, unixLabel, maxCount);
     this.unshift(chunk);
     for (const attach of attachParser) attach.call(server, this);
     this.resume();
